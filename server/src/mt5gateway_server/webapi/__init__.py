@@ -1,0 +1,1 @@
+"""MT5 Web API client and session pool: the only package that imports aiohttp."""

@@ -1,0 +1,1 @@
+"""mt5sim: a protocol-faithful MT5 manager Web API simulator."""

@@ -1,0 +1,1 @@
+"""Command handlers; ``registry.COMMANDS`` maps REST paths to them."""

@@ -1,0 +1,1 @@
+"""The simulated broker: seeded market, accounts, trading, prices."""
