@@ -1,0 +1,223 @@
+"""structlog set-up: JSON lines to stdout, contextvars, OTel ids, secrets redacted.
+
+Events are snake_case facts with fields (``log.info("mt5_session_reauthenticated",
+server="main")``), never f-strings. Redaction is the safety net, not the policy: code
+must not log secrets in the first place.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO, TYPE_CHECKING, TextIO, cast
+
+import structlog
+from opentelemetry import trace
+from pydantic import SecretBytes, SecretStr
+
+from mt5gateway_server.settings import Settings, TelemetrySettings
+
+if TYPE_CHECKING:
+    from structlog.typing import (
+        EventDict,
+        FilteringBoundLogger,
+        Processor,
+        WrappedLogger,
+    )
+
+__all__ = [
+    "REDACTED",
+    "SENSITIVE_KEYS",
+    "add_otel_ids",
+    "configure",
+    "get_logger",
+    "redact",
+    "redact_secrets",
+    "shared_processors",
+]
+
+REDACTED = "***"
+
+# Compared after lower-casing and dropping "-" and "_", so "api-key", "apiKey" and
+# "API_KEY" all match. MT5 handshake values (srv_rand_answer, cli_rand) are included.
+SENSITIVE_KEYS: frozenset[str] = frozenset(
+    {
+        "password",
+        "passwd",
+        "pass",
+        "passmain",
+        "passinvestor",
+        "newpassword",
+        "oldpassword",
+        "apikey",
+        "apikeys",
+        "xapikey",
+        "authorization",
+        "proxyauthorization",
+        "cookie",
+        "setcookie",
+        "srvrand",
+        "srvrandanswer",
+        "clirand",
+        "clirandanswer",
+        "secret",
+        "clientsecret",
+        "token",
+        "accesstoken",
+        "refreshtoken",
+        "passwordfilecontents",
+    }
+)
+
+# user:password@ in URLs (redis://, https://) inside any string value.
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@"
+)
+
+_MAX_DEPTH = 8
+
+
+def _is_sensitive(key: object) -> bool:
+    if not isinstance(key, str):
+        return False
+    norm = key.lower().replace("_", "").replace("-", "")
+    return norm in SENSITIVE_KEYS or norm.endswith(("password", "secret", "apikey"))
+
+
+def redact(value: object, _depth: int = 0) -> object:
+    """A copy of ``value`` with secrets masked: sensitive keys, SecretStr, URL creds."""
+    if isinstance(value, (SecretStr, SecretBytes)):
+        return REDACTED
+    if isinstance(value, str):
+        return _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:" + REDACTED + "@", value)
+    if _depth >= _MAX_DEPTH:
+        return value
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED if _is_sensitive(k) else redact(v, _depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [redact(v, _depth + 1) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    return value
+
+
+def redact_secrets(
+    _logger: WrappedLogger, _method: str, event_dict: EventDict
+) -> EventDict:
+    """structlog processor: mask values of sensitive keys anywhere in the event."""
+    for key in list(event_dict):
+        if _is_sensitive(key):
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = redact(event_dict[key])
+    return event_dict
+
+
+def add_otel_ids(
+    _logger: WrappedLogger, _method: str, event_dict: EventDict
+) -> EventDict:
+    """Add trace_id/span_id of the current span (read at log time, see STYLE.md)."""
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        event_dict.setdefault("trace_id", format(ctx.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(ctx.span_id, "016x"))
+    return event_dict
+
+
+def shared_processors() -> list[Processor]:
+    """Everything up to (not including) rendering, in order."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_otel_ids,
+        # After contextvars so bound values are redacted too; before rendering of
+        # tracebacks so exception locals (if ever enabled) would be covered.
+        redact_secrets,
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.dict_tracebacks,
+    ]
+
+
+def _use_console(fmt: str, stream: IO[str]) -> bool:
+    if fmt == "console":
+        return True
+    if fmt == "json":
+        return False
+    isatty: Callable[[], bool] | None = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def configure(
+    settings: Settings | TelemetrySettings,
+    *,
+    stream: TextIO | None = None,
+    cache_logger_on_first_use: bool = True,
+) -> None:
+    """Configure structlog (and route stdlib logging through the same output).
+
+    Tests pass ``cache_logger_on_first_use=False`` so they can reconfigure.
+    """
+    telemetry = (
+        settings if isinstance(settings, TelemetrySettings) else settings.telemetry
+    )
+    out: TextIO = stream if stream is not None else sys.stdout
+    level = logging.getLevelNamesMapping()[telemetry.log_level.upper()]
+    console = _use_console(telemetry.log_format, out)
+    renderer: Processor = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if console
+        else structlog.processors.JSONRenderer(sort_keys=False)
+    )
+    processors = shared_processors()
+    if console:
+        # The console renderer formats exceptions itself.
+        processors.remove(structlog.processors.dict_tracebacks)
+    structlog.configure(
+        processors=[*processors, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=cache_logger_on_first_use,
+    )
+    _configure_stdlib(level, out, renderer, processors)
+
+
+def _configure_stdlib(
+    level: int,
+    out: TextIO,
+    renderer: Processor,
+    processors: Iterable[Processor],
+) -> None:
+    # Third-party libraries (grpc, aiohttp, redis) log through stdlib logging; give
+    # them the same format so stdout stays one JSON object per line.
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                *processors,
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_mt5gw", False):
+            root.removeHandler(old)
+    handler._mt5gw = True  # type: ignore[attr-defined]  # noqa: SLF001
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def get_logger(name: str | None = None, **initial: object) -> FilteringBoundLogger:
+    """A structlog logger; ``name`` is bound as ``logger`` (e.g. "audit")."""
+    if name is not None:
+        initial = {"logger": name, **initial}
+    return cast("FilteringBoundLogger", structlog.get_logger(**initial))
