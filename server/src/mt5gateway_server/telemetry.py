@@ -1,0 +1,305 @@
+"""OpenTelemetry metrics (exported for Prometheus) and tracing; every instrument here.
+
+``Telemetry.start(settings)`` builds a MeterProvider whose PrometheusMetricReader writes
+into its own ``CollectorRegistry`` (so tests and several instances never collide in
+prometheus_client's global registry), serves it on ``metrics_listen``, and builds a
+TracerProvider (no exporter unless ``console_traces``). ``Metrics`` holds the gateway's
+instruments with one ``record_*`` method per fact, so the web API pool's metrics hooks
+adapt with one-line methods.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import structlog
+from opentelemetry import metrics as otel_metrics
+from opentelemetry import trace as otel_trace
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from prometheus_client import CollectorRegistry, start_http_server
+
+from mt5gateway_server.settings import (
+    Settings,
+    TelemetrySettings,
+    parse_host_port,
+)
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+__all__ = [
+    "LATENCY_BUCKETS_SECONDS",
+    "METER_NAME",
+    "Metrics",
+    "PoolStatesCallback",
+    "Telemetry",
+]
+
+METER_NAME = "mt5gateway"
+# Sub-millisecond resolution matters: the gateway's own overhead target is 0.5 ms.
+LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
+
+# Returns the number of sessions per state ("ready", "busy", ...) of one pool.
+PoolStatesCallback = Callable[[], Mapping[str, int]]
+
+_log = structlog.get_logger("telemetry")
+
+
+class Metrics:
+    """The gateway's instruments, defined once. Methods are cheap and never raise.
+
+    Prometheus names (after the exporter adds units/suffixes), e.g.
+    ``mt5gw_rpc_duration_seconds_bucket{method,code}``, ``mt5gw_rpc_errors_total``.
+    """
+
+    def __init__(self, meter: Meter) -> None:
+        self._meter = meter
+        self._pool_sources: dict[str, PoolStatesCallback] = {}
+        self._pool_lock = threading.Lock()
+
+        self.rpc_duration = meter.create_histogram(
+            "mt5gw.rpc.duration", unit="s", description="gRPC call duration"
+        )
+        self.rpc_errors = meter.create_counter(
+            "mt5gw.rpc.errors", description="Failed gRPC calls"
+        )
+        self.mt5_request_duration = meter.create_histogram(
+            "mt5gw.mt5.request.duration",
+            unit="s",
+            description="MT5 Web API request duration",
+        )
+        self.mt5_errors = meter.create_counter(
+            "mt5gw.mt5.errors", description="Failed MT5 Web API requests"
+        )
+        self.pool_sessions = meter.create_observable_gauge(
+            "mt5gw.pool.sessions",
+            callbacks=[self._observe_pools],
+            description="MT5 sessions per pool and state",
+        )
+        self.pool_queue_depth = meter.create_gauge(
+            "mt5gw.pool.queue.depth", description="Callers waiting for a session"
+        )
+        self.pool_wait_duration = meter.create_histogram(
+            "mt5gw.pool.wait.duration",
+            unit="s",
+            description="Time spent waiting for a pooled session",
+        )
+        self.mt5_handshakes = meter.create_counter(
+            "mt5gw.mt5.handshakes", description="MT5 authentications by outcome"
+        )
+        self.mt5_reconnects = meter.create_counter(
+            "mt5gw.mt5.reconnects", description="MT5 session reconnects/re-auths"
+        )
+        self.active_streams = meter.create_up_down_counter(
+            "mt5gw.streams.active", description="Open server-streaming RPCs"
+        )
+        self.conflated_quotes = meter.create_counter(
+            "mt5gw.quotes.conflated",
+            description="Quotes replaced by a newer one in a slow subscriber queue",
+        )
+        self.idempotency_replays = meter.create_counter(
+            "mt5gw.idempotency.replays",
+            description="Mutations answered from the idempotency store",
+        )
+
+    # gRPC -----------------------------------------------------------------
+
+    def record_rpc(
+        self,
+        method: str,
+        code: str,
+        seconds: float,
+        *,
+        reason: str = "",
+        retcode: int | None = None,
+    ) -> None:
+        """One finished RPC; ``code`` is the grpc.StatusCode name ("OK", ...)."""
+        self.rpc_duration.record(seconds, {"method": method, "code": code})
+        if code != "OK":
+            self.rpc_errors.add(
+                1,
+                {
+                    "method": method,
+                    "code": code,
+                    "reason": reason,
+                    "retcode": "" if retcode is None else str(retcode),
+                },
+            )
+
+    def stream_opened(self, method: str) -> None:
+        self.active_streams.add(1, {"method": method})
+
+    def stream_closed(self, method: str) -> None:
+        self.active_streams.add(-1, {"method": method})
+
+    def record_conflated_quotes(self, server: str, count: int = 1) -> None:
+        self.conflated_quotes.add(count, {"server": server})
+
+    def record_idempotency_replay(self, method: str) -> None:
+        self.idempotency_replays.add(1, {"method": method})
+
+    # MT5 Web API and pool -------------------------------------------------
+
+    def record_mt5_request(
+        self, server: str, command: str, seconds: float, retcode: int | None
+    ) -> None:
+        """One MT5 request; ``retcode`` None or 0 = success, else a failure."""
+        self.mt5_request_duration.record(
+            seconds, {"server": server, "command": command}
+        )
+        if retcode:
+            self.record_mt5_error(server, command, retcode)
+
+    def record_mt5_error(self, server: str, command: str, retcode: int | str) -> None:
+        """A failed request; ``retcode`` may be a name for transport errors."""
+        self.mt5_errors.add(
+            1, {"server": server, "command": command, "retcode": str(retcode)}
+        )
+
+    def record_handshake(self, server: str, *, ok: bool) -> None:
+        self.mt5_handshakes.add(
+            1, {"server": server, "outcome": "ok" if ok else "failed"}
+        )
+
+    def record_reconnect(self, server: str, reason: str = "") -> None:
+        self.mt5_reconnects.add(1, {"server": server, "reason": reason})
+
+    def record_pool_wait(self, server: str, seconds: float) -> None:
+        self.pool_wait_duration.record(seconds, {"server": server})
+
+    def set_pool_queue_depth(self, server: str, depth: int) -> None:
+        self.pool_queue_depth.set(depth, {"server": server})
+
+    def register_pool(self, server: str, states: PoolStatesCallback) -> None:
+        """Sample a pool's session counts per state at every scrape."""
+        with self._pool_lock:
+            self._pool_sources[server] = states
+
+    def unregister_pool(self, server: str) -> None:
+        with self._pool_lock:
+            self._pool_sources.pop(server, None)
+
+    def _observe_pools(self, _options: CallbackOptions) -> Iterable[Observation]:
+        with self._pool_lock:
+            sources = list(self._pool_sources.items())
+        observations: list[Observation] = []
+        for server, states in sources:
+            try:
+                counts = dict(states())
+            except Exception:  # noqa: BLE001  # one bad pool must not fail a scrape
+                _log.warning(
+                    "pool_metrics_callback_failed", server=server, exc_info=True
+                )
+                continue
+            observations.extend(
+                Observation(n, {"server": server, "state": state})
+                for state, n in counts.items()
+            )
+        return observations
+
+
+@dataclass(eq=False)
+class Telemetry:
+    """Providers, /metrics endpoint, instruments. ``shutdown()`` is idempotent."""
+
+    meter_provider: MeterProvider
+    tracer_provider: TracerProvider
+    metrics: Metrics
+    registry: CollectorRegistry
+    metrics_port: int | None = None
+    _httpd: WSGIServer | None = None
+    _thread: threading.Thread | None = None
+    _closed: bool = field(default=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def start(
+        cls,
+        settings: Settings | TelemetrySettings,
+        *,
+        install_global: bool = False,
+    ) -> Telemetry:
+        """Build providers and serve /metrics; ``install_global`` for the real process.
+
+        OTel lets the global providers be set once per process, so tests leave them
+        alone and use ``telemetry.tracer_provider`` explicitly.
+        """
+        tel = (
+            settings if isinstance(settings, TelemetrySettings) else settings.telemetry
+        )
+        resource = Resource.create({SERVICE_NAME: tel.service_name})
+        registry = CollectorRegistry(auto_describe=True)
+        reader = PrometheusMetricReader(registry=registry)
+        latency_view = View(
+            instrument_name="mt5gw.*duration",
+            aggregation=ExplicitBucketHistogramAggregation(LATENCY_BUCKETS_SECONDS),
+        )
+        meter_provider = MeterProvider(
+            resource=resource, metric_readers=[reader], views=[latency_view]
+        )
+        tracer_provider = TracerProvider(resource=resource)
+        if tel.console_traces:
+            tracer_provider.add_span_processor(
+                SimpleSpanProcessor(ConsoleSpanExporter())
+            )
+        metrics = Metrics(meter_provider.get_meter(METER_NAME))
+        self = cls(
+            meter_provider=meter_provider,
+            tracer_provider=tracer_provider,
+            metrics=metrics,
+            registry=registry,
+        )
+        if tel.metrics_listen is not None:
+            host, port = parse_host_port(tel.metrics_listen)
+            try:
+                httpd, thread = start_http_server(port, addr=host, registry=registry)
+            except BaseException:
+                self.shutdown()
+                raise
+            self._httpd, self._thread = httpd, thread
+            self.metrics_port = int(httpd.server_port)
+        if install_global:
+            otel_metrics.set_meter_provider(meter_provider)
+            otel_trace.set_tracer_provider(tracer_provider)
+        return self
+
+    def tracer(self, name: str = METER_NAME) -> otel_trace.Tracer:
+        return self.tracer_provider.get_tracer(name)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.meter_provider.shutdown()
+        self.tracer_provider.shutdown()
