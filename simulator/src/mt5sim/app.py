@@ -151,6 +151,7 @@ class SimApp:
             bytes.fromhex(config.srv_rand) if config.srv_rand is not None else None
         )
         self._lower_routes = {k.lower(): v for k, v in self.routes.items()}
+        self._opened_base = registry.opened_total
 
     # -- routing ---------------------------------------------------------------
 
@@ -368,6 +369,7 @@ class SimApp:
 
     def snapshot(self) -> dict[str, object]:
         data = self.stats.to_json()
+        data["connections_opened"] = self.registry.opened_total - self._opened_base
         data["connections_live"] = len(self.registry)
         data["sessions_live"] = len(self.registry.authenticated())
         data["balance_operations"] = self.broker.balance_stats()
@@ -393,6 +395,7 @@ class SimApp:
         self.broker.reset(time.time())
         self.faults.clear()
         self.stats.reset()
+        self._opened_base = self.registry.opened_total
 
     async def _control(  # noqa: PLR0911 - one branch per control
         self, request: BaseRequest, path: str

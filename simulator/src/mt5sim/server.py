@@ -22,6 +22,7 @@ from mt5sim import tls
 from mt5sim.app import SimApp
 from mt5sim.config import ManagerSpec, SimConfig
 from mt5sim.connections import ConnectionRegistry, TrackingServer
+from mt5sim.faults import FaultConfig
 
 if TYPE_CHECKING:
     import ssl
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from mt5sim.commands.base import Command
-    from mt5sim.faults import FaultConfig
     from mt5sim.market.broker import Broker
 
 __all__ = ["ManagerSpec", "SimConfig", "Simulator"]
@@ -184,6 +184,10 @@ class Simulator:
 
     def set_faults(self, faults: FaultConfig) -> None:
         self.app.set_faults(faults)
+
+    def set_faults_json(self, data: Mapping[str, object]) -> None:
+        """Same body as ``POST /_sim/faults``; ValueError when invalid."""
+        self.app.set_faults(FaultConfig.from_json(dict(data)))
 
     def clear_faults(self) -> None:
         self.app.faults.clear()

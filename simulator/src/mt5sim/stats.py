@@ -15,7 +15,6 @@ class Stats:
     # auth/start refused (bad parameters, unknown login, reject fault) or auth/answer
     # wrong, late, malformed or without a started handshake.
     handshakes_failed: int = 0
-    connections_opened: int = 0
     connections_dropped: int = 0  # by faults, /_sim/sessions/drop or quit
     faults_injected: Counter[str] = field(default_factory=Counter)
     # Per command name (REST path after /api/); unknown paths count as "<unknown>".
@@ -33,7 +32,6 @@ class Stats:
                 "completed": self.handshakes_completed,
                 "failed": self.handshakes_failed,
             },
-            "connections_opened": self.connections_opened,
             "connections_dropped": self.connections_dropped,
             "faults_injected": dict(sorted(self.faults_injected.items())),
             "requests": dict(sorted(self.requests.items())),

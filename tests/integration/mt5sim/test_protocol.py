@@ -531,6 +531,7 @@ async def test_stats_counters(sim: Simulator, control: Any, mt5_session) -> None
         assert stats["handshakes"] == {"started": 1, "completed": 1, "failed": 0}
         assert stats["sessions_live"] == 1
         assert stats["connections_live"] == 2
+        assert stats["connections_opened"] == 2
         assert stats["requests"]["sim/echo"] == 2
         assert stats["requests"]["test/access"] == 1
         assert stats["requests"]["auth/start"] == 1
