@@ -3,7 +3,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from mt5gateway_server.cache.idempotency import (
     ClaimLostError,
     ClaimStatus,
@@ -160,16 +159,16 @@ async def test_duplicate_gives_up_after_wait_timeout(store):
 
 
 async def test_exception_in_body_marks_unknown_then_repeat_reconciles(store):
-    class Boom(Exception):
+    class BoomError(Exception):
         pass
 
-    with pytest.raises(Boom):
+    with pytest.raises(BoomError):
         async with store.claim(METHOD, "r7", FP):
-            raise Boom
+            raise BoomError
     record = await store.get(METHOD, "r7")
     assert record is not None
     assert record.state is RecordState.UNKNOWN
-    assert record.details == {"reason": "Boom"}
+    assert record.details == {"reason": "BoomError"}
 
     async with store.claim(METHOD, "r7", FP) as claim:
         assert claim.status is ClaimStatus.RECONCILE
