@@ -1,0 +1,61 @@
+"""Connection settings for one MT5 server (frozen; server Settings map onto it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from pydantic import SecretStr
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    url: str  # "https://mt5.broker.example:443"
+    login: int  # manager login
+    password: SecretStr = field(repr=False)
+    name: str = "main"  # registry key and metrics label
+    pool_size: int = 5
+    ping_interval: float = (
+        20.0  # idle seconds before /api/test/access (server drops at 180)
+    )
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    acquire_timeout: float = 5.0  # bounded wait for a free session, then PoolTimeout
+    tls_verify: bool = True
+    ca_file: str | None = None
+    # Opt-in for self-signed broker servers: no certificate or host name checks at all.
+    tls_insecure: bool = False
+    backoff_base: float = 0.1
+    backoff_cap: float = 10.0
+    breaker_failure_threshold: int = 5
+    breaker_reset_timeout: float = 10.0
+    read_retries: int = 3  # extra attempts for idempotent reads on transport errors
+    not_ready_retries: int = 5  # retcode 1 (history not loaded yet) attempts
+    agent: str = "mt5gateway"  # no spaces allowed (§2.1)
+    version: int = 3470  # any build >= 484
+    server_utc_offset: timedelta = timedelta(0)  # see wire.TimeConvention
+
+    def __post_init__(self) -> None:
+        password: object = self.password  # callers may pass a plain str
+        if not isinstance(password, SecretStr):
+            object.__setattr__(self, "password", SecretStr(str(password)))
+        if not 1 <= self.pool_size <= 64:
+            raise ValueError("pool_size must be within 1..64")
+        if self.ping_interval <= 0:
+            raise ValueError("ping_interval must be positive")
+        if not self.agent or " " in self.agent:
+            raise ValueError("agent must be non-empty and without spaces")
+        if self.version < 484:
+            raise ValueError("version must be >= 484")
+        if min(self.connect_timeout, self.read_timeout, self.total_timeout) <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.backoff_base <= 0 or self.backoff_cap < self.backoff_base:
+            raise ValueError("need 0 < backoff_base <= backoff_cap")
+        if self.breaker_failure_threshold < 1:
+            raise ValueError("breaker_failure_threshold must be >= 1")
+
+    @property
+    def keepalive_timeout(self) -> float:
+        # aiohttp's 15 s default would silently swap in an unauthenticated connection.
+        return max(60.0, self.ping_interval * 3)
