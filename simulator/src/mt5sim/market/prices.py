@@ -1,0 +1,54 @@
+"""PriceFeed: moves quotes with a mean-reverting random walk until cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mt5sim.market.broker import Broker
+
+_WAKEUP = 0.05  # seconds between batches; updates are spread evenly over symbols
+
+
+class PriceFeed:
+    """``ticks_per_second`` is per symbol; 0 or less freezes prices."""
+
+    def __init__(self, broker: Broker, ticks_per_second: float, seed: int) -> None:
+        self.broker = broker
+        self.ticks_per_second = ticks_per_second
+        self._rng = random.Random(seed ^ 0x5EED)
+        self._names = list(broker.ticks)
+
+    def step(self, now: float, count: int = 1) -> None:
+        """Move ``count`` randomly chosen symbols once (tests call this directly)."""
+        rng = self._rng
+        broker = self.broker
+        for _ in range(count):
+            name = rng.choice(self._names)
+            tick = broker.ticks[name]
+            spec = tick.symbol
+            anchor = spec.to_points(spec.price)
+            drift = (anchor - tick.bid) / 2000  # pull back towards the reference price
+            move = round(rng.gauss(drift, spec.volatility))
+            bid = max(1, tick.bid + move)
+            ask = bid + spec.spread + rng.choice((0, 0, 0, 1, 2))
+            broker.apply_tick(name, bid, ask, int(now * 1000))
+
+    async def run(self) -> None:
+        if self.ticks_per_second <= 0:
+            await asyncio.Event().wait()  # frozen prices: idle until cancelled
+        rate = self.ticks_per_second * len(self._names)
+        budget = 0.0
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(_WAKEUP)
+            current = time.monotonic()
+            budget += (current - last) * rate
+            last = current
+            count = int(budget)
+            if count:
+                budget -= count
+                self.step(time.time(), count)
