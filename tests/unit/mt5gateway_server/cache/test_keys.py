@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+from mt5gateway_server.cache import keys
+
+
+def test_every_key_has_the_prefix():
+    names = [
+        keys.AUDIT_STREAM,
+        keys.idempotency("/a.B/C", "r"),
+        keys.idempotency_lease("/a.B/C", "r"),
+        keys.quote_lease("main", "raw"),
+        keys.quote_channel("main", "raw"),
+        keys.quote_snapshot("main", "raw"),
+        keys.trade_lease("main"),
+        keys.trade_channel("main"),
+    ]
+    assert all(n.startswith("mt5gw:v1:") for n in names)
+    assert len(set(names)) == len(names)
+
+
+def test_documented_formats():
+    method = "/mt5gateway.v1.TradeService/CreateBalanceOperation"
+    rid = "7f1c0a4e-2b7d-4c1e-9a51-0d3f1b2c3d4e"
+    assert keys.idempotency(method, rid) == f"mt5gw:v1:idem:{method}:{rid}"
+    assert keys.quote_lease("main", "raw") == "mt5gw:v1:quotes:lease:main:raw"
+    assert keys.quote_channel("main", "raw") == "mt5gw:v1:quotes:main:raw"
+    assert keys.AUDIT_STREAM == "mt5gw:v1:audit"
+
+
+def test_views():
+    assert keys.quote_view() == "raw"
+    assert keys.quote_view("") == "raw"
+    assert keys.quote_view("real\\pro") == "group:real\\pro"
+    assert keys.quote_channel("main", keys.quote_view("demo")) == (
+        "mt5gw:v1:quotes:main:group%3Ademo"
+    )
+
+
+def test_colons_in_parts_cannot_collide():
+    assert keys.idempotency("a:b", "c") != keys.idempotency("a", "b:c")
+
+
+def test_empty_parts_rejected():
+    with pytest.raises(ValueError, match="empty"):
+        keys.idempotency("", "r")
