@@ -22,7 +22,8 @@ class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
      */
     protected $server = '';
     /**
-     * Symbol names (no masks), 1..100. Any missing name fails the call with MT5_NOT_FOUND.
+     * Symbol names (no masks), 1..100. Unknown names are left out of the answer (not an
+     * error), as MT5's own batch commands do.
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols"];</code>
      */
@@ -37,7 +38,8 @@ class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
      *     @type string $server
      *           Name of the configured MT5 server; empty = the gateway's default server.
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $symbols
-     *           Symbol names (no masks), 1..100. Any missing name fails the call with MT5_NOT_FOUND.
+     *           Symbol names (no masks), 1..100. Unknown names are left out of the answer (not an
+     *           error), as MT5's own batch commands do.
      * }
      */
     public function __construct($data = NULL) {
@@ -72,7 +74,8 @@ class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names (no masks), 1..100. Any missing name fails the call with MT5_NOT_FOUND.
+     * Symbol names (no masks), 1..100. Unknown names are left out of the answer (not an
+     * error), as MT5's own batch commands do.
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -83,7 +86,8 @@ class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names (no masks), 1..100. Any missing name fails the call with MT5_NOT_FOUND.
+     * Symbol names (no masks), 1..100. Unknown names are left out of the answer (not an
+     * error), as MT5's own batch commands do.
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols"];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var

@@ -16,7 +16,7 @@ use Google\Protobuf\Internal\GPBUtil;
 class BatchGetSymbolsResponse extends \Google\Protobuf\Internal\Message
 {
     /**
-     * The symbols, in request order.
+     * The symbols found, in request order.
      *
      * Generated from protobuf field <code>repeated .mt5gateway.v1.Symbol symbols = 1 [json_name = "symbols"];</code>
      */
@@ -29,7 +29,7 @@ class BatchGetSymbolsResponse extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type array<\Mt5Gateway\V1\Symbol>|\Google\Protobuf\Internal\RepeatedField $symbols
-     *           The symbols, in request order.
+     *           The symbols found, in request order.
      * }
      */
     public function __construct($data = NULL) {
@@ -38,7 +38,7 @@ class BatchGetSymbolsResponse extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The symbols, in request order.
+     * The symbols found, in request order.
      *
      * Generated from protobuf field <code>repeated .mt5gateway.v1.Symbol symbols = 1 [json_name = "symbols"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -49,7 +49,7 @@ class BatchGetSymbolsResponse extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The symbols, in request order.
+     * The symbols found, in request order.
      *
      * Generated from protobuf field <code>repeated .mt5gateway.v1.Symbol symbols = 1 [json_name = "symbols"];</code>
      * @param array<\Mt5Gateway\V1\Symbol>|\Google\Protobuf\Internal\RepeatedField $var

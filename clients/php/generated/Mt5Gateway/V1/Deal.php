@@ -43,9 +43,9 @@ class Deal extends \Google\Protobuf\Internal\Message
     /**
      * Ticket of the order that caused the deal, 0 for balance operations.
      *
-     * Generated from protobuf field <code>int64 order = 5 [json_name = "order"];</code>
+     * Generated from protobuf field <code>int64 order_ticket = 5 [json_name = "orderTicket"];</code>
      */
-    protected $order = 0;
+    protected $order_ticket = 0;
     /**
      * Action.
      *
@@ -265,7 +265,7 @@ class Deal extends \Google\Protobuf\Internal\Message
      *           Owner's login.
      *     @type int|string $dealer
      *           Login of the dealer, 0 = none.
-     *     @type int|string $order
+     *     @type int|string $order_ticket
      *           Ticket of the order that caused the deal, 0 for balance operations.
      *     @type int $action
      *           Action.
@@ -449,25 +449,25 @@ class Deal extends \Google\Protobuf\Internal\Message
     /**
      * Ticket of the order that caused the deal, 0 for balance operations.
      *
-     * Generated from protobuf field <code>int64 order = 5 [json_name = "order"];</code>
+     * Generated from protobuf field <code>int64 order_ticket = 5 [json_name = "orderTicket"];</code>
      * @return int|string
      */
-    public function getOrder()
+    public function getOrderTicket()
     {
-        return $this->order;
+        return $this->order_ticket;
     }
 
     /**
      * Ticket of the order that caused the deal, 0 for balance operations.
      *
-     * Generated from protobuf field <code>int64 order = 5 [json_name = "order"];</code>
+     * Generated from protobuf field <code>int64 order_ticket = 5 [json_name = "orderTicket"];</code>
      * @param int|string $var
      * @return $this
      */
-    public function setOrder($var)
+    public function setOrderTicket($var)
     {
         GPBUtil::checkInt64($var);
-        $this->order = $var;
+        $this->order_ticket = $var;
 
         return $this;
     }

@@ -22,17 +22,11 @@ class GetServerTimeResponse extends \Google\Protobuf\Internal\Message
      */
     protected $server_time = null;
     /**
-     * The server's time settings.
+     * The server's time settings, including its offset from UTC.
      *
      * Generated from protobuf field <code>.mt5gateway.v1.TimeConfig time_config = 2 [json_name = "timeConfig"];</code>
      */
     protected $time_config = null;
-    /**
-     * The server's offset from UTC now, the same as time_config.utc_offset.
-     *
-     * Generated from protobuf field <code>.google.protobuf.Duration utc_offset = 3 [json_name = "utcOffset"];</code>
-     */
-    protected $utc_offset = null;
 
     /**
      * Constructor.
@@ -43,9 +37,7 @@ class GetServerTimeResponse extends \Google\Protobuf\Internal\Message
      *     @type \Google\Protobuf\Timestamp $server_time
      *           The server's current time as a true UTC instant (MT5's local time minus utc_offset).
      *     @type \Mt5Gateway\V1\TimeConfig $time_config
-     *           The server's time settings.
-     *     @type \Google\Protobuf\Duration $utc_offset
-     *           The server's offset from UTC now, the same as time_config.utc_offset.
+     *           The server's time settings, including its offset from UTC.
      * }
      */
     public function __construct($data = NULL) {
@@ -90,7 +82,7 @@ class GetServerTimeResponse extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The server's time settings.
+     * The server's time settings, including its offset from UTC.
      *
      * Generated from protobuf field <code>.mt5gateway.v1.TimeConfig time_config = 2 [json_name = "timeConfig"];</code>
      * @return \Mt5Gateway\V1\TimeConfig|null
@@ -111,7 +103,7 @@ class GetServerTimeResponse extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The server's time settings.
+     * The server's time settings, including its offset from UTC.
      *
      * Generated from protobuf field <code>.mt5gateway.v1.TimeConfig time_config = 2 [json_name = "timeConfig"];</code>
      * @param \Mt5Gateway\V1\TimeConfig $var
@@ -121,42 +113,6 @@ class GetServerTimeResponse extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkMessage($var, \Mt5Gateway\V1\TimeConfig::class);
         $this->time_config = $var;
-
-        return $this;
-    }
-
-    /**
-     * The server's offset from UTC now, the same as time_config.utc_offset.
-     *
-     * Generated from protobuf field <code>.google.protobuf.Duration utc_offset = 3 [json_name = "utcOffset"];</code>
-     * @return \Google\Protobuf\Duration|null
-     */
-    public function getUtcOffset()
-    {
-        return $this->utc_offset;
-    }
-
-    public function hasUtcOffset()
-    {
-        return isset($this->utc_offset);
-    }
-
-    public function clearUtcOffset()
-    {
-        unset($this->utc_offset);
-    }
-
-    /**
-     * The server's offset from UTC now, the same as time_config.utc_offset.
-     *
-     * Generated from protobuf field <code>.google.protobuf.Duration utc_offset = 3 [json_name = "utcOffset"];</code>
-     * @param \Google\Protobuf\Duration $var
-     * @return $this
-     */
-    public function setUtcOffset($var)
-    {
-        GPBUtil::checkMessage($var, \Google\Protobuf\Duration::class);
-        $this->utc_offset = $var;
 
         return $this;
     }

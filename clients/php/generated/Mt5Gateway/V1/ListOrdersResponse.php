@@ -27,6 +27,13 @@ class ListOrdersResponse extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>string next_page_token = 2 [json_name = "nextPageToken"];</code>
      */
     protected $next_page_token = '';
+    /**
+     * Number of records matching the request when this page was read (MT5 `order/get_total`); may
+     * change between pages as records are added or removed.
+     *
+     * Generated from protobuf field <code>int32 total_size = 3 [json_name = "totalSize"];</code>
+     */
+    protected $total_size = 0;
 
     /**
      * Constructor.
@@ -38,6 +45,9 @@ class ListOrdersResponse extends \Google\Protobuf\Internal\Message
      *           The open orders of this page, in ascending ticket order.
      *     @type string $next_page_token
      *           Token of the next page; empty only when this is the last page.
+     *     @type int $total_size
+     *           Number of records matching the request when this page was read (MT5 `order/get_total`); may
+     *           change between pages as records are added or removed.
      * }
      */
     public function __construct($data = NULL) {
@@ -93,6 +103,34 @@ class ListOrdersResponse extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkString($var, True);
         $this->next_page_token = $var;
+
+        return $this;
+    }
+
+    /**
+     * Number of records matching the request when this page was read (MT5 `order/get_total`); may
+     * change between pages as records are added or removed.
+     *
+     * Generated from protobuf field <code>int32 total_size = 3 [json_name = "totalSize"];</code>
+     * @return int
+     */
+    public function getTotalSize()
+    {
+        return $this->total_size;
+    }
+
+    /**
+     * Number of records matching the request when this page was read (MT5 `order/get_total`); may
+     * change between pages as records are added or removed.
+     *
+     * Generated from protobuf field <code>int32 total_size = 3 [json_name = "totalSize"];</code>
+     * @param int $var
+     * @return $this
+     */
+    public function setTotalSize($var)
+    {
+        GPBUtil::checkInt32($var);
+        $this->total_size = $var;
 
         return $this;
     }

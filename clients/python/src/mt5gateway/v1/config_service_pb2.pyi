@@ -18,12 +18,14 @@ class ListSymbolNamesRequest(_message.Message):
     def __init__(self, server: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListSymbolNamesResponse(_message.Message):
-    __slots__ = ("symbols", "next_page_token")
+    __slots__ = ("symbols", "next_page_token", "total_size")
     SYMBOLS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
     symbols: _containers.RepeatedScalarFieldContainer[str]
     next_page_token: str
-    def __init__(self, symbols: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    total_size: int
+    def __init__(self, symbols: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class ListSymbolsRequest(_message.Message):
     __slots__ = ("server", "masks", "page_size", "page_token")
@@ -38,12 +40,14 @@ class ListSymbolsRequest(_message.Message):
     def __init__(self, server: _Optional[str] = ..., masks: _Optional[_Iterable[str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListSymbolsResponse(_message.Message):
-    __slots__ = ("symbols", "next_page_token")
+    __slots__ = ("symbols", "next_page_token", "total_size")
     SYMBOLS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
     symbols: _containers.RepeatedCompositeFieldContainer[_config_pb2.Symbol]
     next_page_token: str
-    def __init__(self, symbols: _Optional[_Iterable[_Union[_config_pb2.Symbol, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    total_size: int
+    def __init__(self, symbols: _Optional[_Iterable[_Union[_config_pb2.Symbol, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class GetSymbolRequest(_message.Message):
     __slots__ = ("server", "symbol")
@@ -100,12 +104,14 @@ class ListGroupNamesRequest(_message.Message):
     def __init__(self, server: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListGroupNamesResponse(_message.Message):
-    __slots__ = ("groups", "next_page_token")
+    __slots__ = ("groups", "next_page_token", "total_size")
     GROUPS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
     groups: _containers.RepeatedScalarFieldContainer[str]
     next_page_token: str
-    def __init__(self, groups: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    total_size: int
+    def __init__(self, groups: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class ListGroupsRequest(_message.Message):
     __slots__ = ("server", "masks", "page_size", "page_token")
@@ -120,12 +126,14 @@ class ListGroupsRequest(_message.Message):
     def __init__(self, server: _Optional[str] = ..., masks: _Optional[_Iterable[str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListGroupsResponse(_message.Message):
-    __slots__ = ("groups", "next_page_token")
+    __slots__ = ("groups", "next_page_token", "total_size")
     GROUPS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
     groups: _containers.RepeatedCompositeFieldContainer[_config_pb2.Group]
     next_page_token: str
-    def __init__(self, groups: _Optional[_Iterable[_Union[_config_pb2.Group, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    total_size: int
+    def __init__(self, groups: _Optional[_Iterable[_Union[_config_pb2.Group, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class GetGroupRequest(_message.Message):
     __slots__ = ("server", "group")

@@ -22,12 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from mt5gateway.v1 import server_pb2 as mt5gateway_dot_v1_dot_server__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"mt5gateway/v1/server_service.proto\x12\rmt5gateway.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1amt5gateway/v1/server.proto\".\n\x14GetServerTimeRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\"\xca\x01\n\x15GetServerTimeResponse\x12;\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nserverTime\x12:\n\x0btime_config\x18\x02 \x01(\x0b\x32\x19.mt5gateway.v1.TimeConfigR\ntimeConfig\x12\x38\n\nutc_offset\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\tutcOffset\"0\n\x16GetCommonConfigRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\"[\n\x17GetCommonConfigResponse\x12@\n\rcommon_config\x18\x01 \x01(\x0b\x32\x1b.mt5gateway.v1.CommonConfigR\x0c\x63ommonConfig\"0\n\x16GetServerStatusRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\"[\n\x17GetServerStatusResponse\x12@\n\rserver_status\x18\x01 \x01(\x0b\x32\x1b.mt5gateway.v1.ServerStatusR\x0cserverStatus\"P\n\x12ListServersRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"t\n\x13ListServersResponse\x12\x35\n\x07servers\x18\x01 \x03(\x0b\x32\x1b.mt5gateway.v1.ServerStatusR\x07servers\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x85\x03\n\rServerService\x12Z\n\rGetServerTime\x12#.mt5gateway.v1.GetServerTimeRequest\x1a$.mt5gateway.v1.GetServerTimeResponse\x12`\n\x0fGetCommonConfig\x12%.mt5gateway.v1.GetCommonConfigRequest\x1a&.mt5gateway.v1.GetCommonConfigResponse\x12`\n\x0fGetServerStatus\x12%.mt5gateway.v1.GetServerStatusRequest\x1a&.mt5gateway.v1.GetServerStatusResponse\x12T\n\x0bListServers\x12!.mt5gateway.v1.ListServersRequest\x1a\".mt5gateway.v1.ListServersResponseB,\xca\x02\rMt5Gateway\\V1\xe2\x02\x19GPBMetadata\\Mt5Gateway\\V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"mt5gateway/v1/server_service.proto\x12\rmt5gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1amt5gateway/v1/server.proto\".\n\x14GetServerTimeRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\"\x90\x01\n\x15GetServerTimeResponse\x12;\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nserverTime\x12:\n\x0btime_config\x18\x02 \x01(\x0b\x32\x19.mt5gateway.v1.TimeConfigR\ntimeConfig\"0\n\x16GetCommonConfigRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\"[\n\x17GetCommonConfigResponse\x12@\n\rcommon_config\x18\x01 \x01(\x0b\x32\x1b.mt5gateway.v1.CommonConfigR\x0c\x63ommonConfig\"0\n\x16GetServerStatusRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\"[\n\x17GetServerStatusResponse\x12@\n\rserver_status\x18\x01 \x01(\x0b\x32\x1b.mt5gateway.v1.ServerStatusR\x0cserverStatus\"P\n\x12ListServersRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"t\n\x13ListServersResponse\x12\x35\n\x07servers\x18\x01 \x03(\x0b\x32\x1b.mt5gateway.v1.ServerStatusR\x07servers\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x85\x03\n\rServerService\x12Z\n\rGetServerTime\x12#.mt5gateway.v1.GetServerTimeRequest\x1a$.mt5gateway.v1.GetServerTimeResponse\x12`\n\x0fGetCommonConfig\x12%.mt5gateway.v1.GetCommonConfigRequest\x1a&.mt5gateway.v1.GetCommonConfigResponse\x12`\n\x0fGetServerStatus\x12%.mt5gateway.v1.GetServerStatusRequest\x1a&.mt5gateway.v1.GetServerStatusResponse\x12T\n\x0bListServers\x12!.mt5gateway.v1.ListServersRequest\x1a\".mt5gateway.v1.ListServersResponseB,\xca\x02\rMt5Gateway\\V1\xe2\x02\x19GPBMetadata\\Mt5Gateway\\V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,22 +34,22 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mt5gateway.v1.server_servic
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\312\002\rMt5Gateway\\V1\342\002\031GPBMetadata\\Mt5Gateway\\V1'
-  _globals['_GETSERVERTIMEREQUEST']._serialized_start=146
-  _globals['_GETSERVERTIMEREQUEST']._serialized_end=192
-  _globals['_GETSERVERTIMERESPONSE']._serialized_start=195
-  _globals['_GETSERVERTIMERESPONSE']._serialized_end=397
-  _globals['_GETCOMMONCONFIGREQUEST']._serialized_start=399
-  _globals['_GETCOMMONCONFIGREQUEST']._serialized_end=447
-  _globals['_GETCOMMONCONFIGRESPONSE']._serialized_start=449
-  _globals['_GETCOMMONCONFIGRESPONSE']._serialized_end=540
-  _globals['_GETSERVERSTATUSREQUEST']._serialized_start=542
-  _globals['_GETSERVERSTATUSREQUEST']._serialized_end=590
-  _globals['_GETSERVERSTATUSRESPONSE']._serialized_start=592
-  _globals['_GETSERVERSTATUSRESPONSE']._serialized_end=683
-  _globals['_LISTSERVERSREQUEST']._serialized_start=685
-  _globals['_LISTSERVERSREQUEST']._serialized_end=765
-  _globals['_LISTSERVERSRESPONSE']._serialized_start=767
-  _globals['_LISTSERVERSRESPONSE']._serialized_end=883
-  _globals['_SERVERSERVICE']._serialized_start=886
-  _globals['_SERVERSERVICE']._serialized_end=1275
+  _globals['_GETSERVERTIMEREQUEST']._serialized_start=114
+  _globals['_GETSERVERTIMEREQUEST']._serialized_end=160
+  _globals['_GETSERVERTIMERESPONSE']._serialized_start=163
+  _globals['_GETSERVERTIMERESPONSE']._serialized_end=307
+  _globals['_GETCOMMONCONFIGREQUEST']._serialized_start=309
+  _globals['_GETCOMMONCONFIGREQUEST']._serialized_end=357
+  _globals['_GETCOMMONCONFIGRESPONSE']._serialized_start=359
+  _globals['_GETCOMMONCONFIGRESPONSE']._serialized_end=450
+  _globals['_GETSERVERSTATUSREQUEST']._serialized_start=452
+  _globals['_GETSERVERSTATUSREQUEST']._serialized_end=500
+  _globals['_GETSERVERSTATUSRESPONSE']._serialized_start=502
+  _globals['_GETSERVERSTATUSRESPONSE']._serialized_end=593
+  _globals['_LISTSERVERSREQUEST']._serialized_start=595
+  _globals['_LISTSERVERSREQUEST']._serialized_end=675
+  _globals['_LISTSERVERSRESPONSE']._serialized_start=677
+  _globals['_LISTSERVERSRESPONSE']._serialized_end=793
+  _globals['_SERVERSERVICE']._serialized_start=796
+  _globals['_SERVERSERVICE']._serialized_end=1185
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,5 @@
 import datetime
 
-from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from mt5gateway.v1 import server_pb2 as _server_pb2
 from google.protobuf.internal import containers as _containers
@@ -18,14 +17,12 @@ class GetServerTimeRequest(_message.Message):
     def __init__(self, server: _Optional[str] = ...) -> None: ...
 
 class GetServerTimeResponse(_message.Message):
-    __slots__ = ("server_time", "time_config", "utc_offset")
+    __slots__ = ("server_time", "time_config")
     SERVER_TIME_FIELD_NUMBER: _ClassVar[int]
     TIME_CONFIG_FIELD_NUMBER: _ClassVar[int]
-    UTC_OFFSET_FIELD_NUMBER: _ClassVar[int]
     server_time: _timestamp_pb2.Timestamp
     time_config: _server_pb2.TimeConfig
-    utc_offset: _duration_pb2.Duration
-    def __init__(self, server_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_config: _Optional[_Union[_server_pb2.TimeConfig, _Mapping]] = ..., utc_offset: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    def __init__(self, server_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_config: _Optional[_Union[_server_pb2.TimeConfig, _Mapping]] = ...) -> None: ...
 
 class GetCommonConfigRequest(_message.Message):
     __slots__ = ("server",)

@@ -50,12 +50,14 @@ class ListPositionsRequest(_message.Message):
     def __init__(self, server: _Optional[str] = ..., login: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListPositionsResponse(_message.Message):
-    __slots__ = ("positions", "next_page_token")
+    __slots__ = ("positions", "next_page_token", "total_size")
     POSITIONS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
     positions: _containers.RepeatedCompositeFieldContainer[_trade_pb2.Position]
     next_page_token: str
-    def __init__(self, positions: _Optional[_Iterable[_Union[_trade_pb2.Position, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    total_size: int
+    def __init__(self, positions: _Optional[_Iterable[_Union[_trade_pb2.Position, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class GetPositionRequest(_message.Message):
     __slots__ = ("server", "login", "symbol")
@@ -112,12 +114,14 @@ class ListOrdersRequest(_message.Message):
     def __init__(self, server: _Optional[str] = ..., login: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListOrdersResponse(_message.Message):
-    __slots__ = ("orders", "next_page_token")
+    __slots__ = ("orders", "next_page_token", "total_size")
     ORDERS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
     orders: _containers.RepeatedCompositeFieldContainer[_trade_pb2.Order]
     next_page_token: str
-    def __init__(self, orders: _Optional[_Iterable[_Union[_trade_pb2.Order, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    total_size: int
+    def __init__(self, orders: _Optional[_Iterable[_Union[_trade_pb2.Order, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class GetOrderRequest(_message.Message):
     __slots__ = ("server", "ticket")
@@ -176,12 +180,14 @@ class ListHistoryOrdersRequest(_message.Message):
     def __init__(self, server: _Optional[str] = ..., login: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListHistoryOrdersResponse(_message.Message):
-    __slots__ = ("orders", "next_page_token")
+    __slots__ = ("orders", "next_page_token", "total_size")
     ORDERS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
     orders: _containers.RepeatedCompositeFieldContainer[_trade_pb2.Order]
     next_page_token: str
-    def __init__(self, orders: _Optional[_Iterable[_Union[_trade_pb2.Order, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    total_size: int
+    def __init__(self, orders: _Optional[_Iterable[_Union[_trade_pb2.Order, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class GetHistoryOrderRequest(_message.Message):
     __slots__ = ("server", "ticket")
@@ -244,12 +250,14 @@ class ListDealsRequest(_message.Message):
     def __init__(self, server: _Optional[str] = ..., login: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListDealsResponse(_message.Message):
-    __slots__ = ("deals", "next_page_token")
+    __slots__ = ("deals", "next_page_token", "total_size")
     DEALS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
     deals: _containers.RepeatedCompositeFieldContainer[_trade_pb2.Deal]
     next_page_token: str
-    def __init__(self, deals: _Optional[_Iterable[_Union[_trade_pb2.Deal, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    total_size: int
+    def __init__(self, deals: _Optional[_Iterable[_Union[_trade_pb2.Deal, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class GetDealRequest(_message.Message):
     __slots__ = ("server", "ticket")

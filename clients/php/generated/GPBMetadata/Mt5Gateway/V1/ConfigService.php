@@ -17,25 +17,29 @@ class ConfigService
         \GPBMetadata\Mt5Gateway\V1\Config::initOnce();
         $pool->internalAddGeneratedFile(
             '
-ù
+÷
 "mt5gateway/v1/config_service.protomt5gateway.v1"l
 ListSymbolNamesRequest
 server (	Rserver
 	page_size (RpageSize
 
-page_token (	R	pageToken"[
+page_token (	R	pageToken"z
 ListSymbolNamesResponse
 symbols (	Rsymbols&
-next_page_token (	RnextPageToken"~
+next_page_token (	RnextPageToken
+
+total_size (R	totalSize"~
 ListSymbolsRequest
 server (	Rserver
 masks (	Rmasks
 	page_size (RpageSize
 
-page_token (	R	pageToken"n
+page_token (	R	pageToken"
 ListSymbolsResponse/
 symbols (2.mt5gateway.v1.SymbolRsymbols&
-next_page_token (	RnextPageToken"B
+next_page_token (	RnextPageToken
+
+total_size (R	totalSize"B
 GetSymbolRequest
 server (	Rserver
 symbol (	Rsymbol"B
@@ -56,19 +60,23 @@ page_token (	R	pageToken"n
 server (	Rserver
 	page_size (RpageSize
 
-page_token (	R	pageToken"X
+page_token (	R	pageToken"w
 ListGroupNamesResponse
 groups (	Rgroups&
-next_page_token (	RnextPageToken"}
+next_page_token (	RnextPageToken
+
+total_size (R	totalSize"}
 ListGroupsRequest
 server (	Rserver
 masks (	Rmasks
 	page_size (RpageSize
 
-page_token (	R	pageToken"j
+page_token (	R	pageToken"‰
 ListGroupsResponse,
 groups (2.mt5gateway.v1.GroupRgroups&
-next_page_token (	RnextPageToken"?
+next_page_token (	RnextPageToken
+
+total_size (R	totalSize"?
 GetGroupRequest
 server (	Rserver
 group (	Rgroup">

@@ -14,23 +14,19 @@ class ServerService
         if (static::$is_initialized == true) {
           return;
         }
-        \GPBMetadata\Google\Protobuf\Duration::initOnce();
         \GPBMetadata\Google\Protobuf\Timestamp::initOnce();
         \GPBMetadata\Mt5Gateway\V1\Server::initOnce();
         $pool->internalAddGeneratedFile(
             '
-ë
-
-"mt5gateway/v1/server_service.protomt5gateway.v1google/protobuf/timestamp.protomt5gateway/v1/server.proto".
+∂	
+"mt5gateway/v1/server_service.protomt5gateway.v1mt5gateway/v1/server.proto".
 GetServerTimeRequest
-server (	Rserver" 
+server (	Rserver"ê
 GetServerTimeResponse;
 server_time (2.google.protobuf.TimestampR
 serverTime:
 time_config (2.mt5gateway.v1.TimeConfigR
-timeConfig8
-
-utc_offset (2.google.protobuf.DurationR	utcOffset"0
+timeConfig"0
 GetCommonConfigRequest
 server (	Rserver"[
 GetCommonConfigResponse@

@@ -19,7 +19,7 @@ class TradeService
         \GPBMetadata\Mt5Gateway\V1\Trade::initOnce();
         $pool->internalAddGeneratedFile(
             '
-Å(
+Å)
 !mt5gateway/v1/trade_service.protomt5gateway.v1google/type/money.protomt5gateway/v1/trade.proto"ó
 CreateBalanceOperationRequest
 server (	Rserver
@@ -38,10 +38,12 @@ request_id (	R	requestId
 login (Rlogin
 	page_size (RpageSize
 
-page_token (	R	pageToken"v
+page_token (	R	pageToken"ï
 ListPositionsResponse5
 	positions (2.mt5gateway.v1.PositionR	positions&
-next_page_token (	RnextPageToken"Z
+next_page_token (	RnextPageToken
+
+total_size (R	totalSize"Z
 GetPositionRequest
 server (	Rserver
 login (Rlogin
@@ -65,10 +67,12 @@ page_token (	R	pageToken"z
 login (Rlogin
 	page_size (RpageSize
 
-page_token (	R	pageToken"j
+page_token (	R	pageToken"â
 ListOrdersResponse,
 orders (2.mt5gateway.v1.OrderRorders&
-next_page_token (	RnextPageToken"A
+next_page_token (	RnextPageToken
+
+total_size (R	totalSize"A
 GetOrderRequest
 server (	Rserver
 ticket (Rticket">
@@ -94,10 +98,12 @@ start_time (2.google.protobuf.TimestampR	startTime5
 end_time (2.google.protobuf.TimestampRendTime
 	page_size (RpageSize
 
-page_token (	R	pageToken"q
+page_token (	R	pageToken"ê
 ListHistoryOrdersResponse,
 orders (2.mt5gateway.v1.OrderRorders&
-next_page_token (	RnextPageToken"H
+next_page_token (	RnextPageToken
+
+total_size (R	totalSize"H
 GetHistoryOrderRequest
 server (	Rserver
 ticket (Rticket"E
@@ -126,10 +132,12 @@ start_time (2.google.protobuf.TimestampR	startTime5
 end_time (2.google.protobuf.TimestampRendTime
 	page_size (RpageSize
 
-page_token (	R	pageToken"f
+page_token (	R	pageToken"Ö
 ListDealsResponse)
 deals (2.mt5gateway.v1.DealRdeals&
-next_page_token (	RnextPageToken"@
+next_page_token (	RnextPageToken
+
+total_size (R	totalSize"@
 GetDealRequest
 server (	Rserver
 ticket (Rticket":
