@@ -132,6 +132,7 @@ def shared_processors() -> list[Processor]:
     """Everything up to (not including) rendering, in order."""
     return [
         structlog.contextvars.merge_contextvars,
+        _name_logger,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_otel_ids,
@@ -217,7 +218,23 @@ def _configure_stdlib(
 
 
 def get_logger(name: str | None = None, **initial: object) -> FilteringBoundLogger:
-    """A structlog logger; ``name`` is bound as ``logger`` (e.g. "audit")."""
+    """A lazy structlog logger (safe at import time); ``name`` is logged as ``logger``.
+
+    structlog reserves the ``logger`` keyword, so the name travels as
+    ``_logger_name`` and ``_name_logger`` renames it.
+    """
     if name is not None:
-        initial = {"logger": name, **initial}
+        initial = {_LOGGER_NAME_KEY: name, **initial}
     return cast("FilteringBoundLogger", structlog.get_logger(**initial))
+
+
+_LOGGER_NAME_KEY = "_logger_name"
+
+
+def _name_logger(
+    _logger: WrappedLogger, _method: str, event_dict: EventDict
+) -> EventDict:
+    name = event_dict.pop(_LOGGER_NAME_KEY, None)
+    if name is not None:
+        event_dict.setdefault("logger", name)
+    return event_dict

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import structlog
 from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace as otel_trace
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -27,6 +26,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 from prometheus_client import CollectorRegistry, start_http_server
 
+from mt5gateway_server.log import get_logger
 from mt5gateway_server.settings import (
     Settings,
     TelemetrySettings,
@@ -67,7 +67,7 @@ LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
 # Returns the number of sessions per state ("ready", "busy", ...) of one pool.
 PoolStatesCallback = Callable[[], Mapping[str, int]]
 
-_log = structlog.get_logger("telemetry")
+_log = get_logger("telemetry")
 
 
 class Metrics:

@@ -73,9 +73,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
-import structlog
-
 from mt5gateway_server.cache import keys
+from mt5gateway_server.log import get_logger
 from mt5gateway_server.settings import IdempotencySettings
 
 if TYPE_CHECKING:
@@ -102,7 +101,7 @@ __all__ = [
     "fingerprint",
 ]
 
-_log = structlog.get_logger("idempotency")
+_log = get_logger("idempotency")
 _RECORD_VERSION = 1
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-import structlog
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -20,6 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from mt5gateway_server.log import get_logger
 from mt5gateway_server.settings import RedisSettings, Settings, mask_url_password
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ __all__ = [
     "redis_client",
 ]
 
-_log = structlog.get_logger("redis")
+_log = get_logger("redis")
 
 
 class RedisUnavailableError(RuntimeError):
