@@ -4,7 +4,8 @@ Every balance change is a deal: the seed replays deposits, credits, charges,
 withdrawals and round-trip trades in global time order, allocating order and deal
 tickets as it goes, and each account's balance is the sum of its deals. Realized
 profits use rates from the symbols' reference prices, so balances depend on the
-seed only (the times shift with ``now``).
+seed only: times, and the prices taken from the history curve, shift with
+``now``; amounts and tickets do not. Trades may fall on weekends.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import random
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
-from mt5sim.market.history import weekday
 from mt5sim.market.instruments import CALC_FOREX, LOT_EXT, SYMBOLS
 from mt5sim.market.records import ZERO, Deal, Order, Position, User
 
@@ -110,13 +110,6 @@ def _static_rate(src: str, dst: str) -> Decimal:
 
 def _money(value: Decimal, group: GroupSpec) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-group.currency_digits), ROUND_HALF_UP)
-
-
-def _weekday_time(t: int, spec: SymbolSpec) -> int:
-    """Move a weekend time back to Thursday/Friday for symbols closed at weekends."""
-    if not spec.always_open and weekday(t) in {0, 6}:
-        return t - 2 * DAY
-    return t
 
 
 class _Fill(NamedTuple):
@@ -285,7 +278,7 @@ class _Seeder:
         spec = rng.choice(SYMBOLS)
         if end <= start:
             return None
-        t = _weekday_time(rng.randint(start, end), spec)
+        t = rng.randint(start, end)
         if t < user.registration + 3600:
             return None
         units = rng.choice([u for u in (1, 2, 5, 10, 20, 50) if u <= max_units])
@@ -369,12 +362,19 @@ class _Seeder:
         if params is None:
             return
         spec, side, volume, t_open = params
-        t_close = _weekday_time(t_open + self.rng.randint(300, 3 * DAY), spec)
-        if t_close <= t_open or t_close >= self.now - 60:
+        duration = self.rng.randint(300, 3 * DAY)
+        t_close = t_open + duration
+        # The price move comes from the seed, not from the history curve, so that
+        # realized profits (and balances) do not depend on ``now``.
+        move = round(self.rng.gauss(0, spec.volatility * (duration / 3) ** 0.5))
+        if t_close >= self.now - 60:
             return
         trade = len(self.open_tickets)
         open_points = self._fill_price(spec, t_open, side)
-        close_points = self._fill_price(spec, t_close, 1 - side)
+        close_mid = open_points + (-1 if side == 0 else 1) * (spec.spread // 2) + move
+        close_points = (
+            close_mid - spec.spread // 2 if side == 0 else close_mid + spec.spread // 2
+        )
         open_price, close_price = (
             spec.from_points(open_points),
             spec.from_points(close_points),
