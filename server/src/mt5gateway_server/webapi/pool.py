@@ -171,7 +171,8 @@ class SessionPool:
 
     async def start(self, *, wait: bool = True) -> None:
         """Open every session in the background; with ``wait``, return once one is
-        ready, or raise the first failure if every slot failed before any succeeded."""
+        ready. Raises the last error when no slot got a session and either the
+        handshake was refused or the breaker opened (transient failures are retried)."""
         if self._started:
             return
         self._started = True
@@ -181,11 +182,13 @@ class SessionPool:
         if not wait:
             return
         while not self._ready.is_set():
-            if (
-                all(slot.failing for slot in self._slots)
-                and self.last_error is not None
-            ):
-                raise self.last_error
+            err = self.last_error
+            hopeless = (
+                isinstance(err, AuthError) or self._breaker.state is BreakerState.OPEN
+            )
+            if err is not None and hopeless and all(s.failing for s in self._slots):
+                # Wrong credentials or a dead server: fail start-up instead of hanging.
+                raise err
             self._changed.clear()
             await self._changed.wait()
 
