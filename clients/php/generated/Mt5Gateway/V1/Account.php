@@ -154,6 +154,12 @@ class Account extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>.google.type.Money liabilities = 23 [json_name = "liabilities"];</code>
      */
     protected $liabilities = null;
+    /**
+     * Commission of open positions, part of `floating`.
+     *
+     * Generated from protobuf field <code>.google.type.Money commission = 24 [json_name = "commission"];</code>
+     */
+    protected $commission = null;
 
     /**
      * Constructor.
@@ -207,6 +213,8 @@ class Account extends \Google\Protobuf\Internal\Message
      *           Assets (exchange accounting).
      *     @type \Google\Type\Money $liabilities
      *           Liabilities (exchange accounting).
+     *     @type \Google\Type\Money $commission
+     *           Commission of open positions, part of `floating`.
      * }
      */
     public function __construct($data = NULL) {
@@ -998,6 +1006,42 @@ class Account extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkMessage($var, \Google\Type\Money::class);
         $this->liabilities = $var;
+
+        return $this;
+    }
+
+    /**
+     * Commission of open positions, part of `floating`.
+     *
+     * Generated from protobuf field <code>.google.type.Money commission = 24 [json_name = "commission"];</code>
+     * @return \Google\Type\Money|null
+     */
+    public function getCommission()
+    {
+        return $this->commission;
+    }
+
+    public function hasCommission()
+    {
+        return isset($this->commission);
+    }
+
+    public function clearCommission()
+    {
+        unset($this->commission);
+    }
+
+    /**
+     * Commission of open positions, part of `floating`.
+     *
+     * Generated from protobuf field <code>.google.type.Money commission = 24 [json_name = "commission"];</code>
+     * @param \Google\Type\Money $var
+     * @return $this
+     */
+    public function setCommission($var)
+    {
+        GPBUtil::checkMessage($var, \Google\Type\Money::class);
+        $this->commission = $var;
 
         return $this;
     }

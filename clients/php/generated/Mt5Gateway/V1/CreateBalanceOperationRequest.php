@@ -52,9 +52,10 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      */
     protected $amount = null;
     /**
-     * Comment stored on the deal, at most 31 characters (MT5 limit; longer is rejected, not
-     * cut). The gateway may append a short tag used to reconcile unknown outcomes, within
-     * the 31 characters; the stored comment is returned in the result.
+     * Comment stored on the deal, at most 31 characters (MT5's limit; longer is rejected
+     * with VALIDATION_FAILED, never cut). If the gateway marks operations with a
+     * reconciliation tag, the tag counts towards the 31 characters; the comment MT5 stored is
+     * returned in the result.
      *
      * Generated from protobuf field <code>string comment = 6 [json_name = "comment"];</code>
      */
@@ -90,9 +91,10 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      *           the account currency has. `currency_code` is either empty or the account currency
      *           (anything else fails with VALIDATION_FAILED); no conversion happens.
      *     @type string $comment
-     *           Comment stored on the deal, at most 31 characters (MT5 limit; longer is rejected, not
-     *           cut). The gateway may append a short tag used to reconcile unknown outcomes, within
-     *           the 31 characters; the stored comment is returned in the result.
+     *           Comment stored on the deal, at most 31 characters (MT5's limit; longer is rejected
+     *           with VALIDATION_FAILED, never cut). If the gateway marks operations with a
+     *           reconciliation tag, the tag counts towards the 31 characters; the comment MT5 stored is
+     *           returned in the result.
      *     @type bool $skip_margin_check
      *           Skip MT5's free-margin check for withdrawals. Default false: MT5 checks the margin
      *           and refuses a withdrawal above free margin with MT5_NO_MONEY.
@@ -256,9 +258,10 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Comment stored on the deal, at most 31 characters (MT5 limit; longer is rejected, not
-     * cut). The gateway may append a short tag used to reconcile unknown outcomes, within
-     * the 31 characters; the stored comment is returned in the result.
+     * Comment stored on the deal, at most 31 characters (MT5's limit; longer is rejected
+     * with VALIDATION_FAILED, never cut). If the gateway marks operations with a
+     * reconciliation tag, the tag counts towards the 31 characters; the comment MT5 stored is
+     * returned in the result.
      *
      * Generated from protobuf field <code>string comment = 6 [json_name = "comment"];</code>
      * @return string
@@ -269,9 +272,10 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Comment stored on the deal, at most 31 characters (MT5 limit; longer is rejected, not
-     * cut). The gateway may append a short tag used to reconcile unknown outcomes, within
-     * the 31 characters; the stored comment is returned in the result.
+     * Comment stored on the deal, at most 31 characters (MT5's limit; longer is rejected
+     * with VALIDATION_FAILED, never cut). If the gateway marks operations with a
+     * reconciliation tag, the tag counts towards the 31 characters; the comment MT5 stored is
+     * returned in the result.
      *
      * Generated from protobuf field <code>string comment = 6 [json_name = "comment"];</code>
      * @param string $var

@@ -141,6 +141,21 @@ class ErrorReason
      * Generated from protobuf enum <code>INTERNAL_ERROR = 17;</code>
      */
     const INTERNAL_ERROR = 17;
+    /**
+     * The gateway cannot log in to the MT5 server (manager credentials rejected, address not
+     * allowed, server certificate not trusted). Code UNAVAILABLE with RetryInfo; an operator
+     * must fix the gateway's configuration. Nothing was sent to MT5 for this request.
+     *
+     * Generated from protobuf enum <code>MT5_AUTH_FAILED = 18;</code>
+     */
+    const MT5_AUTH_FAILED = 18;
+    /**
+     * The gateway is shutting down: new calls are refused and open streams end with this
+     * reason. Code UNAVAILABLE with RetryInfo; retry or reopen, another replica will serve.
+     *
+     * Generated from protobuf enum <code>GATEWAY_DRAINING = 19;</code>
+     */
+    const GATEWAY_DRAINING = 19;
 
     private static $valueToName = [
         self::ERROR_REASON_UNSPECIFIED => 'ERROR_REASON_UNSPECIFIED',
@@ -161,6 +176,8 @@ class ErrorReason
         self::INVALID_PAGE_TOKEN => 'INVALID_PAGE_TOKEN',
         self::MT5_ERROR => 'MT5_ERROR',
         self::INTERNAL_ERROR => 'INTERNAL_ERROR',
+        self::MT5_AUTH_FAILED => 'MT5_AUTH_FAILED',
+        self::GATEWAY_DRAINING => 'GATEWAY_DRAINING',
     ];
 
     public static function name($value)

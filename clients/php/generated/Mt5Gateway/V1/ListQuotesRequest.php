@@ -36,8 +36,8 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque; later
-     * pages are served from the same snapshot.
+     * The next_page_token of the previous page; empty for the first page. Opaque. Each page
+     * reads current prices, so a later page may hold newer quotes than an earlier one.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
      */
@@ -58,8 +58,8 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
      *           Maximum number of quotes per page, 0 = 1000; values above 10000 are lowered to 10000;
      *           negative values are rejected.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Opaque; later
-     *           pages are served from the same snapshot.
+     *           The next_page_token of the previous page; empty for the first page. Opaque. Each page
+     *           reads current prices, so a later page may hold newer quotes than an earlier one.
      * }
      */
     public function __construct($data = NULL) {
@@ -150,8 +150,8 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque; later
-     * pages are served from the same snapshot.
+     * The next_page_token of the previous page; empty for the first page. Opaque. Each page
+     * reads current prices, so a later page may hold newer quotes than an earlier one.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @return string
@@ -162,8 +162,8 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque; later
-     * pages are served from the same snapshot.
+     * The next_page_token of the previous page; empty for the first page. Opaque. Each page
+     * reads current prices, so a later page may hold newer quotes than an earlier one.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @param string $var

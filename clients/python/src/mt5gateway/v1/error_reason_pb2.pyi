@@ -24,6 +24,8 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVALID_PAGE_TOKEN: _ClassVar[ErrorReason]
     MT5_ERROR: _ClassVar[ErrorReason]
     INTERNAL_ERROR: _ClassVar[ErrorReason]
+    MT5_AUTH_FAILED: _ClassVar[ErrorReason]
+    GATEWAY_DRAINING: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 VALIDATION_FAILED: ErrorReason
 MT5_INVALID_PARAMETERS: ErrorReason
@@ -42,3 +44,5 @@ SERVER_NOT_FOUND: ErrorReason
 INVALID_PAGE_TOKEN: ErrorReason
 MT5_ERROR: ErrorReason
 INTERNAL_ERROR: ErrorReason
+MT5_AUTH_FAILED: ErrorReason
+GATEWAY_DRAINING: ErrorReason
