@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+
+import pytest
+from mt5gateway_server.settings import TelemetrySettings
+from mt5gateway_server.telemetry import Telemetry
+
+
+@pytest.fixture
+def telemetry():
+    tel = Telemetry.start(TelemetrySettings(metrics_listen="127.0.0.1:0"))
+    yield tel
+    tel.shutdown()
+
+
+def scrape(port: int) -> str:
+    url = f"http://127.0.0.1:{port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        assert resp.status == 200
+        return resp.read().decode()
+
+
+def series(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("mt5gw_")]
+
+
+def find(text: str, name: str, *labels: str) -> float:
+    for line in series(text):
+        head, _, value = line.rpartition(" ")
+        if head.split("{", 1)[0] == name and all(label in head for label in labels):
+            return float(value)
+    raise AssertionError(f"{name} {labels} not in:\n" + "\n".join(series(text)))
+
+
+async def test_metrics_are_scraped_over_http(telemetry):
+    assert telemetry.metrics_port
+    m = telemetry.metrics
+    m.record_rpc("/mt5gateway.v1.UserService/GetUser", "OK", 0.0012)
+    m.record_rpc(
+        "/mt5gateway.v1.UserService/GetUser",
+        "NOT_FOUND",
+        0.002,
+        reason="MT5_NOT_FOUND",
+        retcode=13,
+    )
+    m.record_mt5_request("main", "user/get", 0.001, None)
+    m.record_mt5_request("main", "user/get", 0.001, 13)
+    m.record_mt5_error("main", "user/update", "ReadTimeout")
+    m.record_handshake("main", ok=True)
+    m.record_handshake("main", ok=False)
+    m.record_reconnect("main", "http_403")
+    m.record_pool_wait("main", 0.0004)
+    m.set_pool_queue_depth("main", 3)
+    m.register_pool("main", lambda: {"ready": 4, "busy": 1})
+    m.register_pool("broken", lambda: 1 / 0)  # type: ignore[arg-type,return-value]
+    m.stream_opened("/mt5gateway.v1.QuoteService/StreamQuotes")
+    m.stream_opened("/mt5gateway.v1.QuoteService/StreamQuotes")
+    m.stream_closed("/mt5gateway.v1.QuoteService/StreamQuotes")
+    m.record_conflated_quotes("main", 7)
+    m.record_idempotency_replay("/mt5gateway.v1.TradeService/CreateBalanceOperation")
+
+    text = await asyncio.to_thread(scrape, telemetry.metrics_port)
+    get_user = 'method="/mt5gateway.v1.UserService/GetUser"'
+    assert find(text, "mt5gw_rpc_duration_seconds_count", get_user, 'code="OK"') == 1
+    assert (
+        find(
+            text,
+            "mt5gw_rpc_errors_total",
+            'code="NOT_FOUND"',
+            'reason="MT5_NOT_FOUND"',
+            'retcode="13"',
+        )
+        == 1
+    )
+    assert find(text, "mt5gw_rpc_duration_seconds_bucket", 'le="0.0025"') >= 1
+    assert find(text, "mt5gw_mt5_request_duration_seconds_count", 'server="main"') == 2
+    assert find(text, "mt5gw_mt5_errors_total", 'retcode="13"') == 1
+    assert find(text, "mt5gw_mt5_errors_total", 'retcode="ReadTimeout"') == 1
+    assert find(text, "mt5gw_mt5_handshakes_total", 'outcome="ok"') == 1
+    assert find(text, "mt5gw_mt5_handshakes_total", 'outcome="failed"') == 1
+    assert find(text, "mt5gw_mt5_reconnects_total", 'reason="http_403"') == 1
+    assert find(text, "mt5gw_pool_wait_duration_seconds_count") == 1
+    assert find(text, "mt5gw_pool_queue_depth", 'server="main"') == 3
+    assert find(text, "mt5gw_pool_sessions", 'state="ready"') == 4
+    assert find(text, "mt5gw_pool_sessions", 'state="busy"') == 1
+    assert 'server="broken"' not in text
+    assert find(text, "mt5gw_streams_active") == 1
+    assert find(text, "mt5gw_quotes_conflated_total") == 7
+    assert find(text, "mt5gw_idempotency_replays_total") == 1
+
+    m.unregister_pool("main")
+    text = await asyncio.to_thread(scrape, telemetry.metrics_port)
+    assert "mt5gw_pool_sessions{" not in text
+
+
+def test_shutdown_is_idempotent_and_closes_the_port():
+    tel = Telemetry.start(TelemetrySettings(metrics_listen="127.0.0.1:0"))
+    port = tel.metrics_port
+    assert port
+    tel.shutdown()
+    tel.shutdown()
+    with pytest.raises(OSError):  # noqa: PT011
+        scrape(port)
+
+
+def test_two_instances_do_not_collide():
+    a = Telemetry.start(TelemetrySettings(metrics_listen="127.0.0.1:0"))
+    b = Telemetry.start(TelemetrySettings(metrics_listen=None))
+    try:
+        a.metrics.record_handshake("x", ok=True)
+        b.metrics.record_handshake("x", ok=True)
+        assert b.metrics_port is None
+        assert find(scrape(a.metrics_port or 0), "mt5gw_mt5_handshakes_total") == 1
+    finally:
+        a.shutdown()
+        b.shutdown()
+
+
+def test_tracer_provider_records_spans():
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: PLC0415
+        InMemorySpanExporter,
+    )
+
+    tel = Telemetry.start(TelemetrySettings(metrics_listen=None, service_name="gw-t"))
+    exporter = InMemorySpanExporter()
+    tel.tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with tel.tracer().start_as_current_span("mt5.request"):
+        pass
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "mt5.request"
+    assert span.resource.attributes["service.name"] == "gw-t"
+    tel.shutdown()
