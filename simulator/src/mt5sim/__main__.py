@@ -15,6 +15,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from mt5sim.config import FAILURE_MODES, ManagerSpec, SimConfig
+from mt5sim.market.broker import BrokerOptions
 from mt5sim.server import Simulator
 
 if TYPE_CHECKING:
@@ -93,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="decode '+' in query strings as a space (default: literal plus)",
     )
     p.add_argument(
+        "--unknown-trans-id",
+        choices=("full", "empty"),
+        default="full",
+        help="tick/last with a trans_id above the current one: snapshot or []",
+    )
+    p.add_argument(
+        "--echo-unchanged-trans-id",
+        dest="no_change_echo",
+        action="store_true",
+        help="tick/last without changes echoes the client's trans_id",
+    )
+    p.add_argument(
         "--srv-rand", default=None, help="fixed srv_rand (32 hex), for tests only"
     )
     p.add_argument("--log-level", default="INFO")
@@ -112,7 +125,7 @@ def _apply_env(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
         try:
             if dest == "managers":
                 value: Any = [_manager(item) for item in raw.split()]
-            elif isinstance(action, argparse.BooleanOptionalAction):
+            elif action.nargs == 0:  # switches: --tls, --plus-as-space, ...
                 value = _env_bool(raw)
             elif action.type is not None and callable(action.type):
                 value = action.type(raw)
@@ -150,6 +163,10 @@ def parse_config(
             srv_rand=args.srv_rand,
             max_sessions_per_login=args.max_sessions_per_login,
             plus_as_space=args.plus_as_space,
+            broker_options=BrokerOptions(
+                unknown_trans_id_full=args.unknown_trans_id == "full",
+                no_change_echo=args.no_change_echo,
+            ),
         )
     except ValueError as exc:
         parser.error(str(exc))

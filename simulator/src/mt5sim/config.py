@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from mt5sim.market.broker import BrokerOptions
 
 FailureMode = Literal["http403", "retcode"]
 FAILURE_MODES: tuple[FailureMode, ...] = ("http403", "retcode")
@@ -72,6 +75,8 @@ class SimConfig:
     # Builds reported in auth answers.
     version_access: int = 3470
     version_trade: int = 3470
+    # Market switches for inferred behaviour (trans_id edge cases, password rules).
+    broker_options: BrokerOptions | None = None
     # Grace for in-flight requests when stopping.
     shutdown_timeout: float = 1.0
 

@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 from aiohttp import web
 
 from mt5sim import tls
 from mt5sim.app import SimApp
+from mt5sim.commands.registry import COMMANDS
 from mt5sim.config import ManagerSpec, SimConfig
 from mt5sim.connections import ConnectionRegistry, TrackingServer
 from mt5sim.faults import FaultConfig
+from mt5sim.market.broker import Broker
+from mt5sim.market.prices import PriceFeed
 
 if TYPE_CHECKING:
     import ssl
@@ -30,30 +32,17 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from mt5sim.commands.base import Command
-    from mt5sim.market.broker import Broker
 
 __all__ = ["ManagerSpec", "SimConfig", "Simulator"]
 
 log = logging.getLogger("mt5sim")
 
 
-def _default_commands() -> Mapping[str, Command]:
-    module = importlib.import_module("mt5sim.commands.registry")
-    commands: Mapping[str, Command] = module.COMMANDS
-    return commands
-
-
-def _default_broker(seed: int, now: float) -> Broker:
-    from mt5sim.market.broker import Broker  # noqa: PLC0415 - heavy, import on start
-
-    return Broker.seeded(seed, now)
-
-
 class Simulator:
     """A running mt5sim: HTTP(S) server, broker state and the price feed task.
 
     ``commands`` and ``broker_factory`` are for tests that want stand-ins; by default
-    the registry and ``Broker.seeded`` are used.
+    the command registry and ``Broker.seeded(seed, now, config.broker_options)``.
     """
 
     def __init__(
@@ -65,7 +54,7 @@ class Simulator:
     ) -> None:
         self.config = config or SimConfig()
         self._commands = commands
-        self._broker_factory = broker_factory or _default_broker
+        self._broker_factory = broker_factory or self._seeded_broker
         self._runner: web.ServerRunner | None = None
         self._app: SimApp | None = None
         self._feed_task: asyncio.Task[None] | None = None
@@ -79,6 +68,9 @@ class Simulator:
     def __repr__(self) -> str:
         state = "running" if self._runner is not None else "stopped"
         return f"Simulator({state}, url={self.url!r}, connections={len(self.registry)})"
+
+    def _seeded_broker(self, seed: int, now: float) -> Broker:
+        return Broker.seeded(seed, now, self.config.broker_options)
 
     @property
     def broker(self) -> Broker:
@@ -99,9 +91,7 @@ class Simulator:
         try:
             ssl_ctx = self._ssl_context()
             self._broker = self._broker_factory(cfg.seed, time.time())
-            commands = (
-                self._commands if self._commands is not None else _default_commands()
-            )
+            commands = self._commands if self._commands is not None else COMMANDS
             self._app = SimApp(cfg, self._broker, commands, self.registry)
             server = TrackingServer(
                 self._app.handle,
@@ -143,12 +133,7 @@ class Simulator:
         tps = self.config.ticks_per_second
         if tps <= 0:
             return
-        try:
-            prices: Any = importlib.import_module("mt5sim.market.prices")
-        except ImportError:
-            log.warning("price_feed_unavailable")
-            return
-        feed = prices.PriceFeed(self.broker, tps, self.config.seed)
+        feed = PriceFeed(self.broker, tps, self.config.seed)
         self._feed_task = asyncio.create_task(feed.run(), name="mt5sim-price-feed")
 
     async def stop(self) -> None:

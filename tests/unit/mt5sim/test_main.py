@@ -13,11 +13,13 @@ def test_defaults() -> None:
 def test_flags() -> None:
     cfg, _ = parse_config(
         [
-            "--host", "0.0.0.0",  # noqa: S104 "--port", "9000", "--no-tls", "--seed", "7",
+            "--host", "0.0.0.0",  # noqa: S104
+            "--port", "9000", "--no-tls", "--seed", "7",
             "--manager", "1000:Password1", "--manager", "1001:Secret#12:demo\\*",
             "--idle-timeout", "5", "--ticks-per-second", "0",
             "--auth-failure", "retcode", "--unauthenticated", "retcode",
             "--plus-as-space", "--max-sessions-per-login", "3",
+            "--unknown-trans-id", "empty", "--echo-unchanged-trans-id",
         ],
         env={},
     )  # fmt: skip
@@ -31,6 +33,9 @@ def test_flags() -> None:
     assert cfg.unauthenticated == "retcode"
     assert cfg.plus_as_space
     assert cfg.max_sessions_per_login == 3
+    assert cfg.broker_options is not None
+    assert not cfg.broker_options.unknown_trans_id_full
+    assert cfg.broker_options.no_change_echo
 
 
 def test_env_and_flag_precedence() -> None:
@@ -40,6 +45,8 @@ def test_env_and_flag_precedence() -> None:
         "MT5SIM_SEED": "5",
         "MT5SIM_MANAGERS": "1000:Password1 2000:Other#99:real\\*",
         "MT5SIM_AUTH_FAILURE": "retcode",
+        "MT5SIM_NO_CHANGE_ECHO": "yes",
+        "MT5SIM_IDLE_TIMEOUT": "2.5",
     }
     cfg, _ = parse_config(["--seed", "6"], env=env)
     assert cfg.port == 9100
@@ -47,6 +54,9 @@ def test_env_and_flag_precedence() -> None:
     assert cfg.seed == 6
     assert [m.login for m in cfg.managers] == [1000, 2000]
     assert cfg.auth_failure == "retcode"
+    assert cfg.idle_timeout == 2.5
+    assert cfg.broker_options is not None
+    assert cfg.broker_options.no_change_echo
     cfg, _ = parse_config(["--tls"], env=env)
     assert cfg.tls
 
