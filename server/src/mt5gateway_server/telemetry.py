@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace as otel_trace
@@ -40,8 +40,10 @@ __all__ = [
     "LATENCY_BUCKETS_SECONDS",
     "METER_NAME",
     "Metrics",
+    "PoolSnapshotLike",
     "PoolStatesCallback",
     "Telemetry",
+    "WebApiMetricsAdapter",
 ]
 
 METER_NAME = "mt5gateway"
@@ -103,6 +105,11 @@ class Metrics:
         )
         self.pool_queue_depth = meter.create_gauge(
             "mt5gw.pool.queue.depth", description="Callers waiting for a session"
+        )
+        self.mt5_handshake_duration = meter.create_histogram(
+            "mt5gw.mt5.handshake.duration",
+            unit="s",
+            description="MT5 authentication handshake duration",
         )
         self.pool_wait_duration = meter.create_histogram(
             "mt5gw.pool.wait.duration",
@@ -166,9 +173,10 @@ class Metrics:
     # MT5 Web API and pool -------------------------------------------------
 
     def record_mt5_request(
-        self, server: str, command: str, seconds: float, retcode: int | None
+        self, server: str, command: str, seconds: float, retcode: int | str | None
     ) -> None:
-        """One MT5 request; ``retcode`` None or 0 = success, else a failure."""
+        """One MT5 request; ``retcode`` None/0 = success, else a retcode or the
+        name of a transport error ("ReadTimeout")."""
         self.mt5_request_duration.record(
             seconds, {"server": server, "command": command}
         )
@@ -181,28 +189,43 @@ class Metrics:
             1, {"server": server, "command": command, "retcode": str(retcode)}
         )
 
-    def record_handshake(self, server: str, *, ok: bool) -> None:
-        self.mt5_handshakes.add(
-            1, {"server": server, "outcome": "ok" if ok else "failed"}
-        )
+    def record_handshake(
+        self, server: str, *, ok: bool, seconds: float | None = None
+    ) -> None:
+        outcome = {"server": server, "outcome": "ok" if ok else "failed"}
+        self.mt5_handshakes.add(1, outcome)
+        if seconds is not None:
+            self.mt5_handshake_duration.record(seconds, outcome)
 
     def record_reconnect(self, server: str, reason: str = "") -> None:
         self.mt5_reconnects.add(1, {"server": server, "reason": reason})
 
-    def record_pool_wait(self, server: str, seconds: float) -> None:
-        self.pool_wait_duration.record(seconds, {"server": server})
+    def record_pool_wait(self, server: str, seconds: float, *, ok: bool = True) -> None:
+        """Time to acquire a session; ``ok=False``: the wait timed out."""
+        self.pool_wait_duration.record(
+            seconds, {"server": server, "outcome": "ok" if ok else "timeout"}
+        )
 
     def set_pool_queue_depth(self, server: str, depth: int) -> None:
         self.pool_queue_depth.set(depth, {"server": server})
 
     def register_pool(self, server: str, states: PoolStatesCallback) -> None:
-        """Sample a pool's session counts per state at every scrape."""
+        """Sample a pool's session counts per state at every scrape (pull)."""
         with self._pool_lock:
             self._pool_sources[server] = states
+
+    def set_pool_states(self, server: str, states: Mapping[str, int]) -> None:
+        """Latest session counts per state, pushed by the pool on every change."""
+        frozen = dict(states)
+        self.register_pool(server, lambda: frozen)
 
     def unregister_pool(self, server: str) -> None:
         with self._pool_lock:
             self._pool_sources.pop(server, None)
+
+    def webapi_hooks(self) -> WebApiMetricsAdapter:
+        """The hooks object the web API session pools report to."""
+        return WebApiMetricsAdapter(self)
 
     def _observe_pools(self, _options: CallbackOptions) -> Iterable[Observation]:
         with self._pool_lock:
@@ -221,6 +244,61 @@ class Metrics:
                 for state, n in counts.items()
             )
         return observations
+
+
+class PoolSnapshotLike(Protocol):
+    """Structural twin of ``webapi.metrics.PoolSnapshot`` (no import: no cycle)."""
+
+    @property
+    def server(self) -> str: ...
+    @property
+    def connecting(self) -> int: ...
+    @property
+    def ready(self) -> int: ...
+    @property
+    def busy(self) -> int: ...
+    @property
+    def reauthenticating(self) -> int: ...
+    @property
+    def broken(self) -> int: ...
+    @property
+    def waiting(self) -> int: ...
+
+
+class WebApiMetricsAdapter:
+    """Implements the ``webapi.metrics.WebApiMetrics`` hooks on top of ``Metrics``."""
+
+    __slots__ = ("_m",)
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+
+    def pool_state(self, snapshot: PoolSnapshotLike) -> None:
+        self._m.set_pool_states(
+            snapshot.server,
+            {
+                "connecting": snapshot.connecting,
+                "ready": snapshot.ready,
+                "busy": snapshot.busy,
+                "reauthenticating": snapshot.reauthenticating,
+                "broken": snapshot.broken,
+            },
+        )
+        self._m.set_pool_queue_depth(snapshot.server, snapshot.waiting)
+
+    def acquire(self, server: str, wait_seconds: float, *, ok: bool) -> None:
+        self._m.record_pool_wait(server, wait_seconds, ok=ok)
+
+    def handshake(self, server: str, seconds: float, *, ok: bool) -> None:
+        self._m.record_handshake(server, ok=ok, seconds=seconds)
+
+    def request(
+        self, server: str, command: str, seconds: float, error: str | None
+    ) -> None:
+        self._m.record_mt5_request(server, command, seconds, error)
+
+    def reconnect(self, server: str, reason: str) -> None:
+        self._m.record_reconnect(server, reason)
 
 
 @dataclass(eq=False)

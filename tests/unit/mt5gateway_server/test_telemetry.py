@@ -133,3 +133,35 @@ def test_tracer_provider_records_spans():
     assert span.name == "mt5.request"
     assert span.resource.attributes["service.name"] == "gw-t"
     tel.shutdown()
+
+
+class Snapshot:
+    server = "main"
+    size = 5
+    connecting = 1
+    ready = 2
+    busy = 1
+    reauthenticating = 0
+    broken = 1
+    waiting = 6
+
+
+async def test_webapi_hooks_adapter(telemetry):
+    hooks = telemetry.metrics.webapi_hooks()
+    hooks.pool_state(Snapshot())
+    hooks.acquire("main", 0.01, ok=True)
+    hooks.acquire("main", 5.0, ok=False)
+    hooks.handshake("main", 0.02, ok=True)
+    hooks.request("main", "user/get", 0.003, None)
+    hooks.request("main", "user/get", 0.003, "ReadTimeout")
+    hooks.reconnect("main", "ping_failed")
+    text = await asyncio.to_thread(scrape, telemetry.metrics_port)
+    assert find(text, "mt5gw_pool_sessions", 'state="ready"') == 2
+    assert find(text, "mt5gw_pool_sessions", 'state="broken"') == 1
+    assert find(text, "mt5gw_pool_queue_depth") == 6
+    assert (
+        find(text, "mt5gw_pool_wait_duration_seconds_count", 'outcome="timeout"') == 1
+    )
+    assert find(text, "mt5gw_mt5_handshake_duration_seconds_count") == 1
+    assert find(text, "mt5gw_mt5_errors_total", 'retcode="ReadTimeout"') == 1
+    assert find(text, "mt5gw_mt5_reconnects_total", 'reason="ping_failed"') == 1
