@@ -24,6 +24,8 @@ The same as TOML (``MT5GW_CONFIG_FILE=/etc/mt5gateway.toml``)::
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import hmac
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -120,6 +122,20 @@ class GrpcSettings(_Section):
     @property
     def auth_enabled(self) -> bool:
         return bool(self.api_keys)
+
+    def authenticate(self, presented: str) -> str | None:
+        """The caller identity for a presented API key, or None if it matches none.
+
+        The identity (``key-`` + 12 hex of its SHA-256) is safe to log and audit.
+        Every key is compared in constant time.
+        """
+        found: str | None = None
+        given = presented.encode()
+        for key in self.api_keys:
+            secret = key.get_secret_value().encode()
+            if hmac.compare_digest(secret, given) and found is None:
+                found = "key-" + hashlib.sha256(secret).hexdigest()[:12]
+        return found
 
 
 class Mt5ServerSettings(_Section):
@@ -302,6 +318,17 @@ class Settings(BaseSettings):
     @field_validator("mt5", mode="before")
     @classmethod
     def _name_servers(cls, value: object) -> object:
+        # A TOML array of tables ([[mt5]] name = "main") becomes {name: server}.
+        if isinstance(value, list):
+            by_name: dict[object, object] = {}
+            for server in value:
+                name = server.get("name") if isinstance(server, Mapping) else None
+                if not name:
+                    raise ValueError("every [[mt5]] entry needs a name")
+                if name in by_name:
+                    raise ValueError(f"mt5 server name {name!r} is used twice")
+                by_name[name] = server
+            value = by_name
         # The dict key is the server's name; fill `name` from it so each server
         # knows who it is when passed alone.
         if not isinstance(value, Mapping):

@@ -215,3 +215,43 @@ def test_mask_url_password():
     assert mask_url_password("redis://:pw@h:1/0") == "redis://:***@h:1/0"
     assert mask_url_password("redis://h:1/0") == "redis://h:1/0"
     assert mask_url_password("redis://user@h") == "redis://user@h"
+
+
+def test_mt5_as_array_of_tables(tmp_path):
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(
+        """
+[[mt5]]
+name = "live"
+url = "https://live.example.com"
+login = 5
+password = "a"
+[[mt5]]
+name = "demo"
+url = "https://demo.example.com"
+login = 6
+password = "b"
+"""
+    )
+    s = Settings.load(cfg)
+    assert list(s.mt5) == ["live", "demo"]
+    assert s.mt5["demo"].login == 6
+
+
+def test_mt5_array_names_unique_and_required():
+    with pytest.raises(SettingsError, match="used twice"):
+        Settings.load(mt5=[{**SERVER, "name": "a"}, {**SERVER, "name": "a"}])
+    with pytest.raises(SettingsError, match="needs a name"):
+        Settings.load(mt5=[SERVER])
+
+
+def test_api_key_authentication():
+    s = Settings.load(grpc={"api_keys": ["alpha", "beta"]})
+    caller = s.grpc.authenticate("beta")
+    assert caller is not None
+    assert caller.startswith("key-")
+    assert len(caller) == 16
+    assert "beta" not in caller
+    assert s.grpc.authenticate("alpha") != caller
+    assert s.grpc.authenticate("gamma") is None
+    assert Settings().grpc.authenticate("") is None

@@ -51,6 +51,11 @@ The states and the rules that keep a money write from running twice:
   cancellation, or a bug) marks the record ``unknown``: the safe default for money.
 - If the owner's lease was taken over before it records the outcome, ``complete``
   etc. raise ``ClaimLostError`` (the new owner is reconciling; log it loudly).
+- Redis errors (``redis.exceptions.RedisError``) propagate from ``claim()`` and from
+  ``complete``/``fail``/``mark_unknown``: map them to UNAVAILABLE. A record left
+  ``pending`` that way is reconciled by the next repeat once its lease expires.
+- Suggested status for ``IdempotencyPendingError``: ABORTED with RetryInfo; for
+  ``IdempotencyConflictError``: INVALID_ARGUMENT (field ``request_id``).
 
 The in-memory store (default, one replica) and the Redis store (shared by replicas:
 record ``SET NX PX ttl`` plus an owner-token lease key, changed only by Lua scripts that
@@ -477,7 +482,17 @@ class _BaseStore(ABC):
             interval = self._lease / 3
             while True:
                 await asyncio.sleep(interval)
-                if not await self._renew(claim._record, claim._token):  # noqa: SLF001
+                try:
+                    renewed = await self._renew(claim._record, claim._token)  # noqa: SLF001
+                except Exception:  # noqa: BLE001  # e.g. Redis restarting: try again
+                    _log.warning(
+                        "idempotency_lease_renew_failed",
+                        method=claim.method,
+                        request_id=claim.request_id,
+                        exc_info=True,
+                    )
+                    continue
+                if not renewed:
                     _log.error(
                         "idempotency_lease_lost",
                         method=claim.method,
