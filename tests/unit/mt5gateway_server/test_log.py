@@ -6,6 +6,8 @@ import logging
 
 import pytest
 import structlog
+from hypothesis import given
+from hypothesis import strategies as st
 from mt5gateway_server import log
 from mt5gateway_server.settings import Settings, TelemetrySettings
 from opentelemetry.sdk.trace import TracerProvider
@@ -163,3 +165,35 @@ def test_auto_format_is_json_when_not_a_tty(out):
     log.configure(TelemetrySettings(), stream=out, cache_logger_on_first_use=False)
     log.get_logger().info("auto")
     assert lines(out)[0]["event"] == "auto"
+
+
+_secret_values = st.text(alphabet="xyz0123", min_size=8, max_size=20).map(
+    lambda s: "SECRET" + s
+)
+_keys = st.sampled_from(
+    ["password", "Pass_Main", "pass-investor", "apiKey", "token", "srv_rand_answer"]
+)
+_plain_keys = st.sampled_from(["login", "group", "name", "comment"])
+
+
+@st.composite
+def _events(draw: st.DrawFn) -> tuple[object, str]:
+    secret = draw(_secret_values)
+    leaf = st.one_of(st.integers(), st.text(alphabet="abc", max_size=5))
+    tree = st.recursive(
+        st.dictionaries(_plain_keys, leaf, max_size=3),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3),
+            st.dictionaries(_plain_keys, inner, max_size=3),
+        ),
+        max_leaves=10,
+    )
+    base = draw(tree)
+    # Hide the secret under a sensitive key somewhere in the structure.
+    return {"outer": [base, {draw(_keys): secret}], draw(_keys): secret}, secret
+
+
+@given(_events())
+def test_redaction_never_leaks_property(case: tuple[object, str]):
+    event, secret = case
+    assert secret not in repr(log.redact(event))

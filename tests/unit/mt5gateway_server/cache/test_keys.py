@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from mt5gateway_server.cache import keys
 
 
@@ -44,3 +46,12 @@ def test_colons_in_parts_cannot_collide():
 def test_empty_parts_rejected():
     with pytest.raises(ValueError, match="empty"):
         keys.idempotency("", "r")
+
+
+_part = st.text(min_size=1, max_size=12)
+
+
+@given(_part, _part, _part, _part)
+def test_distinct_parts_give_distinct_keys(m1, r1, m2, r2):
+    if (m1, r1) != (m2, r2):
+        assert keys.idempotency(m1, r1) != keys.idempotency(m2, r2)
