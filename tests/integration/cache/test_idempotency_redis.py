@@ -182,3 +182,24 @@ async def test_many_concurrent_request_ids(replicas):
     rids = [f"bulk-{i}" for i in range(50)]
     await asyncio.gather(*(call(s, r) for r in rids for s in (a, b, b)))
     assert sorted(applied) == sorted(rids)
+
+
+async def test_store_keeps_working_across_a_redis_restart(redis_server, redis: Redis):
+    from mt5gateway_server.cache.redis import redis_client  # noqa: PLC0415
+    from mt5gateway_server.settings import RedisSettings  # noqa: PLC0415
+
+    settings = RedisSettings(url=redis_server.url, retries=20, backoff_cap_seconds=0.2)
+    async with redis_client(settings) as client:
+        assert client is not None
+        store = RedisIdempotencyStore(client, lease_seconds=5)
+        async with store.claim(METHOD, "before", FP) as claim:
+            await claim.complete(b"x")
+        redis_server.restart()
+        # Scripts are re-loaded (NOSCRIPT) and connections re-made transparently.
+        async with store.claim(METHOD, "after", FP) as claim:
+            assert claim.status is ClaimStatus.NEW
+            await claim.complete(b"y")
+        record = await store.get(METHOD, "after")
+        assert record is not None
+        assert record.payload == b"y"
+        await store.aclose()

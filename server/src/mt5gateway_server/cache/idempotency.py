@@ -57,6 +57,11 @@ The states and the rules that keep a money write from running twice:
 - Suggested status for ``IdempotencyPendingError``: ABORTED with RetryInfo; for
   ``IdempotencyConflictError``: INVALID_ARGUMENT (field ``request_id``).
 
+Redis used for this store must persist (AOF ``appendfsync everysec`` or better) and
+must not evict keys (``maxmemory-policy noeviction``): a lost record lets a repeated
+request_id run again. The in-memory store forgets everything on restart for the
+same reason; it is meant for one replica and the embedded demo.
+
 The in-memory store (default, one replica) and the Redis store (shared by replicas:
 record ``SET NX PX ttl`` plus an owner-token lease key, changed only by Lua scripts that
 check the token) behave the same; tests run one suite against both.
