@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--echo-unchanged-trans-id",
-        dest="no_change_echo",
+        dest="echo_unchanged_trans_id",
         action="store_true",
         help="tick/last without changes echoes the client's trans_id",
     )
@@ -165,7 +165,7 @@ def parse_config(
             plus_as_space=args.plus_as_space,
             broker_options=BrokerOptions(
                 unknown_trans_id_full=args.unknown_trans_id == "full",
-                no_change_echo=args.no_change_echo,
+                no_change_echo=args.echo_unchanged_trans_id,
             ),
         )
     except ValueError as exc:

@@ -45,7 +45,7 @@ def test_env_and_flag_precedence() -> None:
         "MT5SIM_SEED": "5",
         "MT5SIM_MANAGERS": "1000:Password1 2000:Other#99:real\\*",
         "MT5SIM_AUTH_FAILURE": "retcode",
-        "MT5SIM_NO_CHANGE_ECHO": "yes",
+        "MT5SIM_ECHO_UNCHANGED_TRANS_ID": "yes",
         "MT5SIM_IDLE_TIMEOUT": "2.5",
     }
     cfg, _ = parse_config(["--seed", "6"], env=env)
