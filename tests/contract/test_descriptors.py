@@ -17,6 +17,10 @@ from google.protobuf.descriptor import (
     MethodDescriptor,
 )
 
+# googleapis-common-protos ships .pyi files but no py.typed marker: imported dynamically
+# so that mypy strict passes with or without a follow_untyped_imports override.
+field_behavior_pb2 = importlib.import_module("google.api.field_behavior_pb2")
+
 ROOT = Path(__file__).resolve().parents[2]
 PROTO_DIR = ROOT / "protos" / "mt5gateway" / "v1"
 PACKAGE = "mt5gateway.v1"
@@ -240,3 +244,50 @@ def test_enums_start_with_unspecified(enum: EnumDescriptor) -> None:
     first = enum.values[0]
     assert first.number == 0
     assert first.name.endswith("_UNSPECIFIED")
+
+
+def behaviors(field: FieldDescriptor) -> set[int]:
+    extension = field_behavior_pb2.field_behavior
+    return {int(b) for b in field.GetOptions().Extensions[extension]}
+
+
+def owner(field: FieldDescriptor) -> str:
+    return "" if field.containing_type is None else field.containing_type.full_name
+
+
+REQUIRED: int = field_behavior_pb2.REQUIRED
+OUTPUT_ONLY: int = field_behavior_pb2.OUTPUT_ONLY
+
+
+def test_request_id_is_required() -> None:
+    offenders = [
+        f.full_name
+        for f in FIELDS
+        if f.name == "request_id"
+        and owner(f).endswith("Request")
+        and REQUIRED not in behaviors(f)
+    ]
+    assert offenders == []
+
+
+def test_field_behavior_only_where_it_is_enforced() -> None:
+    # REQUIRED is checked by the server on requests (top level) and on User (written
+    # by CreateUser/UpdateUser); OUTPUT_ONLY only on User. Records that are only read
+    # carry no annotations.
+    offenders = [
+        f.full_name
+        for f in FIELDS
+        if behaviors(f)
+        and not owner(f).endswith("Request")
+        and owner(f) != "mt5gateway.v1.User"
+    ]
+    assert offenders == []
+    assert not [f.full_name for f in FIELDS if behaviors(f) - {REQUIRED, OUTPUT_ONLY}]
+
+
+def test_selectors_and_pagination_are_not_required() -> None:
+    optional = {"server", "page_size", "page_token", "logins", "tickets"}
+    offenders = [
+        f.full_name for f in FIELDS if f.name in optional and REQUIRED in behaviors(f)
+    ]
+    assert offenders == []

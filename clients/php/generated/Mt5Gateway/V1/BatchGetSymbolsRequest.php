@@ -25,7 +25,7 @@ class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
      * Symbol names (no masks), 1..100. Unknown names are left out of the answer (not an
      * error), as MT5's own batch commands do.
      *
-     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols"];</code>
+     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      */
     private $symbols;
 
@@ -77,7 +77,7 @@ class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
      * Symbol names (no masks), 1..100. Unknown names are left out of the answer (not an
      * error), as MT5's own batch commands do.
      *
-     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols"];</code>
+     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
      */
     public function getSymbols()
@@ -89,7 +89,7 @@ class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
      * Symbol names (no masks), 1..100. Unknown names are left out of the answer (not an
      * error), as MT5's own batch commands do.
      *
-     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols"];</code>
+     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
      * @return $this
      */

@@ -24,25 +24,25 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $request_id = '';
     /**
      * Login of the user, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 3 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 3 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $login = 0;
     /**
      * Which password to set. Required.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.PasswordType password_type = 4 [json_name = "passwordType"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.PasswordType password_type = 4 [json_name = "passwordType", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $password_type = 0;
     /**
      * The new password, 8..16 characters with the complexity the group demands. Never logged.
      *
-     * Generated from protobuf field <code>string new_password = 5 [json_name = "newPassword"];</code>
+     * Generated from protobuf field <code>string new_password = 5 [json_name = "newPassword", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $new_password = '';
 
@@ -98,7 +98,7 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getRequestId()
@@ -109,7 +109,7 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */
@@ -124,7 +124,7 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the user, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 3 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 3 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int|string
      */
     public function getLogin()
@@ -135,7 +135,7 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the user, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 3 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 3 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int|string $var
      * @return $this
      */
@@ -150,7 +150,7 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * Which password to set. Required.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.PasswordType password_type = 4 [json_name = "passwordType"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.PasswordType password_type = 4 [json_name = "passwordType", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int
      */
     public function getPasswordType()
@@ -161,7 +161,7 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * Which password to set. Required.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.PasswordType password_type = 4 [json_name = "passwordType"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.PasswordType password_type = 4 [json_name = "passwordType", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int $var
      * @return $this
      */
@@ -176,7 +176,7 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * The new password, 8..16 characters with the complexity the group demands. Never logged.
      *
-     * Generated from protobuf field <code>string new_password = 5 [json_name = "newPassword"];</code>
+     * Generated from protobuf field <code>string new_password = 5 [json_name = "newPassword", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getNewPassword()
@@ -187,7 +187,7 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * The new password, 8..16 characters with the complexity the group demands. Never logged.
      *
-     * Generated from protobuf field <code>string new_password = 5 [json_name = "newPassword"];</code>
+     * Generated from protobuf field <code>string new_password = 5 [json_name = "newPassword", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */

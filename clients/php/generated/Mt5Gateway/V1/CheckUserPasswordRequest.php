@@ -24,19 +24,19 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the user, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $login = 0;
     /**
      * Which password to check. Required.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.PasswordType password_type = 3 [json_name = "passwordType"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.PasswordType password_type = 3 [json_name = "passwordType", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $password_type = 0;
     /**
      * The password to check, 1..16 characters. Never logged.
      *
-     * Generated from protobuf field <code>string password = 4 [json_name = "password"];</code>
+     * Generated from protobuf field <code>string password = 4 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $password = '';
 
@@ -90,7 +90,7 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the user, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int|string
      */
     public function getLogin()
@@ -101,7 +101,7 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the user, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int|string $var
      * @return $this
      */
@@ -116,7 +116,7 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * Which password to check. Required.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.PasswordType password_type = 3 [json_name = "passwordType"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.PasswordType password_type = 3 [json_name = "passwordType", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int
      */
     public function getPasswordType()
@@ -127,7 +127,7 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * Which password to check. Required.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.PasswordType password_type = 3 [json_name = "passwordType"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.PasswordType password_type = 3 [json_name = "passwordType", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int $var
      * @return $this
      */
@@ -142,7 +142,7 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * The password to check, 1..16 characters. Never logged.
      *
-     * Generated from protobuf field <code>string password = 4 [json_name = "password"];</code>
+     * Generated from protobuf field <code>string password = 4 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getPassword()
@@ -153,7 +153,7 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
     /**
      * The password to check, 1..16 characters. Never logged.
      *
-     * Generated from protobuf field <code>string password = 4 [json_name = "password"];</code>
+     * Generated from protobuf field <code>string password = 4 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */

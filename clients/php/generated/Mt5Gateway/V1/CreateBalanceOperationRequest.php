@@ -27,19 +27,19 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      * (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
      * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $request_id = '';
     /**
      * Login of the account, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 3 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 3 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $login = 0;
     /**
      * Kind of operation. Required.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.BalanceOperationType type = 4 [json_name = "type"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.BalanceOperationType type = 4 [json_name = "type", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $type = 0;
     /**
@@ -48,7 +48,7 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      * the account currency has. `currency_code` is either empty or the account currency
      * (anything else fails with VALIDATION_FAILED); no conversion happens.
      *
-     * Generated from protobuf field <code>.google.type.Money amount = 5 [json_name = "amount"];</code>
+     * Generated from protobuf field <code>.google.type.Money amount = 5 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $amount = null;
     /**
@@ -137,7 +137,7 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      * (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
      * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getRequestId()
@@ -151,7 +151,7 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      * (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
      * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */
@@ -166,7 +166,7 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the account, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 3 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 3 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int|string
      */
     public function getLogin()
@@ -177,7 +177,7 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the account, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 3 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 3 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int|string $var
      * @return $this
      */
@@ -192,7 +192,7 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     /**
      * Kind of operation. Required.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.BalanceOperationType type = 4 [json_name = "type"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.BalanceOperationType type = 4 [json_name = "type", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int
      */
     public function getType()
@@ -203,7 +203,7 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     /**
      * Kind of operation. Required.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.BalanceOperationType type = 4 [json_name = "type"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.BalanceOperationType type = 4 [json_name = "type", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int $var
      * @return $this
      */
@@ -221,7 +221,7 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      * the account currency has. `currency_code` is either empty or the account currency
      * (anything else fails with VALIDATION_FAILED); no conversion happens.
      *
-     * Generated from protobuf field <code>.google.type.Money amount = 5 [json_name = "amount"];</code>
+     * Generated from protobuf field <code>.google.type.Money amount = 5 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Type\Money|null
      */
     public function getAmount()
@@ -245,7 +245,7 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      * the account currency has. `currency_code` is either empty or the account currency
      * (anything else fails with VALIDATION_FAILED); no conversion happens.
      *
-     * Generated from protobuf field <code>.google.type.Money amount = 5 [json_name = "amount"];</code>
+     * Generated from protobuf field <code>.google.type.Money amount = 5 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Google\Type\Money $var
      * @return $this
      */

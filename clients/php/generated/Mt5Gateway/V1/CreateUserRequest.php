@@ -26,26 +26,26 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
      * same request_id and payload returns the first result without a second MT5 call.
      * Required.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $request_id = '';
     /**
      * The user to create. Required: group, name, leverage. `login` 0 = allocated by MT5.
      * Output-only fields are ignored.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $user = null;
     /**
      * Main password, 8..16 characters with the complexity the group demands. Required.
      *
-     * Generated from protobuf field <code>string main_password = 4 [json_name = "mainPassword"];</code>
+     * Generated from protobuf field <code>string main_password = 4 [json_name = "mainPassword", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $main_password = '';
     /**
      * Investor (read-only) password, same rules. Required.
      *
-     * Generated from protobuf field <code>string investor_password = 5 [json_name = "investorPassword"];</code>
+     * Generated from protobuf field <code>string investor_password = 5 [json_name = "investorPassword", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $investor_password = '';
 
@@ -106,7 +106,7 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
      * same request_id and payload returns the first result without a second MT5 call.
      * Required.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getRequestId()
@@ -119,7 +119,7 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
      * same request_id and payload returns the first result without a second MT5 call.
      * Required.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */
@@ -135,7 +135,7 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
      * The user to create. Required: group, name, leverage. `login` 0 = allocated by MT5.
      * Output-only fields are ignored.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Mt5Gateway\V1\User|null
      */
     public function getUser()
@@ -157,7 +157,7 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
      * The user to create. Required: group, name, leverage. `login` 0 = allocated by MT5.
      * Output-only fields are ignored.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Mt5Gateway\V1\User $var
      * @return $this
      */
@@ -172,7 +172,7 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * Main password, 8..16 characters with the complexity the group demands. Required.
      *
-     * Generated from protobuf field <code>string main_password = 4 [json_name = "mainPassword"];</code>
+     * Generated from protobuf field <code>string main_password = 4 [json_name = "mainPassword", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getMainPassword()
@@ -183,7 +183,7 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * Main password, 8..16 characters with the complexity the group demands. Required.
      *
-     * Generated from protobuf field <code>string main_password = 4 [json_name = "mainPassword"];</code>
+     * Generated from protobuf field <code>string main_password = 4 [json_name = "mainPassword", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */
@@ -198,7 +198,7 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * Investor (read-only) password, same rules. Required.
      *
-     * Generated from protobuf field <code>string investor_password = 5 [json_name = "investorPassword"];</code>
+     * Generated from protobuf field <code>string investor_password = 5 [json_name = "investorPassword", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getInvestorPassword()
@@ -209,7 +209,7 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * Investor (read-only) password, same rules. Required.
      *
-     * Generated from protobuf field <code>string investor_password = 5 [json_name = "investorPassword"];</code>
+     * Generated from protobuf field <code>string investor_password = 5 [json_name = "investorPassword", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */

@@ -24,13 +24,13 @@ class DeleteUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $request_id = '';
     /**
      * Login of the user to delete, 1 or more. Manager accounts cannot be deleted.
      *
-     * Generated from protobuf field <code>int64 login = 3 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 3 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $login = 0;
 
@@ -82,7 +82,7 @@ class DeleteUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getRequestId()
@@ -93,7 +93,7 @@ class DeleteUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */
@@ -108,7 +108,7 @@ class DeleteUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the user to delete, 1 or more. Manager accounts cannot be deleted.
      *
-     * Generated from protobuf field <code>int64 login = 3 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 3 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int|string
      */
     public function getLogin()
@@ -119,7 +119,7 @@ class DeleteUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the user to delete, 1 or more. Manager accounts cannot be deleted.
      *
-     * Generated from protobuf field <code>int64 login = 3 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 3 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int|string $var
      * @return $this
      */

@@ -24,7 +24,7 @@ class GetGroupRequest extends \Google\Protobuf\Internal\Message
     /**
      * Group path, e.g. `demo\forex`.
      *
-     * Generated from protobuf field <code>string group = 2 [json_name = "group"];</code>
+     * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $group = '';
 
@@ -74,7 +74,7 @@ class GetGroupRequest extends \Google\Protobuf\Internal\Message
     /**
      * Group path, e.g. `demo\forex`.
      *
-     * Generated from protobuf field <code>string group = 2 [json_name = "group"];</code>
+     * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getGroup()
@@ -85,7 +85,7 @@ class GetGroupRequest extends \Google\Protobuf\Internal\Message
     /**
      * Group path, e.g. `demo\forex`.
      *
-     * Generated from protobuf field <code>string group = 2 [json_name = "group"];</code>
+     * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */

@@ -24,13 +24,13 @@ class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol name, e.g. `EURUSD`.
      *
-     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol"];</code>
+     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $symbol = '';
     /**
      * Group path, e.g. `demo\forex`.
      *
-     * Generated from protobuf field <code>string group = 3 [json_name = "group"];</code>
+     * Generated from protobuf field <code>string group = 3 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $group = '';
 
@@ -82,7 +82,7 @@ class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol name, e.g. `EURUSD`.
      *
-     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol"];</code>
+     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getSymbol()
@@ -93,7 +93,7 @@ class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol name, e.g. `EURUSD`.
      *
-     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol"];</code>
+     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */
@@ -108,7 +108,7 @@ class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
     /**
      * Group path, e.g. `demo\forex`.
      *
-     * Generated from protobuf field <code>string group = 3 [json_name = "group"];</code>
+     * Generated from protobuf field <code>string group = 3 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getGroup()
@@ -119,7 +119,7 @@ class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
     /**
      * Group path, e.g. `demo\forex`.
      *
-     * Generated from protobuf field <code>string group = 3 [json_name = "group"];</code>
+     * Generated from protobuf field <code>string group = 3 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */

@@ -24,7 +24,7 @@ class GetHistoryOrderRequest extends \Google\Protobuf\Internal\Message
     /**
      * Ticket of the closed order, 1 or more.
      *
-     * Generated from protobuf field <code>int64 ticket = 2 [json_name = "ticket"];</code>
+     * Generated from protobuf field <code>int64 ticket = 2 [json_name = "ticket", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $ticket = 0;
 
@@ -74,7 +74,7 @@ class GetHistoryOrderRequest extends \Google\Protobuf\Internal\Message
     /**
      * Ticket of the closed order, 1 or more.
      *
-     * Generated from protobuf field <code>int64 ticket = 2 [json_name = "ticket"];</code>
+     * Generated from protobuf field <code>int64 ticket = 2 [json_name = "ticket", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int|string
      */
     public function getTicket()
@@ -85,7 +85,7 @@ class GetHistoryOrderRequest extends \Google\Protobuf\Internal\Message
     /**
      * Ticket of the closed order, 1 or more.
      *
-     * Generated from protobuf field <code>int64 ticket = 2 [json_name = "ticket"];</code>
+     * Generated from protobuf field <code>int64 ticket = 2 [json_name = "ticket", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int|string $var
      * @return $this
      */

@@ -24,13 +24,13 @@ class GetPositionRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the account, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $login = 0;
     /**
      * Symbol name, e.g. `EURUSD`. On hedging accounts MT5 returns the first position in it.
      *
-     * Generated from protobuf field <code>string symbol = 3 [json_name = "symbol"];</code>
+     * Generated from protobuf field <code>string symbol = 3 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $symbol = '';
 
@@ -82,7 +82,7 @@ class GetPositionRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the account, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int|string
      */
     public function getLogin()
@@ -93,7 +93,7 @@ class GetPositionRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the account, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int|string $var
      * @return $this
      */
@@ -108,7 +108,7 @@ class GetPositionRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol name, e.g. `EURUSD`. On hedging accounts MT5 returns the first position in it.
      *
-     * Generated from protobuf field <code>string symbol = 3 [json_name = "symbol"];</code>
+     * Generated from protobuf field <code>string symbol = 3 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getSymbol()
@@ -119,7 +119,7 @@ class GetPositionRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol name, e.g. `EURUSD`. On hedging accounts MT5 returns the first position in it.
      *
-     * Generated from protobuf field <code>string symbol = 3 [json_name = "symbol"];</code>
+     * Generated from protobuf field <code>string symbol = 3 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */

@@ -24,7 +24,7 @@ class GetSymbolRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol name, e.g. `EURUSD`.
      *
-     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol"];</code>
+     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $symbol = '';
 
@@ -74,7 +74,7 @@ class GetSymbolRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol name, e.g. `EURUSD`.
      *
-     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol"];</code>
+     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getSymbol()
@@ -85,7 +85,7 @@ class GetSymbolRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol name, e.g. `EURUSD`.
      *
-     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol"];</code>
+     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */

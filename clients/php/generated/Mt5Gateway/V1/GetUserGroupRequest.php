@@ -24,7 +24,7 @@ class GetUserGroupRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the user, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $login = 0;
 
@@ -74,7 +74,7 @@ class GetUserGroupRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the user, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int|string
      */
     public function getLogin()
@@ -85,7 +85,7 @@ class GetUserGroupRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the user, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int|string $var
      * @return $this
      */

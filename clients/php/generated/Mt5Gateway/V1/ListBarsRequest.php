@@ -24,19 +24,19 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol name (no mask).
      *
-     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol"];</code>
+     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $symbol = '';
     /**
      * Start of the time range, inclusive, UTC, whole seconds. Required.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $start_time = null;
     /**
      * End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $end_time = null;
     /**
@@ -108,7 +108,7 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol name (no mask).
      *
-     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol"];</code>
+     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getSymbol()
@@ -119,7 +119,7 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol name (no mask).
      *
-     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol"];</code>
+     * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */
@@ -134,7 +134,7 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Start of the time range, inclusive, UTC, whole seconds. Required.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Timestamp|null
      */
     public function getStartTime()
@@ -155,7 +155,7 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Start of the time range, inclusive, UTC, whole seconds. Required.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Google\Protobuf\Timestamp $var
      * @return $this
      */
@@ -170,7 +170,7 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     /**
      * End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Timestamp|null
      */
     public function getEndTime()
@@ -191,7 +191,7 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     /**
      * End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Google\Protobuf\Timestamp $var
      * @return $this
      */

@@ -24,13 +24,13 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
     /**
      * Group path whose price settings apply, e.g. `real\standard`. Required.
      *
-     * Generated from protobuf field <code>string group = 2 [json_name = "group"];</code>
+     * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $group = '';
     /**
      * Symbol names or path masks, as in ListQuotesRequest. At least one.
      *
-     * Generated from protobuf field <code>repeated string symbols = 3 [json_name = "symbols"];</code>
+     * Generated from protobuf field <code>repeated string symbols = 3 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      */
     private $symbols;
     /**
@@ -100,7 +100,7 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
     /**
      * Group path whose price settings apply, e.g. `real\standard`. Required.
      *
-     * Generated from protobuf field <code>string group = 2 [json_name = "group"];</code>
+     * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getGroup()
@@ -111,7 +111,7 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
     /**
      * Group path whose price settings apply, e.g. `real\standard`. Required.
      *
-     * Generated from protobuf field <code>string group = 2 [json_name = "group"];</code>
+     * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */
@@ -126,7 +126,7 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol names or path masks, as in ListQuotesRequest. At least one.
      *
-     * Generated from protobuf field <code>repeated string symbols = 3 [json_name = "symbols"];</code>
+     * Generated from protobuf field <code>repeated string symbols = 3 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
      */
     public function getSymbols()
@@ -137,7 +137,7 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol names or path masks, as in ListQuotesRequest. At least one.
      *
-     * Generated from protobuf field <code>repeated string symbols = 3 [json_name = "symbols"];</code>
+     * Generated from protobuf field <code>repeated string symbols = 3 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
      * @return $this
      */

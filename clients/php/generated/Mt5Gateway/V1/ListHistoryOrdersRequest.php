@@ -24,19 +24,19 @@ class ListHistoryOrdersRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the account, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $login = 0;
     /**
      * Start of the time range, inclusive, UTC, whole seconds. Required.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $start_time = null;
     /**
      * End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $end_time = null;
     /**
@@ -110,7 +110,7 @@ class ListHistoryOrdersRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the account, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int|string
      */
     public function getLogin()
@@ -121,7 +121,7 @@ class ListHistoryOrdersRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the account, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int|string $var
      * @return $this
      */
@@ -136,7 +136,7 @@ class ListHistoryOrdersRequest extends \Google\Protobuf\Internal\Message
     /**
      * Start of the time range, inclusive, UTC, whole seconds. Required.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Timestamp|null
      */
     public function getStartTime()
@@ -157,7 +157,7 @@ class ListHistoryOrdersRequest extends \Google\Protobuf\Internal\Message
     /**
      * Start of the time range, inclusive, UTC, whole seconds. Required.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Google\Protobuf\Timestamp $var
      * @return $this
      */
@@ -172,7 +172,7 @@ class ListHistoryOrdersRequest extends \Google\Protobuf\Internal\Message
     /**
      * End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Timestamp|null
      */
     public function getEndTime()
@@ -193,7 +193,7 @@ class ListHistoryOrdersRequest extends \Google\Protobuf\Internal\Message
     /**
      * End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Google\Protobuf\Timestamp $var
      * @return $this
      */

@@ -24,7 +24,7 @@ class ListPositionsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the account, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $login = 0;
     /**
@@ -94,7 +94,7 @@ class ListPositionsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the account, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int|string
      */
     public function getLogin()
@@ -105,7 +105,7 @@ class ListPositionsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Login of the account, 1 or more.
      *
-     * Generated from protobuf field <code>int64 login = 2 [json_name = "login"];</code>
+     * Generated from protobuf field <code>int64 login = 2 [json_name = "login", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int|string $var
      * @return $this
      */

@@ -24,7 +24,7 @@ class ListQuoteStatsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol names or path masks, as in ListQuotesRequest. At least one.
      *
-     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols"];</code>
+     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      */
     private $symbols;
     /**
@@ -92,7 +92,7 @@ class ListQuoteStatsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol names or path masks, as in ListQuotesRequest. At least one.
      *
-     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols"];</code>
+     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
      */
     public function getSymbols()
@@ -103,7 +103,7 @@ class ListQuoteStatsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Symbol names or path masks, as in ListQuotesRequest. At least one.
      *
-     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols"];</code>
+     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
      * @return $this
      */

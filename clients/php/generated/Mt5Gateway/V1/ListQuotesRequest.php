@@ -25,7 +25,7 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
      * Symbol names or path masks (`*`, leading `!`; a mask needs the full path, e.g.
      * `Forex\Major*`). At least one; joined they must fit MT5's 4096-character limit.
      *
-     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols"];</code>
+     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      */
     private $symbols;
     /**
@@ -97,7 +97,7 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
      * Symbol names or path masks (`*`, leading `!`; a mask needs the full path, e.g.
      * `Forex\Major*`). At least one; joined they must fit MT5's 4096-character limit.
      *
-     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols"];</code>
+     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
      */
     public function getSymbols()
@@ -109,7 +109,7 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
      * Symbol names or path masks (`*`, leading `!`; a mask needs the full path, e.g.
      * `Forex\Major*`). At least one; joined they must fit MT5's 4096-character limit.
      *
-     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols"];</code>
+     * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
      * @return $this
      */

@@ -24,7 +24,7 @@ class ListUserLoginsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Group names or masks (`*`, leading `!`), at least one, at most 100.
      *
-     * Generated from protobuf field <code>repeated string groups = 2 [json_name = "groups"];</code>
+     * Generated from protobuf field <code>repeated string groups = 2 [json_name = "groups", (.google.api.field_behavior) = REQUIRED];</code>
      */
     private $groups;
     /**
@@ -92,7 +92,7 @@ class ListUserLoginsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Group names or masks (`*`, leading `!`), at least one, at most 100.
      *
-     * Generated from protobuf field <code>repeated string groups = 2 [json_name = "groups"];</code>
+     * Generated from protobuf field <code>repeated string groups = 2 [json_name = "groups", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
      */
     public function getGroups()
@@ -103,7 +103,7 @@ class ListUserLoginsRequest extends \Google\Protobuf\Internal\Message
     /**
      * Group names or masks (`*`, leading `!`), at least one, at most 100.
      *
-     * Generated from protobuf field <code>repeated string groups = 2 [json_name = "groups"];</code>
+     * Generated from protobuf field <code>repeated string groups = 2 [json_name = "groups", (.google.api.field_behavior) = REQUIRED];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
      * @return $this
      */

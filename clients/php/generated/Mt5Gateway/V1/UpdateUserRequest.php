@@ -24,20 +24,20 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $request_id = '';
     /**
      * The user to change; `user.login` selects the record. Required.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $user = null;
     /**
      * The User fields to write, e.g. `paths: ["name", "leverage"]`. Required and non-empty;
      * "*" is not accepted. Output-only fields are rejected with VALIDATION_FAILED.
      *
-     * Generated from protobuf field <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+     * Generated from protobuf field <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $update_mask = null;
 
@@ -92,7 +92,7 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getRequestId()
@@ -103,7 +103,7 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
      *
-     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId"];</code>
+     * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */
@@ -118,7 +118,7 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * The user to change; `user.login` selects the record. Required.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Mt5Gateway\V1\User|null
      */
     public function getUser()
@@ -139,7 +139,7 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     /**
      * The user to change; `user.login` selects the record. Required.
      *
-     * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user"];</code>
+     * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Mt5Gateway\V1\User $var
      * @return $this
      */
@@ -155,7 +155,7 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
      * The User fields to write, e.g. `paths: ["name", "leverage"]`. Required and non-empty;
      * "*" is not accepted. Output-only fields are rejected with VALIDATION_FAILED.
      *
-     * Generated from protobuf field <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+     * Generated from protobuf field <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\FieldMask|null
      */
     public function getUpdateMask()
@@ -177,7 +177,7 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
      * The User fields to write, e.g. `paths: ["name", "leverage"]`. Required and non-empty;
      * "*" is not accepted. Output-only fields are rejected with VALIDATION_FAILED.
      *
-     * Generated from protobuf field <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask"];</code>
+     * Generated from protobuf field <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Google\Protobuf\FieldMask $var
      * @return $this
      */

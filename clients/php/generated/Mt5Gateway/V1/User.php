@@ -27,14 +27,14 @@ class User extends \Google\Protobuf\Internal\Message
      * Group path, e.g. `demo\forex` (backslash separated), at most 63 characters. Required in
      * CreateUser.
      *
-     * Generated from protobuf field <code>string group = 2 [json_name = "group"];</code>
+     * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $group = '';
     /**
      * The right flags the gateway knows, in ascending order. Output only; to change rights,
      * set `rights_mask`.
      *
-     * Generated from protobuf field <code>repeated .mt5gateway.v1.UserRight rights = 3 [json_name = "rights"];</code>
+     * Generated from protobuf field <code>repeated .mt5gateway.v1.UserRight rights = 3 [json_name = "rights", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     private $rights;
     /**
@@ -48,7 +48,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Full name, at most 127 characters. Required in CreateUser.
      *
-     * Generated from protobuf field <code>string name = 5 [json_name = "name"];</code>
+     * Generated from protobuf field <code>string name = 5 [json_name = "name", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $name = '';
     /**
@@ -156,7 +156,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Leverage as 1:N, 1..500. Required in CreateUser.
      *
-     * Generated from protobuf field <code>int32 leverage = 23 [json_name = "leverage"];</code>
+     * Generated from protobuf field <code>int32 leverage = 23 [json_name = "leverage", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $leverage = 0;
     /**
@@ -210,43 +210,43 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * When the account was registered, UTC. Output only.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp registration_time = 32 [json_name = "registrationTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp registration_time = 32 [json_name = "registrationTime", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $registration_time = null;
     /**
      * The last connection of the user, UTC; unset if never. Output only.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp last_access_time = 33 [json_name = "lastAccessTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp last_access_time = 33 [json_name = "lastAccessTime", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $last_access_time = null;
     /**
      * The last password change, UTC; unset if never. Output only.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp last_password_change_time = 34 [json_name = "lastPasswordChangeTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp last_password_change_time = 34 [json_name = "lastPasswordChangeTime", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $last_password_change_time = null;
     /**
      * The IP address of the last connection as MT5 reports it (may be empty). Output only.
      *
-     * Generated from protobuf field <code>string last_ip = 35 [json_name = "lastIp"];</code>
+     * Generated from protobuf field <code>string last_ip = 35 [json_name = "lastIp", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $last_ip = '';
     /**
      * Serial number of the last certificate used, 0 = none. Output only.
      *
-     * Generated from protobuf field <code>int64 cert_serial_number = 36 [json_name = "certSerialNumber"];</code>
+     * Generated from protobuf field <code>int64 cert_serial_number = 36 [json_name = "certSerialNumber", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $cert_serial_number = 0;
     /**
      * Balance. Output only: change it with TradeService.CreateBalanceOperation.
      *
-     * Generated from protobuf field <code>.google.type.Money balance = 37 [json_name = "balance"];</code>
+     * Generated from protobuf field <code>.google.type.Money balance = 37 [json_name = "balance", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $balance = null;
     /**
      * Credit. Output only: change it with TradeService.CreateBalanceOperation.
      *
-     * Generated from protobuf field <code>.google.type.Money credit = 38 [json_name = "credit"];</code>
+     * Generated from protobuf field <code>.google.type.Money credit = 38 [json_name = "credit", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $credit = null;
     /**
@@ -258,55 +258,55 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Commission accrued today. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money commission_daily = 40 [json_name = "commissionDaily"];</code>
+     * Generated from protobuf field <code>.google.type.Money commission_daily = 40 [json_name = "commissionDaily", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $commission_daily = null;
     /**
      * Commission accrued this month. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money commission_monthly = 41 [json_name = "commissionMonthly"];</code>
+     * Generated from protobuf field <code>.google.type.Money commission_monthly = 41 [json_name = "commissionMonthly", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $commission_monthly = null;
     /**
      * Agent commission accrued today. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money agent_commission_daily = 42 [json_name = "agentCommissionDaily"];</code>
+     * Generated from protobuf field <code>.google.type.Money agent_commission_daily = 42 [json_name = "agentCommissionDaily", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $agent_commission_daily = null;
     /**
      * Agent commission accrued this month. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money agent_commission_monthly = 43 [json_name = "agentCommissionMonthly"];</code>
+     * Generated from protobuf field <code>.google.type.Money agent_commission_monthly = 43 [json_name = "agentCommissionMonthly", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $agent_commission_monthly = null;
     /**
      * Balance at the end of the previous day. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money balance_prev_day = 44 [json_name = "balancePrevDay"];</code>
+     * Generated from protobuf field <code>.google.type.Money balance_prev_day = 44 [json_name = "balancePrevDay", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $balance_prev_day = null;
     /**
      * Balance at the end of the previous month. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money balance_prev_month = 45 [json_name = "balancePrevMonth"];</code>
+     * Generated from protobuf field <code>.google.type.Money balance_prev_month = 45 [json_name = "balancePrevMonth", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $balance_prev_month = null;
     /**
      * Equity at the end of the previous day. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money equity_prev_day = 46 [json_name = "equityPrevDay"];</code>
+     * Generated from protobuf field <code>.google.type.Money equity_prev_day = 46 [json_name = "equityPrevDay", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $equity_prev_day = null;
     /**
      * Equity at the end of the previous month. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money equity_prev_month = 47 [json_name = "equityPrevMonth"];</code>
+     * Generated from protobuf field <code>.google.type.Money equity_prev_month = 47 [json_name = "equityPrevMonth", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $equity_prev_month = null;
     /**
      * Number of decimal places of the account currency, e.g. 2. Output only.
      *
-     * Generated from protobuf field <code>int32 currency_digits = 48 [json_name = "currencyDigits"];</code>
+     * Generated from protobuf field <code>int32 currency_digits = 48 [json_name = "currencyDigits", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      */
     protected $currency_digits = 0;
 
@@ -453,7 +453,7 @@ class User extends \Google\Protobuf\Internal\Message
      * Group path, e.g. `demo\forex` (backslash separated), at most 63 characters. Required in
      * CreateUser.
      *
-     * Generated from protobuf field <code>string group = 2 [json_name = "group"];</code>
+     * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getGroup()
@@ -465,7 +465,7 @@ class User extends \Google\Protobuf\Internal\Message
      * Group path, e.g. `demo\forex` (backslash separated), at most 63 characters. Required in
      * CreateUser.
      *
-     * Generated from protobuf field <code>string group = 2 [json_name = "group"];</code>
+     * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */
@@ -481,7 +481,7 @@ class User extends \Google\Protobuf\Internal\Message
      * The right flags the gateway knows, in ascending order. Output only; to change rights,
      * set `rights_mask`.
      *
-     * Generated from protobuf field <code>repeated .mt5gateway.v1.UserRight rights = 3 [json_name = "rights"];</code>
+     * Generated from protobuf field <code>repeated .mt5gateway.v1.UserRight rights = 3 [json_name = "rights", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
      */
     public function getRights()
@@ -493,7 +493,7 @@ class User extends \Google\Protobuf\Internal\Message
      * The right flags the gateway knows, in ascending order. Output only; to change rights,
      * set `rights_mask`.
      *
-     * Generated from protobuf field <code>repeated .mt5gateway.v1.UserRight rights = 3 [json_name = "rights"];</code>
+     * Generated from protobuf field <code>repeated .mt5gateway.v1.UserRight rights = 3 [json_name = "rights", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param array<int>|\Google\Protobuf\Internal\RepeatedField $var
      * @return $this
      */
@@ -538,7 +538,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Full name, at most 127 characters. Required in CreateUser.
      *
-     * Generated from protobuf field <code>string name = 5 [json_name = "name"];</code>
+     * Generated from protobuf field <code>string name = 5 [json_name = "name", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
      */
     public function getName()
@@ -549,7 +549,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Full name, at most 127 characters. Required in CreateUser.
      *
-     * Generated from protobuf field <code>string name = 5 [json_name = "name"];</code>
+     * Generated from protobuf field <code>string name = 5 [json_name = "name", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
      * @return $this
      */
@@ -1006,7 +1006,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Leverage as 1:N, 1..500. Required in CreateUser.
      *
-     * Generated from protobuf field <code>int32 leverage = 23 [json_name = "leverage"];</code>
+     * Generated from protobuf field <code>int32 leverage = 23 [json_name = "leverage", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int
      */
     public function getLeverage()
@@ -1017,7 +1017,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Leverage as 1:N, 1..500. Required in CreateUser.
      *
-     * Generated from protobuf field <code>int32 leverage = 23 [json_name = "leverage"];</code>
+     * Generated from protobuf field <code>int32 leverage = 23 [json_name = "leverage", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int $var
      * @return $this
      */
@@ -1240,7 +1240,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * When the account was registered, UTC. Output only.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp registration_time = 32 [json_name = "registrationTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp registration_time = 32 [json_name = "registrationTime", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Protobuf\Timestamp|null
      */
     public function getRegistrationTime()
@@ -1261,7 +1261,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * When the account was registered, UTC. Output only.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp registration_time = 32 [json_name = "registrationTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp registration_time = 32 [json_name = "registrationTime", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Protobuf\Timestamp $var
      * @return $this
      */
@@ -1276,7 +1276,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * The last connection of the user, UTC; unset if never. Output only.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp last_access_time = 33 [json_name = "lastAccessTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp last_access_time = 33 [json_name = "lastAccessTime", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Protobuf\Timestamp|null
      */
     public function getLastAccessTime()
@@ -1297,7 +1297,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * The last connection of the user, UTC; unset if never. Output only.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp last_access_time = 33 [json_name = "lastAccessTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp last_access_time = 33 [json_name = "lastAccessTime", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Protobuf\Timestamp $var
      * @return $this
      */
@@ -1312,7 +1312,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * The last password change, UTC; unset if never. Output only.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp last_password_change_time = 34 [json_name = "lastPasswordChangeTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp last_password_change_time = 34 [json_name = "lastPasswordChangeTime", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Protobuf\Timestamp|null
      */
     public function getLastPasswordChangeTime()
@@ -1333,7 +1333,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * The last password change, UTC; unset if never. Output only.
      *
-     * Generated from protobuf field <code>.google.protobuf.Timestamp last_password_change_time = 34 [json_name = "lastPasswordChangeTime"];</code>
+     * Generated from protobuf field <code>.google.protobuf.Timestamp last_password_change_time = 34 [json_name = "lastPasswordChangeTime", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Protobuf\Timestamp $var
      * @return $this
      */
@@ -1348,7 +1348,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * The IP address of the last connection as MT5 reports it (may be empty). Output only.
      *
-     * Generated from protobuf field <code>string last_ip = 35 [json_name = "lastIp"];</code>
+     * Generated from protobuf field <code>string last_ip = 35 [json_name = "lastIp", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return string
      */
     public function getLastIp()
@@ -1359,7 +1359,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * The IP address of the last connection as MT5 reports it (may be empty). Output only.
      *
-     * Generated from protobuf field <code>string last_ip = 35 [json_name = "lastIp"];</code>
+     * Generated from protobuf field <code>string last_ip = 35 [json_name = "lastIp", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param string $var
      * @return $this
      */
@@ -1374,7 +1374,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Serial number of the last certificate used, 0 = none. Output only.
      *
-     * Generated from protobuf field <code>int64 cert_serial_number = 36 [json_name = "certSerialNumber"];</code>
+     * Generated from protobuf field <code>int64 cert_serial_number = 36 [json_name = "certSerialNumber", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return int|string
      */
     public function getCertSerialNumber()
@@ -1385,7 +1385,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Serial number of the last certificate used, 0 = none. Output only.
      *
-     * Generated from protobuf field <code>int64 cert_serial_number = 36 [json_name = "certSerialNumber"];</code>
+     * Generated from protobuf field <code>int64 cert_serial_number = 36 [json_name = "certSerialNumber", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param int|string $var
      * @return $this
      */
@@ -1400,7 +1400,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Balance. Output only: change it with TradeService.CreateBalanceOperation.
      *
-     * Generated from protobuf field <code>.google.type.Money balance = 37 [json_name = "balance"];</code>
+     * Generated from protobuf field <code>.google.type.Money balance = 37 [json_name = "balance", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Type\Money|null
      */
     public function getBalance()
@@ -1421,7 +1421,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Balance. Output only: change it with TradeService.CreateBalanceOperation.
      *
-     * Generated from protobuf field <code>.google.type.Money balance = 37 [json_name = "balance"];</code>
+     * Generated from protobuf field <code>.google.type.Money balance = 37 [json_name = "balance", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Type\Money $var
      * @return $this
      */
@@ -1436,7 +1436,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Credit. Output only: change it with TradeService.CreateBalanceOperation.
      *
-     * Generated from protobuf field <code>.google.type.Money credit = 38 [json_name = "credit"];</code>
+     * Generated from protobuf field <code>.google.type.Money credit = 38 [json_name = "credit", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Type\Money|null
      */
     public function getCredit()
@@ -1457,7 +1457,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Credit. Output only: change it with TradeService.CreateBalanceOperation.
      *
-     * Generated from protobuf field <code>.google.type.Money credit = 38 [json_name = "credit"];</code>
+     * Generated from protobuf field <code>.google.type.Money credit = 38 [json_name = "credit", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Type\Money $var
      * @return $this
      */
@@ -1508,7 +1508,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Commission accrued today. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money commission_daily = 40 [json_name = "commissionDaily"];</code>
+     * Generated from protobuf field <code>.google.type.Money commission_daily = 40 [json_name = "commissionDaily", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Type\Money|null
      */
     public function getCommissionDaily()
@@ -1529,7 +1529,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Commission accrued today. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money commission_daily = 40 [json_name = "commissionDaily"];</code>
+     * Generated from protobuf field <code>.google.type.Money commission_daily = 40 [json_name = "commissionDaily", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Type\Money $var
      * @return $this
      */
@@ -1544,7 +1544,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Commission accrued this month. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money commission_monthly = 41 [json_name = "commissionMonthly"];</code>
+     * Generated from protobuf field <code>.google.type.Money commission_monthly = 41 [json_name = "commissionMonthly", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Type\Money|null
      */
     public function getCommissionMonthly()
@@ -1565,7 +1565,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Commission accrued this month. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money commission_monthly = 41 [json_name = "commissionMonthly"];</code>
+     * Generated from protobuf field <code>.google.type.Money commission_monthly = 41 [json_name = "commissionMonthly", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Type\Money $var
      * @return $this
      */
@@ -1580,7 +1580,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Agent commission accrued today. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money agent_commission_daily = 42 [json_name = "agentCommissionDaily"];</code>
+     * Generated from protobuf field <code>.google.type.Money agent_commission_daily = 42 [json_name = "agentCommissionDaily", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Type\Money|null
      */
     public function getAgentCommissionDaily()
@@ -1601,7 +1601,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Agent commission accrued today. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money agent_commission_daily = 42 [json_name = "agentCommissionDaily"];</code>
+     * Generated from protobuf field <code>.google.type.Money agent_commission_daily = 42 [json_name = "agentCommissionDaily", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Type\Money $var
      * @return $this
      */
@@ -1616,7 +1616,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Agent commission accrued this month. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money agent_commission_monthly = 43 [json_name = "agentCommissionMonthly"];</code>
+     * Generated from protobuf field <code>.google.type.Money agent_commission_monthly = 43 [json_name = "agentCommissionMonthly", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Type\Money|null
      */
     public function getAgentCommissionMonthly()
@@ -1637,7 +1637,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Agent commission accrued this month. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money agent_commission_monthly = 43 [json_name = "agentCommissionMonthly"];</code>
+     * Generated from protobuf field <code>.google.type.Money agent_commission_monthly = 43 [json_name = "agentCommissionMonthly", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Type\Money $var
      * @return $this
      */
@@ -1652,7 +1652,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Balance at the end of the previous day. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money balance_prev_day = 44 [json_name = "balancePrevDay"];</code>
+     * Generated from protobuf field <code>.google.type.Money balance_prev_day = 44 [json_name = "balancePrevDay", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Type\Money|null
      */
     public function getBalancePrevDay()
@@ -1673,7 +1673,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Balance at the end of the previous day. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money balance_prev_day = 44 [json_name = "balancePrevDay"];</code>
+     * Generated from protobuf field <code>.google.type.Money balance_prev_day = 44 [json_name = "balancePrevDay", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Type\Money $var
      * @return $this
      */
@@ -1688,7 +1688,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Balance at the end of the previous month. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money balance_prev_month = 45 [json_name = "balancePrevMonth"];</code>
+     * Generated from protobuf field <code>.google.type.Money balance_prev_month = 45 [json_name = "balancePrevMonth", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Type\Money|null
      */
     public function getBalancePrevMonth()
@@ -1709,7 +1709,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Balance at the end of the previous month. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money balance_prev_month = 45 [json_name = "balancePrevMonth"];</code>
+     * Generated from protobuf field <code>.google.type.Money balance_prev_month = 45 [json_name = "balancePrevMonth", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Type\Money $var
      * @return $this
      */
@@ -1724,7 +1724,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Equity at the end of the previous day. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money equity_prev_day = 46 [json_name = "equityPrevDay"];</code>
+     * Generated from protobuf field <code>.google.type.Money equity_prev_day = 46 [json_name = "equityPrevDay", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Type\Money|null
      */
     public function getEquityPrevDay()
@@ -1745,7 +1745,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Equity at the end of the previous day. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money equity_prev_day = 46 [json_name = "equityPrevDay"];</code>
+     * Generated from protobuf field <code>.google.type.Money equity_prev_day = 46 [json_name = "equityPrevDay", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Type\Money $var
      * @return $this
      */
@@ -1760,7 +1760,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Equity at the end of the previous month. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money equity_prev_month = 47 [json_name = "equityPrevMonth"];</code>
+     * Generated from protobuf field <code>.google.type.Money equity_prev_month = 47 [json_name = "equityPrevMonth", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return \Google\Type\Money|null
      */
     public function getEquityPrevMonth()
@@ -1781,7 +1781,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Equity at the end of the previous month. Output only.
      *
-     * Generated from protobuf field <code>.google.type.Money equity_prev_month = 47 [json_name = "equityPrevMonth"];</code>
+     * Generated from protobuf field <code>.google.type.Money equity_prev_month = 47 [json_name = "equityPrevMonth", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param \Google\Type\Money $var
      * @return $this
      */
@@ -1796,7 +1796,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Number of decimal places of the account currency, e.g. 2. Output only.
      *
-     * Generated from protobuf field <code>int32 currency_digits = 48 [json_name = "currencyDigits"];</code>
+     * Generated from protobuf field <code>int32 currency_digits = 48 [json_name = "currencyDigits", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @return int
      */
     public function getCurrencyDigits()
@@ -1807,7 +1807,7 @@ class User extends \Google\Protobuf\Internal\Message
     /**
      * Number of decimal places of the account currency, e.g. 2. Output only.
      *
-     * Generated from protobuf field <code>int32 currency_digits = 48 [json_name = "currencyDigits"];</code>
+     * Generated from protobuf field <code>int32 currency_digits = 48 [json_name = "currencyDigits", (.google.api.field_behavior) = OUTPUT_ONLY];</code>
      * @param int $var
      * @return $this
      */

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from mt5gateway.v1 import config_pb2 as mt5gateway_dot_v1_dot_config__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"mt5gateway/v1/config_service.proto\x12\rmt5gateway.v1\x1a\x1amt5gateway/v1/config.proto\"l\n\x16ListSymbolNamesRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"z\n\x17ListSymbolNamesResponse\x12\x18\n\x07symbols\x18\x01 \x03(\tR\x07symbols\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n\ntotal_size\x18\x03 \x01(\x05R\ttotalSize\"~\n\x12ListSymbolsRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x14\n\x05masks\x18\x02 \x03(\tR\x05masks\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"\x8d\x01\n\x13ListSymbolsResponse\x12/\n\x07symbols\x18\x01 \x03(\x0b\x32\x15.mt5gateway.v1.SymbolR\x07symbols\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n\ntotal_size\x18\x03 \x01(\x05R\ttotalSize\"B\n\x10GetSymbolRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x16\n\x06symbol\x18\x02 \x01(\tR\x06symbol\"B\n\x11GetSymbolResponse\x12-\n\x06symbol\x18\x01 \x01(\x0b\x32\x15.mt5gateway.v1.SymbolR\x06symbol\"J\n\x16\x42\x61tchGetSymbolsRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x18\n\x07symbols\x18\x02 \x03(\tR\x07symbols\"J\n\x17\x42\x61tchGetSymbolsResponse\x12/\n\x07symbols\x18\x01 \x03(\x0b\x32\x15.mt5gateway.v1.SymbolR\x07symbols\"]\n\x15GetGroupSymbolRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x16\n\x06symbol\x18\x02 \x01(\tR\x06symbol\x12\x14\n\x05group\x18\x03 \x01(\tR\x05group\"G\n\x16GetGroupSymbolResponse\x12-\n\x06symbol\x18\x01 \x01(\x0b\x32\x15.mt5gateway.v1.SymbolR\x06symbol\"k\n\x15ListGroupNamesRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"w\n\x16ListGroupNamesResponse\x12\x16\n\x06groups\x18\x01 \x03(\tR\x06groups\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n\ntotal_size\x18\x03 \x01(\x05R\ttotalSize\"}\n\x11ListGroupsRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x14\n\x05masks\x18\x02 \x03(\tR\x05masks\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"\x89\x01\n\x12ListGroupsResponse\x12,\n\x06groups\x18\x01 \x03(\x0b\x32\x14.mt5gateway.v1.GroupR\x06groups\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n\ntotal_size\x18\x03 \x01(\x05R\ttotalSize\"?\n\x0fGetGroupRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x14\n\x05group\x18\x02 \x01(\tR\x05group\">\n\x10GetGroupResponse\x12*\n\x05group\x18\x01 \x01(\x0b\x32\x14.mt5gateway.v1.GroupR\x05group2\xd7\x05\n\rConfigService\x12`\n\x0fListSymbolNames\x12%.mt5gateway.v1.ListSymbolNamesRequest\x1a&.mt5gateway.v1.ListSymbolNamesResponse\x12T\n\x0bListSymbols\x12!.mt5gateway.v1.ListSymbolsRequest\x1a\".mt5gateway.v1.ListSymbolsResponse\x12N\n\tGetSymbol\x12\x1f.mt5gateway.v1.GetSymbolRequest\x1a .mt5gateway.v1.GetSymbolResponse\x12`\n\x0f\x42\x61tchGetSymbols\x12%.mt5gateway.v1.BatchGetSymbolsRequest\x1a&.mt5gateway.v1.BatchGetSymbolsResponse\x12]\n\x0eGetGroupSymbol\x12$.mt5gateway.v1.GetGroupSymbolRequest\x1a%.mt5gateway.v1.GetGroupSymbolResponse\x12]\n\x0eListGroupNames\x12$.mt5gateway.v1.ListGroupNamesRequest\x1a%.mt5gateway.v1.ListGroupNamesResponse\x12Q\n\nListGroups\x12 .mt5gateway.v1.ListGroupsRequest\x1a!.mt5gateway.v1.ListGroupsResponse\x12K\n\x08GetGroup\x12\x1e.mt5gateway.v1.GetGroupRequest\x1a\x1f.mt5gateway.v1.GetGroupResponseB,\xca\x02\rMt5Gateway\\V1\xe2\x02\x19GPBMetadata\\Mt5Gateway\\V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"mt5gateway/v1/config_service.proto\x12\rmt5gateway.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1amt5gateway/v1/config.proto\"l\n\x16ListSymbolNamesRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"z\n\x17ListSymbolNamesResponse\x12\x18\n\x07symbols\x18\x01 \x03(\tR\x07symbols\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n\ntotal_size\x18\x03 \x01(\x05R\ttotalSize\"~\n\x12ListSymbolsRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x14\n\x05masks\x18\x02 \x03(\tR\x05masks\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"\x8d\x01\n\x13ListSymbolsResponse\x12/\n\x07symbols\x18\x01 \x03(\x0b\x32\x15.mt5gateway.v1.SymbolR\x07symbols\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n\ntotal_size\x18\x03 \x01(\x05R\ttotalSize\"H\n\x10GetSymbolRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1c\n\x06symbol\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x06symbol\"B\n\x11GetSymbolResponse\x12-\n\x06symbol\x18\x01 \x01(\x0b\x32\x15.mt5gateway.v1.SymbolR\x06symbol\"P\n\x16\x42\x61tchGetSymbolsRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1e\n\x07symbols\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02R\x07symbols\"J\n\x17\x42\x61tchGetSymbolsResponse\x12/\n\x07symbols\x18\x01 \x03(\x0b\x32\x15.mt5gateway.v1.SymbolR\x07symbols\"i\n\x15GetGroupSymbolRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1c\n\x06symbol\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x06symbol\x12\x1a\n\x05group\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02R\x05group\"G\n\x16GetGroupSymbolResponse\x12-\n\x06symbol\x18\x01 \x01(\x0b\x32\x15.mt5gateway.v1.SymbolR\x06symbol\"k\n\x15ListGroupNamesRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"w\n\x16ListGroupNamesResponse\x12\x16\n\x06groups\x18\x01 \x03(\tR\x06groups\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n\ntotal_size\x18\x03 \x01(\x05R\ttotalSize\"}\n\x11ListGroupsRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x14\n\x05masks\x18\x02 \x03(\tR\x05masks\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"\x89\x01\n\x12ListGroupsResponse\x12,\n\x06groups\x18\x01 \x03(\x0b\x32\x14.mt5gateway.v1.GroupR\x06groups\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n\ntotal_size\x18\x03 \x01(\x05R\ttotalSize\"E\n\x0fGetGroupRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1a\n\x05group\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x05group\">\n\x10GetGroupResponse\x12*\n\x05group\x18\x01 \x01(\x0b\x32\x14.mt5gateway.v1.GroupR\x05group2\xd7\x05\n\rConfigService\x12`\n\x0fListSymbolNames\x12%.mt5gateway.v1.ListSymbolNamesRequest\x1a&.mt5gateway.v1.ListSymbolNamesResponse\x12T\n\x0bListSymbols\x12!.mt5gateway.v1.ListSymbolsRequest\x1a\".mt5gateway.v1.ListSymbolsResponse\x12N\n\tGetSymbol\x12\x1f.mt5gateway.v1.GetSymbolRequest\x1a .mt5gateway.v1.GetSymbolResponse\x12`\n\x0f\x42\x61tchGetSymbols\x12%.mt5gateway.v1.BatchGetSymbolsRequest\x1a&.mt5gateway.v1.BatchGetSymbolsResponse\x12]\n\x0eGetGroupSymbol\x12$.mt5gateway.v1.GetGroupSymbolRequest\x1a%.mt5gateway.v1.GetGroupSymbolResponse\x12]\n\x0eListGroupNames\x12$.mt5gateway.v1.ListGroupNamesRequest\x1a%.mt5gateway.v1.ListGroupNamesResponse\x12Q\n\nListGroups\x12 .mt5gateway.v1.ListGroupsRequest\x1a!.mt5gateway.v1.ListGroupsResponse\x12K\n\x08GetGroup\x12\x1e.mt5gateway.v1.GetGroupRequest\x1a\x1f.mt5gateway.v1.GetGroupResponseB,\xca\x02\rMt5Gateway\\V1\xe2\x02\x19GPBMetadata\\Mt5Gateway\\V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,38 +34,48 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mt5gateway.v1.config_servic
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\312\002\rMt5Gateway\\V1\342\002\031GPBMetadata\\Mt5Gateway\\V1'
-  _globals['_LISTSYMBOLNAMESREQUEST']._serialized_start=81
-  _globals['_LISTSYMBOLNAMESREQUEST']._serialized_end=189
-  _globals['_LISTSYMBOLNAMESRESPONSE']._serialized_start=191
-  _globals['_LISTSYMBOLNAMESRESPONSE']._serialized_end=313
-  _globals['_LISTSYMBOLSREQUEST']._serialized_start=315
-  _globals['_LISTSYMBOLSREQUEST']._serialized_end=441
-  _globals['_LISTSYMBOLSRESPONSE']._serialized_start=444
-  _globals['_LISTSYMBOLSRESPONSE']._serialized_end=585
-  _globals['_GETSYMBOLREQUEST']._serialized_start=587
-  _globals['_GETSYMBOLREQUEST']._serialized_end=653
-  _globals['_GETSYMBOLRESPONSE']._serialized_start=655
-  _globals['_GETSYMBOLRESPONSE']._serialized_end=721
-  _globals['_BATCHGETSYMBOLSREQUEST']._serialized_start=723
-  _globals['_BATCHGETSYMBOLSREQUEST']._serialized_end=797
-  _globals['_BATCHGETSYMBOLSRESPONSE']._serialized_start=799
-  _globals['_BATCHGETSYMBOLSRESPONSE']._serialized_end=873
-  _globals['_GETGROUPSYMBOLREQUEST']._serialized_start=875
-  _globals['_GETGROUPSYMBOLREQUEST']._serialized_end=968
-  _globals['_GETGROUPSYMBOLRESPONSE']._serialized_start=970
-  _globals['_GETGROUPSYMBOLRESPONSE']._serialized_end=1041
-  _globals['_LISTGROUPNAMESREQUEST']._serialized_start=1043
-  _globals['_LISTGROUPNAMESREQUEST']._serialized_end=1150
-  _globals['_LISTGROUPNAMESRESPONSE']._serialized_start=1152
-  _globals['_LISTGROUPNAMESRESPONSE']._serialized_end=1271
-  _globals['_LISTGROUPSREQUEST']._serialized_start=1273
-  _globals['_LISTGROUPSREQUEST']._serialized_end=1398
-  _globals['_LISTGROUPSRESPONSE']._serialized_start=1401
-  _globals['_LISTGROUPSRESPONSE']._serialized_end=1538
-  _globals['_GETGROUPREQUEST']._serialized_start=1540
-  _globals['_GETGROUPREQUEST']._serialized_end=1603
-  _globals['_GETGROUPRESPONSE']._serialized_start=1605
-  _globals['_GETGROUPRESPONSE']._serialized_end=1667
-  _globals['_CONFIGSERVICE']._serialized_start=1670
-  _globals['_CONFIGSERVICE']._serialized_end=2397
+  _globals['_GETSYMBOLREQUEST'].fields_by_name['symbol']._loaded_options = None
+  _globals['_GETSYMBOLREQUEST'].fields_by_name['symbol']._serialized_options = b'\342A\001\002'
+  _globals['_BATCHGETSYMBOLSREQUEST'].fields_by_name['symbols']._loaded_options = None
+  _globals['_BATCHGETSYMBOLSREQUEST'].fields_by_name['symbols']._serialized_options = b'\342A\001\002'
+  _globals['_GETGROUPSYMBOLREQUEST'].fields_by_name['symbol']._loaded_options = None
+  _globals['_GETGROUPSYMBOLREQUEST'].fields_by_name['symbol']._serialized_options = b'\342A\001\002'
+  _globals['_GETGROUPSYMBOLREQUEST'].fields_by_name['group']._loaded_options = None
+  _globals['_GETGROUPSYMBOLREQUEST'].fields_by_name['group']._serialized_options = b'\342A\001\002'
+  _globals['_GETGROUPREQUEST'].fields_by_name['group']._loaded_options = None
+  _globals['_GETGROUPREQUEST'].fields_by_name['group']._serialized_options = b'\342A\001\002'
+  _globals['_LISTSYMBOLNAMESREQUEST']._serialized_start=114
+  _globals['_LISTSYMBOLNAMESREQUEST']._serialized_end=222
+  _globals['_LISTSYMBOLNAMESRESPONSE']._serialized_start=224
+  _globals['_LISTSYMBOLNAMESRESPONSE']._serialized_end=346
+  _globals['_LISTSYMBOLSREQUEST']._serialized_start=348
+  _globals['_LISTSYMBOLSREQUEST']._serialized_end=474
+  _globals['_LISTSYMBOLSRESPONSE']._serialized_start=477
+  _globals['_LISTSYMBOLSRESPONSE']._serialized_end=618
+  _globals['_GETSYMBOLREQUEST']._serialized_start=620
+  _globals['_GETSYMBOLREQUEST']._serialized_end=692
+  _globals['_GETSYMBOLRESPONSE']._serialized_start=694
+  _globals['_GETSYMBOLRESPONSE']._serialized_end=760
+  _globals['_BATCHGETSYMBOLSREQUEST']._serialized_start=762
+  _globals['_BATCHGETSYMBOLSREQUEST']._serialized_end=842
+  _globals['_BATCHGETSYMBOLSRESPONSE']._serialized_start=844
+  _globals['_BATCHGETSYMBOLSRESPONSE']._serialized_end=918
+  _globals['_GETGROUPSYMBOLREQUEST']._serialized_start=920
+  _globals['_GETGROUPSYMBOLREQUEST']._serialized_end=1025
+  _globals['_GETGROUPSYMBOLRESPONSE']._serialized_start=1027
+  _globals['_GETGROUPSYMBOLRESPONSE']._serialized_end=1098
+  _globals['_LISTGROUPNAMESREQUEST']._serialized_start=1100
+  _globals['_LISTGROUPNAMESREQUEST']._serialized_end=1207
+  _globals['_LISTGROUPNAMESRESPONSE']._serialized_start=1209
+  _globals['_LISTGROUPNAMESRESPONSE']._serialized_end=1328
+  _globals['_LISTGROUPSREQUEST']._serialized_start=1330
+  _globals['_LISTGROUPSREQUEST']._serialized_end=1455
+  _globals['_LISTGROUPSRESPONSE']._serialized_start=1458
+  _globals['_LISTGROUPSRESPONSE']._serialized_end=1595
+  _globals['_GETGROUPREQUEST']._serialized_start=1597
+  _globals['_GETGROUPREQUEST']._serialized_end=1666
+  _globals['_GETGROUPRESPONSE']._serialized_start=1668
+  _globals['_GETGROUPRESPONSE']._serialized_end=1730
+  _globals['_CONFIGSERVICE']._serialized_start=1733
+  _globals['_CONFIGSERVICE']._serialized_end=2460
 # @@protoc_insertion_point(module_scope)

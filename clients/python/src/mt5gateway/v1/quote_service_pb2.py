@@ -22,13 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from mt5gateway.v1 import quote_pb2 as mt5gateway_dot_v1_dot_quote__pb2
 from mt5gateway.v1 import stream_pb2 as mt5gateway_dot_v1_dot_stream__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!mt5gateway/v1/quote_service.proto\x12\rmt5gateway.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19mt5gateway/v1/quote.proto\x1a\x1amt5gateway/v1/stream.proto\"\x81\x01\n\x11ListQuotesRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x18\n\x07symbols\x18\x02 \x03(\tR\x07symbols\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"j\n\x12ListQuotesResponse\x12,\n\x06quotes\x18\x01 \x03(\x0b\x32\x14.mt5gateway.v1.QuoteR\x06quotes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9c\x01\n\x16ListGroupQuotesRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x14\n\x05group\x18\x02 \x01(\tR\x05group\x12\x18\n\x07symbols\x18\x03 \x03(\tR\x07symbols\x12\x1b\n\tpage_size\x18\x04 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x05 \x01(\tR\tpageToken\"o\n\x17ListGroupQuotesResponse\x12,\n\x06quotes\x18\x01 \x03(\x0b\x32\x14.mt5gateway.v1.QuoteR\x06quotes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x85\x01\n\x15ListQuoteStatsRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x18\n\x07symbols\x18\x02 \x03(\tR\x07symbols\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"|\n\x16ListQuoteStatsResponse\x12:\n\x0bquote_stats\x18\x01 \x03(\x0b\x32\x19.mt5gateway.v1.QuoteStatsR\nquoteStats\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf6\x01\n\x16ListTickHistoryRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x16\n\x06symbol\x18\x02 \x01(\tR\x06symbol\x12\x39\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x1b\n\tpage_size\x18\x05 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x06 \x01(\tR\tpageToken\"s\n\x17ListTickHistoryResponse\x12\x30\n\x05ticks\x18\x01 \x03(\x0b\x32\x1a.mt5gateway.v1.HistoryTickR\x05ticks\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xef\x01\n\x0fListBarsRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x16\n\x06symbol\x18\x02 \x01(\tR\x06symbol\x12\x39\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x1b\n\tpage_size\x18\x05 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x06 \x01(\tR\tpageToken\"b\n\x10ListBarsResponse\x12&\n\x04\x62\x61rs\x18\x01 \x03(\x0b\x32\x12.mt5gateway.v1.BarR\x04\x62\x61rs\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9b\x01\n\x13StreamQuotesRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x18\n\x07symbols\x18\x02 \x03(\tR\x07symbols\x12\x14\n\x05group\x18\x03 \x01(\tR\x05group\x12<\n\x0cmin_interval\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0bminInterval\"\xac\x02\n\x14StreamQuotesResponse\x12,\n\x05quote\x18\x01 \x01(\x0b\x32\x14.mt5gateway.v1.QuoteH\x00R\x05quote\x12\x38\n\theartbeat\x18\x02 \x01(\x0b\x32\x18.mt5gateway.v1.HeartbeatH\x00R\theartbeat\x12N\n\x11snapshot_complete\x18\x03 \x01(\x0b\x32\x1f.mt5gateway.v1.SnapshotCompleteH\x00R\x10snapshotComplete\x12\x37\n\tsend_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08sendTime\x12\x1a\n\x08sequence\x18\x0f \x01(\x03R\x08sequenceB\x07\n\x05\x65vent2\xac\x04\n\x0cQuoteService\x12Q\n\nListQuotes\x12 .mt5gateway.v1.ListQuotesRequest\x1a!.mt5gateway.v1.ListQuotesResponse\x12`\n\x0fListGroupQuotes\x12%.mt5gateway.v1.ListGroupQuotesRequest\x1a&.mt5gateway.v1.ListGroupQuotesResponse\x12]\n\x0eListQuoteStats\x12$.mt5gateway.v1.ListQuoteStatsRequest\x1a%.mt5gateway.v1.ListQuoteStatsResponse\x12`\n\x0fListTickHistory\x12%.mt5gateway.v1.ListTickHistoryRequest\x1a&.mt5gateway.v1.ListTickHistoryResponse\x12K\n\x08ListBars\x12\x1e.mt5gateway.v1.ListBarsRequest\x1a\x1f.mt5gateway.v1.ListBarsResponse\x12Y\n\x0cStreamQuotes\x12\".mt5gateway.v1.StreamQuotesRequest\x1a#.mt5gateway.v1.StreamQuotesResponse0\x01\x42,\xca\x02\rMt5Gateway\\V1\xe2\x02\x19GPBMetadata\\Mt5Gateway\\V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!mt5gateway/v1/quote_service.proto\x12\rmt5gateway.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19mt5gateway/v1/quote.proto\x1a\x1amt5gateway/v1/stream.proto\"\x87\x01\n\x11ListQuotesRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1e\n\x07symbols\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02R\x07symbols\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"j\n\x12ListQuotesResponse\x12,\n\x06quotes\x18\x01 \x03(\x0b\x32\x14.mt5gateway.v1.QuoteR\x06quotes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa8\x01\n\x16ListGroupQuotesRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1a\n\x05group\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x05group\x12\x1e\n\x07symbols\x18\x03 \x03(\tB\x04\xe2\x41\x01\x02R\x07symbols\x12\x1b\n\tpage_size\x18\x04 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x05 \x01(\tR\tpageToken\"o\n\x17ListGroupQuotesResponse\x12,\n\x06quotes\x18\x01 \x03(\x0b\x32\x14.mt5gateway.v1.QuoteR\x06quotes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8b\x01\n\x15ListQuoteStatsRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1e\n\x07symbols\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02R\x07symbols\x12\x1b\n\tpage_size\x18\x03 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"|\n\x16ListQuoteStatsResponse\x12:\n\x0bquote_stats\x18\x01 \x03(\x0b\x32\x19.mt5gateway.v1.QuoteStatsR\nquoteStats\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x88\x02\n\x16ListTickHistoryRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1c\n\x06symbol\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x06symbol\x12?\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02R\tstartTime\x12;\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02R\x07\x65ndTime\x12\x1b\n\tpage_size\x18\x05 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x06 \x01(\tR\tpageToken\"s\n\x17ListTickHistoryResponse\x12\x30\n\x05ticks\x18\x01 \x03(\x0b\x32\x1a.mt5gateway.v1.HistoryTickR\x05ticks\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x81\x02\n\x0fListBarsRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1c\n\x06symbol\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x06symbol\x12?\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02R\tstartTime\x12;\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02R\x07\x65ndTime\x12\x1b\n\tpage_size\x18\x05 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x06 \x01(\tR\tpageToken\"b\n\x10ListBarsResponse\x12&\n\x04\x62\x61rs\x18\x01 \x03(\x0b\x32\x12.mt5gateway.v1.BarR\x04\x62\x61rs\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa1\x01\n\x13StreamQuotesRequest\x12\x16\n\x06server\x18\x01 \x01(\tR\x06server\x12\x1e\n\x07symbols\x18\x02 \x03(\tB\x04\xe2\x41\x01\x02R\x07symbols\x12\x14\n\x05group\x18\x03 \x01(\tR\x05group\x12<\n\x0cmin_interval\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0bminInterval\"\xac\x02\n\x14StreamQuotesResponse\x12,\n\x05quote\x18\x01 \x01(\x0b\x32\x14.mt5gateway.v1.QuoteH\x00R\x05quote\x12\x38\n\theartbeat\x18\x02 \x01(\x0b\x32\x18.mt5gateway.v1.HeartbeatH\x00R\theartbeat\x12N\n\x11snapshot_complete\x18\x03 \x01(\x0b\x32\x1f.mt5gateway.v1.SnapshotCompleteH\x00R\x10snapshotComplete\x12\x37\n\tsend_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08sendTime\x12\x1a\n\x08sequence\x18\x0f \x01(\x03R\x08sequenceB\x07\n\x05\x65vent2\xac\x04\n\x0cQuoteService\x12Q\n\nListQuotes\x12 .mt5gateway.v1.ListQuotesRequest\x1a!.mt5gateway.v1.ListQuotesResponse\x12`\n\x0fListGroupQuotes\x12%.mt5gateway.v1.ListGroupQuotesRequest\x1a&.mt5gateway.v1.ListGroupQuotesResponse\x12]\n\x0eListQuoteStats\x12$.mt5gateway.v1.ListQuoteStatsRequest\x1a%.mt5gateway.v1.ListQuoteStatsResponse\x12`\n\x0fListTickHistory\x12%.mt5gateway.v1.ListTickHistoryRequest\x1a&.mt5gateway.v1.ListTickHistoryResponse\x12K\n\x08ListBars\x12\x1e.mt5gateway.v1.ListBarsRequest\x1a\x1f.mt5gateway.v1.ListBarsResponse\x12Y\n\x0cStreamQuotes\x12\".mt5gateway.v1.StreamQuotesRequest\x1a#.mt5gateway.v1.StreamQuotesResponse0\x01\x42,\xca\x02\rMt5Gateway\\V1\xe2\x02\x19GPBMetadata\\Mt5Gateway\\V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,30 +37,52 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mt5gateway.v1.quote_service
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\312\002\rMt5Gateway\\V1\342\002\031GPBMetadata\\Mt5Gateway\\V1'
-  _globals['_LISTQUOTESREQUEST']._serialized_start=173
-  _globals['_LISTQUOTESREQUEST']._serialized_end=302
-  _globals['_LISTQUOTESRESPONSE']._serialized_start=304
-  _globals['_LISTQUOTESRESPONSE']._serialized_end=410
-  _globals['_LISTGROUPQUOTESREQUEST']._serialized_start=413
-  _globals['_LISTGROUPQUOTESREQUEST']._serialized_end=569
-  _globals['_LISTGROUPQUOTESRESPONSE']._serialized_start=571
-  _globals['_LISTGROUPQUOTESRESPONSE']._serialized_end=682
-  _globals['_LISTQUOTESTATSREQUEST']._serialized_start=685
-  _globals['_LISTQUOTESTATSREQUEST']._serialized_end=818
-  _globals['_LISTQUOTESTATSRESPONSE']._serialized_start=820
-  _globals['_LISTQUOTESTATSRESPONSE']._serialized_end=944
-  _globals['_LISTTICKHISTORYREQUEST']._serialized_start=947
-  _globals['_LISTTICKHISTORYREQUEST']._serialized_end=1193
-  _globals['_LISTTICKHISTORYRESPONSE']._serialized_start=1195
-  _globals['_LISTTICKHISTORYRESPONSE']._serialized_end=1310
-  _globals['_LISTBARSREQUEST']._serialized_start=1313
-  _globals['_LISTBARSREQUEST']._serialized_end=1552
-  _globals['_LISTBARSRESPONSE']._serialized_start=1554
-  _globals['_LISTBARSRESPONSE']._serialized_end=1652
-  _globals['_STREAMQUOTESREQUEST']._serialized_start=1655
-  _globals['_STREAMQUOTESREQUEST']._serialized_end=1810
-  _globals['_STREAMQUOTESRESPONSE']._serialized_start=1813
-  _globals['_STREAMQUOTESRESPONSE']._serialized_end=2113
-  _globals['_QUOTESERVICE']._serialized_start=2116
-  _globals['_QUOTESERVICE']._serialized_end=2672
+  _globals['_LISTQUOTESREQUEST'].fields_by_name['symbols']._loaded_options = None
+  _globals['_LISTQUOTESREQUEST'].fields_by_name['symbols']._serialized_options = b'\342A\001\002'
+  _globals['_LISTGROUPQUOTESREQUEST'].fields_by_name['group']._loaded_options = None
+  _globals['_LISTGROUPQUOTESREQUEST'].fields_by_name['group']._serialized_options = b'\342A\001\002'
+  _globals['_LISTGROUPQUOTESREQUEST'].fields_by_name['symbols']._loaded_options = None
+  _globals['_LISTGROUPQUOTESREQUEST'].fields_by_name['symbols']._serialized_options = b'\342A\001\002'
+  _globals['_LISTQUOTESTATSREQUEST'].fields_by_name['symbols']._loaded_options = None
+  _globals['_LISTQUOTESTATSREQUEST'].fields_by_name['symbols']._serialized_options = b'\342A\001\002'
+  _globals['_LISTTICKHISTORYREQUEST'].fields_by_name['symbol']._loaded_options = None
+  _globals['_LISTTICKHISTORYREQUEST'].fields_by_name['symbol']._serialized_options = b'\342A\001\002'
+  _globals['_LISTTICKHISTORYREQUEST'].fields_by_name['start_time']._loaded_options = None
+  _globals['_LISTTICKHISTORYREQUEST'].fields_by_name['start_time']._serialized_options = b'\342A\001\002'
+  _globals['_LISTTICKHISTORYREQUEST'].fields_by_name['end_time']._loaded_options = None
+  _globals['_LISTTICKHISTORYREQUEST'].fields_by_name['end_time']._serialized_options = b'\342A\001\002'
+  _globals['_LISTBARSREQUEST'].fields_by_name['symbol']._loaded_options = None
+  _globals['_LISTBARSREQUEST'].fields_by_name['symbol']._serialized_options = b'\342A\001\002'
+  _globals['_LISTBARSREQUEST'].fields_by_name['start_time']._loaded_options = None
+  _globals['_LISTBARSREQUEST'].fields_by_name['start_time']._serialized_options = b'\342A\001\002'
+  _globals['_LISTBARSREQUEST'].fields_by_name['end_time']._loaded_options = None
+  _globals['_LISTBARSREQUEST'].fields_by_name['end_time']._serialized_options = b'\342A\001\002'
+  _globals['_STREAMQUOTESREQUEST'].fields_by_name['symbols']._loaded_options = None
+  _globals['_STREAMQUOTESREQUEST'].fields_by_name['symbols']._serialized_options = b'\342A\001\002'
+  _globals['_LISTQUOTESREQUEST']._serialized_start=206
+  _globals['_LISTQUOTESREQUEST']._serialized_end=341
+  _globals['_LISTQUOTESRESPONSE']._serialized_start=343
+  _globals['_LISTQUOTESRESPONSE']._serialized_end=449
+  _globals['_LISTGROUPQUOTESREQUEST']._serialized_start=452
+  _globals['_LISTGROUPQUOTESREQUEST']._serialized_end=620
+  _globals['_LISTGROUPQUOTESRESPONSE']._serialized_start=622
+  _globals['_LISTGROUPQUOTESRESPONSE']._serialized_end=733
+  _globals['_LISTQUOTESTATSREQUEST']._serialized_start=736
+  _globals['_LISTQUOTESTATSREQUEST']._serialized_end=875
+  _globals['_LISTQUOTESTATSRESPONSE']._serialized_start=877
+  _globals['_LISTQUOTESTATSRESPONSE']._serialized_end=1001
+  _globals['_LISTTICKHISTORYREQUEST']._serialized_start=1004
+  _globals['_LISTTICKHISTORYREQUEST']._serialized_end=1268
+  _globals['_LISTTICKHISTORYRESPONSE']._serialized_start=1270
+  _globals['_LISTTICKHISTORYRESPONSE']._serialized_end=1385
+  _globals['_LISTBARSREQUEST']._serialized_start=1388
+  _globals['_LISTBARSREQUEST']._serialized_end=1645
+  _globals['_LISTBARSRESPONSE']._serialized_start=1647
+  _globals['_LISTBARSRESPONSE']._serialized_end=1745
+  _globals['_STREAMQUOTESREQUEST']._serialized_start=1748
+  _globals['_STREAMQUOTESREQUEST']._serialized_end=1909
+  _globals['_STREAMQUOTESRESPONSE']._serialized_start=1912
+  _globals['_STREAMQUOTESRESPONSE']._serialized_end=2212
+  _globals['_QUOTESERVICE']._serialized_start=2215
+  _globals['_QUOTESERVICE']._serialized_end=2771
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from mt5gateway.v1 import user_pb2 as _user_pb2
 from google.protobuf.internal import containers as _containers

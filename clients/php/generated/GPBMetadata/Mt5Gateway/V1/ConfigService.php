@@ -14,11 +14,12 @@ class ConfigService
         if (static::$is_initialized == true) {
           return;
         }
+        \GPBMetadata\Google\Api\FieldBehavior::initOnce();
         \GPBMetadata\Mt5Gateway\V1\Config::initOnce();
         $pool->internalAddGeneratedFile(
             '
-÷
-"mt5gateway/v1/config_service.protomt5gateway.v1"l
+±
+"mt5gateway/v1/config_service.protomt5gateway.v1mt5gateway/v1/config.proto"l
 ListSymbolNamesRequest
 server (	Rserver
 	page_size (RpageSize
@@ -39,21 +40,21 @@ page_token (	R	pageToken"
 symbols (2.mt5gateway.v1.SymbolRsymbols&
 next_page_token (	RnextPageToken
 
-total_size (R	totalSize"B
+total_size (R	totalSize"H
 GetSymbolRequest
-server (	Rserver
-symbol (	Rsymbol"B
+server (	Rserver
+symbol (	BâARsymbol"B
 GetSymbolResponse-
-symbol (2.mt5gateway.v1.SymbolRsymbol"J
+symbol (2.mt5gateway.v1.SymbolRsymbol"P
 BatchGetSymbolsRequest
-server (	Rserver
-symbols (	Rsymbols"J
+server (	Rserver
+symbols (	BâARsymbols"J
 BatchGetSymbolsResponse/
-symbols (2.mt5gateway.v1.SymbolRsymbols"]
+symbols (2.mt5gateway.v1.SymbolRsymbols"i
 GetGroupSymbolRequest
-server (	Rserver
-symbol (	Rsymbol
-group (	Rgroup"G
+server (	Rserver
+symbol (	BâARsymbol
+group (	BâARgroup"G
 GetGroupSymbolResponse-
 symbol (2.mt5gateway.v1.SymbolRsymbol"k
 ListGroupNamesRequest
@@ -76,10 +77,10 @@ page_token (	R	pageToken"‰
 groups (2.mt5gateway.v1.GroupRgroups&
 next_page_token (	RnextPageToken
 
-total_size (R	totalSize"?
+total_size (R	totalSize"E
 GetGroupRequest
-server (	Rserver
-group (	Rgroup">
+server (	Rserver
+group (	BâARgroup">
 GetGroupResponse*
 group (2.mt5gateway.v1.GroupRgroup2×
 ConfigService`

@@ -14,28 +14,29 @@ class TradeService
         if (static::$is_initialized == true) {
           return;
         }
+        \GPBMetadata\Google\Api\FieldBehavior::initOnce();
         \GPBMetadata\Google\Protobuf\Timestamp::initOnce();
         \GPBMetadata\Google\Type\Money::initOnce();
         \GPBMetadata\Mt5Gateway\V1\Trade::initOnce();
         $pool->internalAddGeneratedFile(
             '
-Å)
-!mt5gateway/v1/trade_service.protomt5gateway.v1google/type/money.protomt5gateway/v1/trade.proto"ó
+â*
+!mt5gateway/v1/trade_service.protomt5gateway.v1google/protobuf/timestamp.protogoogle/type/money.protomt5gateway/v1/trade.proto"Ø
 CreateBalanceOperationRequest
-server (	Rserver
+server (	Rserver#
 
-request_id (	R	requestId
-login (Rlogin7
-type (2#.mt5gateway.v1.BalanceOperationTypeRtype*
-amount (2.google.type.MoneyRamount
+request_id (	B‚AR	requestId
+login (B‚ARlogin=
+type (2#.mt5gateway.v1.BalanceOperationTypeB‚ARtype0
+amount (2.google.type.MoneyB‚ARamount
 comment (	Rcomment*
 skip_margin_check (RskipMarginCheck"ä
 CreateBalanceOperationResponseL
 balance_operation (2.mt5gateway.v1.BalanceOperationRbalanceOperation
-replayed (Rreplayed"Ä
+replayed (Rreplayed"Ü
 ListPositionsRequest
-server (	Rserver
-login (Rlogin
+server (	Rserver
+login (B‚ARlogin
 	page_size (RpageSize
 
 page_token (	R	pageToken"ï
@@ -43,11 +44,11 @@ page_token (	R	pageToken"ï
 	positions (2.mt5gateway.v1.PositionR	positions&
 next_page_token (	RnextPageToken
 
-total_size (R	totalSize"Z
+total_size (R	totalSize"f
 GetPositionRequest
-server (	Rserver
-login (Rlogin
-symbol (	Rsymbol"J
+server (	Rserver
+login (B‚ARlogin
+symbol (	B‚ARsymbol"J
 GetPositionResponse3
 position (2.mt5gateway.v1.PositionRposition"“
 BatchGetPositionsRequest
@@ -61,10 +62,10 @@ total_size (R	totalSize"Z
 page_token (	R	pageToken"z
 BatchGetPositionsResponse5
 	positions (2.mt5gateway.v1.PositionR	positions&
-next_page_token (	RnextPageToken"}
+next_page_token (	RnextPageToken"É
 ListOrdersRequest
-server (	Rserver
-login (Rlogin
+server (	Rserver
+login (B‚ARlogin
 	page_size (RpageSize
 
 page_token (	R	pageToken"â
@@ -72,10 +73,10 @@ page_token (	R	pageToken"â
 orders (2.mt5gateway.v1.OrderRorders&
 next_page_token (	RnextPageToken
 
-total_size (R	totalSize"A
+total_size (R	totalSize"G
 GetOrderRequest
-server (	Rserver
-ticket (Rticket">
+server (	Rserver
+ticket (B‚ARticket">
 GetOrderResponse*
 order (2.mt5gateway.v1.OrderRorder"œ
 BatchGetOrdersRequest
@@ -89,13 +90,13 @@ total_size (R	totalSize"A
 page_token (	R	pageToken"n
 BatchGetOrdersResponse,
 orders (2.mt5gateway.v1.OrderRorders&
-next_page_token (	RnextPageToken"ˆ
+next_page_token (	RnextPageToken"à
 ListHistoryOrdersRequest
-server (	Rserver
-login (Rlogin9
+server (	Rserver
+login (B‚ARlogin?
 
-start_time (2.google.protobuf.TimestampR	startTime5
-end_time (2.google.protobuf.TimestampRendTime
+start_time (2.google.protobuf.TimestampB‚AR	startTime;
+end_time (2.google.protobuf.TimestampB‚ARendTime
 	page_size (RpageSize
 
 page_token (	R	pageToken"ê
@@ -103,10 +104,10 @@ page_token (	R	pageToken"ê
 orders (2.mt5gateway.v1.OrderRorders&
 next_page_token (	RnextPageToken
 
-total_size (R	totalSize"H
+total_size (R	totalSize"N
 GetHistoryOrderRequest
-server (	Rserver
-ticket (Rticket"E
+server (	Rserver
+ticket (B‚ARticket"E
 GetHistoryOrderResponse*
 order (2.mt5gateway.v1.OrderRorder"»
 BatchGetHistoryOrdersRequest
@@ -123,13 +124,13 @@ start_time (2.google.protobuf.TimestampR	startTime5
 page_token	 (	R	pageToken"u
 BatchGetHistoryOrdersResponse,
 orders (2.mt5gateway.v1.OrderRorders&
-next_page_token (	RnextPageToken"Ó
+next_page_token (	RnextPageToken"Ä
 ListDealsRequest
-server (	Rserver
-login (Rlogin9
+server (	Rserver
+login (B‚ARlogin?
 
-start_time (2.google.protobuf.TimestampR	startTime5
-end_time (2.google.protobuf.TimestampRendTime
+start_time (2.google.protobuf.TimestampB‚AR	startTime;
+end_time (2.google.protobuf.TimestampB‚ARendTime
 	page_size (RpageSize
 
 page_token (	R	pageToken"Ö
@@ -137,10 +138,10 @@ page_token (	R	pageToken"Ö
 deals (2.mt5gateway.v1.DealRdeals&
 next_page_token (	RnextPageToken
 
-total_size (R	totalSize"@
+total_size (R	totalSize"F
 GetDealRequest
-server (	Rserver
-ticket (Rticket":
+server (	Rserver
+ticket (B‚ARticket":
 GetDealResponse\'
 deal (2.mt5gateway.v1.DealRdeal"¿
 BatchGetDealsRequest

@@ -14,40 +14,41 @@ class UserService
         if (static::$is_initialized == true) {
           return;
         }
+        \GPBMetadata\Google\Api\FieldBehavior::initOnce();
         \GPBMetadata\Google\Protobuf\FieldMask::initOnce();
         \GPBMetadata\Mt5Gateway\V1\User::initOnce();
         $pool->internalAddGeneratedFile(
             '
-Ë
- mt5gateway/v1/user_service.protomt5gateway.v1mt5gateway/v1/user.proto"≈
+Ç
+ mt5gateway/v1/user_service.protomt5gateway.v1 google/protobuf/field_mask.protomt5gateway/v1/user.proto"›
 CreateUserRequest
-server (	Rserver
+server (	Rserver#
 
-request_id (	R	requestId\'
-user (2.mt5gateway.v1.UserRuser#
-main_password (	RmainPassword+
-investor_password (	RinvestorPassword"=
+request_id (	B‚AR	requestId-
+user (2.mt5gateway.v1.UserB‚ARuser)
+main_password (	B‚ARmainPassword1
+investor_password (	B‚ARinvestorPassword"=
 CreateUserResponse\'
-user (2.mt5gateway.v1.UserRuser">
+user (2.mt5gateway.v1.UserRuser"D
 GetUserRequest
-server (	Rserver
-login (Rlogin":
+server (	Rserver
+login (B‚ARlogin":
 GetUserResponse\'
-user (2.mt5gateway.v1.UserRuser"∞
+user (2.mt5gateway.v1.UserRuser"¬
 UpdateUserRequest
-server (	Rserver
+server (	Rserver#
 
-request_id (	R	requestId\'
-user (2.mt5gateway.v1.UserRuser;
-update_mask (2.google.protobuf.FieldMaskR
+request_id (	B‚AR	requestId-
+user (2.mt5gateway.v1.UserB‚ARuserA
+update_mask (2.google.protobuf.FieldMaskB‚AR
 updateMask"=
 UpdateUserResponse\'
-user (2.mt5gateway.v1.UserRuser"`
+user (2.mt5gateway.v1.UserRuser"l
 DeleteUserRequest
-server (	Rserver
+server (	Rserver#
 
-request_id (	R	requestId
-login (Rlogin"
+request_id (	B‚AR	requestId
+login (B‚ARlogin"
 DeleteUserResponse"ö
 BatchGetUsersRequest
 server (	Rserver
@@ -58,39 +59,39 @@ request_id (	R	requestId
 page_token (	R	pageToken"j
 BatchGetUsersResponse)
 users (2.mt5gateway.v1.UserRusers&
-next_page_token (	RnextPageToken"É
+next_page_token (	RnextPageToken"â
 ListUserLoginsRequest
-server (	Rserver
-groups (	Rgroups
+server (	Rserver
+groups (	B‚ARgroups
 	page_size (RpageSize
 
 page_token (	R	pageToken"X
 ListUserLoginsResponse
 logins (Rlogins&
-next_page_token (	RnextPageToken"C
+next_page_token (	RnextPageToken"I
 GetUserGroupRequest
-server (	Rserver
-login (Rlogin",
+server (	Rserver
+login (B‚ARlogin",
 GetUserGroupResponse
-group (	Rgroup"¶
+group (	Rgroup"∏
 CheckUserPasswordRequest
-server (	Rserver
-login (Rlogin@
-password_type (2.mt5gateway.v1.PasswordTypeRpasswordType
-password (	Rpassword"1
+server (	Rserver
+login (B‚ARloginF
+password_type (2.mt5gateway.v1.PasswordTypeB‚ARpasswordType 
+password (	B‚ARpassword"1
 CheckUserPasswordResponse
-valid (Rvalid"Õ
+valid (Rvalid"Â
 ChangeUserPasswordRequest
-server (	Rserver
+server (	Rserver#
 
-request_id (	R	requestId
-login (Rlogin@
-password_type (2.mt5gateway.v1.PasswordTypeRpasswordType!
-new_password (	RnewPassword"
-ChangeUserPasswordResponse"A
+request_id (	B‚AR	requestId
+login (B‚ARloginF
+password_type (2.mt5gateway.v1.PasswordTypeB‚ARpasswordType\'
+new_password (	B‚ARnewPassword"
+ChangeUserPasswordResponse"G
 GetAccountRequest
-server (	Rserver
-login (Rlogin"F
+server (	Rserver
+login (B‚ARlogin"F
 GetAccountResponse0
 account (2.mt5gateway.v1.AccountRaccount"ù
 BatchGetAccountsRequest
