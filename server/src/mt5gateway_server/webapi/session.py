@@ -382,13 +382,10 @@ class Mt5Session:
     def _check_auth_retcode(self, env: Envelope, step: str) -> None:
         if env.retcode == 0:
             return
-        err = retcode_error(
+        # Auth retcodes raise AuthFailed; others (1018 server busy, ...) keep their
+        # class so the pool treats them as transient rather than bad credentials.
+        raise retcode_error(
             env.retcode, env.text, server=self.config.name, command=step
-        )
-        if isinstance(err, AuthError):
-            raise err
-        raise AuthError(
-            f"{step} failed: {env.retcode} {env.text}", server=self.config.name
         )
 
     # ------------------------------------------------------------------ requests

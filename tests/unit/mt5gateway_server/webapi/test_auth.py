@@ -20,7 +20,7 @@ VECTORS = [
         "cf601cd54400b2894e8927cd35fb5296",
     ),
     (
-        "\u041f\u0430\u0440\u043e\u043b\u044c1!",  # Пароль1! (non-ASCII)
+        "\u041f\u0430\u0440\u043e\u043b\u044c1!",  # a Cyrillic password (non-ASCII)
         "739b5ce78ab5e167a39e20a7662b3c2d",
         "73007dc7184747ce0f7c98516ef1c851",
         "2033fffae53765ac1664cf745508ab51",

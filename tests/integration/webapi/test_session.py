@@ -1,0 +1,122 @@
+import asyncio
+
+import pytest
+from aiohttp import web
+from mt5gateway_server.webapi import (
+    AuthError,
+    ConnectError,
+    Mt5Session,
+    ServerNotAuthenticated,
+    SessionState,
+)
+from mt5sim import SimConfig
+
+from .conftest import server_config
+
+
+@pytest.fixture
+def sim_config():
+    return SimConfig(tls=True, seed=1, ticks_per_second=0, idle_timeout=30.0)
+
+
+async def test_tls_handshake_with_ca_file(sim, control):
+    session = await Mt5Session.open(server_config(sim), ping=False)
+    try:
+        assert session.state is SessionState.READY
+        assert session.version_access == "3470"
+        env = await session.request("user/total")
+        assert env.retcode == 0
+    finally:
+        await session.aclose()
+    stats = await control.stats()
+    assert stats["handshakes"]["completed"] == 1
+    assert stats["requests"].get("quit") == 1
+
+
+async def test_tls_without_ca_is_refused_and_insecure_is_opt_in(sim):
+    with pytest.raises(ConnectError):
+        await Mt5Session.open(server_config(sim, ca_file=None), ping=False)
+    session = await Mt5Session.open(
+        server_config(sim, ca_file=None, tls_insecure=True), ping=False
+    )
+    await session.aclose()
+
+
+async def test_wrong_password_is_an_auth_error(sim):
+    with pytest.raises(AuthError) as info:
+        await Mt5Session.open(server_config(sim, password="Wrong123!"), ping=False)
+    assert "Wrong123" not in str(info.value)
+    assert "Wrong123" not in repr(info.value)
+
+
+async def test_plain_http_and_reauth_after_server_drop(sim, control):
+    session = await Mt5Session.open(server_config(sim, url=sim.url), ping=False)
+    try:
+        await control.drop_sessions()
+        # The dropped connection is noticed before sending; re-auth, then the request.
+        env = await session.request("user/total")
+        assert env.retcode == 0
+        assert session.handshakes == 2
+    finally:
+        await session.aclose()
+
+
+async def test_cli_rand_answer_mismatch_rejected(unused_tcp_port):
+    # The one hand-written fake: mt5sim always answers correctly.
+    async def start(_request):
+        return web.json_response(
+            {"retcode": "0 Done", "version_access": "1", "srv_rand": "00" * 16}
+        )
+
+    async def answer(_request):
+        return web.json_response({"retcode": "0 Done", "cli_rand_answer": "ab" * 16})
+
+    app = web.Application()
+    app.router.add_get("/api/auth/start", start)
+    app.router.add_get("/api/auth/answer", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", unused_tcp_port)
+    await site.start()
+    try:
+        with pytest.raises(ServerNotAuthenticated, match="server not authenticated"):
+            await Mt5Session.open(
+                server_config_url(f"http://127.0.0.1:{unused_tcp_port}"), ping=False
+            )
+    finally:
+        await runner.cleanup()
+
+
+def server_config_url(url):
+    from mt5gateway_server.webapi import ServerConfig  # noqa: PLC0415
+
+    return ServerConfig(url=url, login=1000, password="Password1")
+
+
+class TestPing:
+    @pytest.fixture
+    def sim_config(self):
+        return SimConfig(tls=False, seed=1, ticks_per_second=0, idle_timeout=0.6)
+
+    async def test_pings_keep_session_alive_across_idle_timeout(self, sim, control):
+        session = await Mt5Session.open(server_config(sim, ping_interval=0.15))
+        try:
+            await asyncio.sleep(1.5)  # well past the 0.6 s idle drop
+            assert (await session.request("user/total")).retcode == 0
+            assert session.handshakes == 1
+        finally:
+            await session.aclose()
+        stats = await control.stats()
+        assert stats["requests"].get("test/access", 0) >= 3
+        assert stats["handshakes"]["completed"] == 1
+
+    async def test_without_pings_the_session_reauthenticates(self, sim):
+        session = await Mt5Session.open(
+            server_config(sim, ping_interval=60), ping=False
+        )
+        try:
+            await asyncio.sleep(1.2)
+            assert (await session.request("user/total")).retcode == 0
+            assert session.handshakes == 2
+        finally:
+            await session.aclose()
