@@ -25,7 +25,9 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      * Client-chosen UUID (RFC 4122 text form). Required. The gateway stores the outcome under
      * it for at least 24 hours: a repeat with the same payload returns the first result
      * (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
-     * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first.
+     * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first. If the first
+     * call's outcome was unknown, a repeat reconciles again (finds the deal or not) and
+     * answers with the outcome or MT5_OUTCOME_UNKNOWN; it never makes a second MT5 write.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -80,7 +82,9 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      *           Client-chosen UUID (RFC 4122 text form). Required. The gateway stores the outcome under
      *           it for at least 24 hours: a repeat with the same payload returns the first result
      *           (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
-     *           with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first.
+     *           with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first. If the first
+     *           call's outcome was unknown, a repeat reconciles again (finds the deal or not) and
+     *           answers with the outcome or MT5_OUTCOME_UNKNOWN; it never makes a second MT5 write.
      *     @type int|string $login
      *           Login of the account, 1 or more.
      *     @type int $type
@@ -135,7 +139,9 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      * Client-chosen UUID (RFC 4122 text form). Required. The gateway stores the outcome under
      * it for at least 24 hours: a repeat with the same payload returns the first result
      * (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
-     * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first.
+     * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first. If the first
+     * call's outcome was unknown, a repeat reconciles again (finds the deal or not) and
+     * answers with the outcome or MT5_OUTCOME_UNKNOWN; it never makes a second MT5 write.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -149,7 +155,9 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      * Client-chosen UUID (RFC 4122 text form). Required. The gateway stores the outcome under
      * it for at least 24 hours: a repeat with the same payload returns the first result
      * (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
-     * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first.
+     * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first. If the first
+     * call's outcome was unknown, a repeat reconciles again (finds the deal or not) and
+     * answers with the outcome or MT5_OUTCOME_UNKNOWN; it never makes a second MT5 write.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var

@@ -109,7 +109,8 @@ class ErrorReason
     const MT5_OUTCOME_UNKNOWN = 12;
     /**
      * The request_id was already used with a different request payload. Code
-     * FAILED_PRECONDITION; metadata `requestId`.
+     * INVALID_ARGUMENT with a `BadRequest` field violation on `request_id`; metadata
+     * `requestId`. Use a new request_id for a different operation.
      *
      * Generated from protobuf enum <code>IDEMPOTENCY_CONFLICT = 13;</code>
      */
@@ -156,6 +157,14 @@ class ErrorReason
      * Generated from protobuf enum <code>GATEWAY_DRAINING = 19;</code>
      */
     const GATEWAY_DRAINING = 19;
+    /**
+     * Another call with the same request_id is still running (maybe on another replica) and
+     * did not finish within the wait limit. Code ABORTED with RetryInfo; repeat the same
+     * request later to get its outcome. Nothing was sent to MT5 by this call.
+     *
+     * Generated from protobuf enum <code>REQUEST_IN_PROGRESS = 20;</code>
+     */
+    const REQUEST_IN_PROGRESS = 20;
 
     private static $valueToName = [
         self::ERROR_REASON_UNSPECIFIED => 'ERROR_REASON_UNSPECIFIED',
@@ -178,6 +187,7 @@ class ErrorReason
         self::INTERNAL_ERROR => 'INTERNAL_ERROR',
         self::MT5_AUTH_FAILED => 'MT5_AUTH_FAILED',
         self::GATEWAY_DRAINING => 'GATEWAY_DRAINING',
+        self::REQUEST_IN_PROGRESS => 'REQUEST_IN_PROGRESS',
     ];
 
     public static function name($value)

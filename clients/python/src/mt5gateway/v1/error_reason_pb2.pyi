@@ -26,6 +26,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INTERNAL_ERROR: _ClassVar[ErrorReason]
     MT5_AUTH_FAILED: _ClassVar[ErrorReason]
     GATEWAY_DRAINING: _ClassVar[ErrorReason]
+    REQUEST_IN_PROGRESS: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 VALIDATION_FAILED: ErrorReason
 MT5_INVALID_PARAMETERS: ErrorReason
@@ -46,3 +47,4 @@ MT5_ERROR: ErrorReason
 INTERNAL_ERROR: ErrorReason
 MT5_AUTH_FAILED: ErrorReason
 GATEWAY_DRAINING: ErrorReason
+REQUEST_IN_PROGRESS: ErrorReason
