@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 MAX_TICK_ROWS = 100_000
 MAX_BAR_ROWS = 100_000
 DAY = 86_400
+SYMBOL_LIST_MAX = 4096  # characters of the tick/last symbol parameter (§9.1)
 _TICK_LETTERS = frozenset("dbalv")
 _BAR_LETTERS = frozenset("dohlctvs")
 
@@ -37,6 +38,8 @@ def _changed_ticks(
     items = opt_list(params, "symbol")
     if items is None:
         raise bad("symbol required")
+    if sum(map(len, items)) + len(items) - 1 > SYMBOL_LIST_MAX:
+        raise bad("symbol list longer than 4096 characters")
     specs = ctx.broker.resolve_symbols(items)
     ticks, trans_id = ctx.broker.ticks_since(specs, opt_int(params, "trans_id", 0))
     return ticks, {"trans_id": str(trans_id)}

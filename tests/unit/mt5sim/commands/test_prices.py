@@ -154,3 +154,9 @@ def test_chart_get(call: Call) -> None:
     assert default.answer == [r[:5] for r in rows]
     future = {"from": int(NOW) + 3600, "to": int(NOW) + 7200}
     assert call("chart/get", symbol="EURUSD", **future).answer == []
+
+
+def test_tick_last_symbol_list_limit(call: Call) -> None:
+    many = ",".join(["EURUSD"] * 600)  # 4199 characters
+    assert retcode_of(call, "tick/last", symbol=many) == Retcode.ERR_PARAMS
+    assert len(call("tick/last", symbol=",".join(["EURUSD"] * 500)).answer) == 1

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from mt5sim.market import wire
 from mt5sim.market.broker import Broker
 from mt5sim.market.instruments import SYMBOLS
@@ -127,3 +129,16 @@ def test_trade_records(broker: Broker) -> None:
     assert orec["State"] == "1"
     assert orec["TimeDone"] == "0"
     assert orec["VolumeCurrentExt"] == orec["VolumeInitialExt"]
+
+
+@given(
+    st.decimals(
+        min_value=-(10**12), max_value=10**12, allow_nan=False, allow_infinity=False
+    ),
+    st.integers(min_value=0, max_value=8),
+)
+def test_fmt_round_trips(value: Decimal, digits: int) -> None:
+    text = wire.fmt(value, digits)
+    assert Decimal(text) == value.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+    assert (len(text.split(".")[1]) if "." in text else 0) == digits
+    assert not text.startswith("-0") or Decimal(text) != 0
