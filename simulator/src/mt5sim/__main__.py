@@ -94,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="decode '+' in query strings as a space (default: literal plus)",
     )
     p.add_argument(
+        "--case-sensitive-hex",
+        action="store_true",
+        help="refuse upper-case hex in srv_rand_answer",
+    )
+    p.add_argument(
+        "--issue-cookie",
+        action="store_true",
+        help="set an (ignored) session cookie on auth/answer",
+    )
+    p.add_argument(
         "--unknown-trans-id",
         choices=("full", "empty"),
         default="full",
@@ -163,6 +173,8 @@ def parse_config(
             srv_rand=args.srv_rand,
             max_sessions_per_login=args.max_sessions_per_login,
             plus_as_space=args.plus_as_space,
+            case_sensitive_hex=args.case_sensitive_hex,
+            issue_cookie=args.issue_cookie,
             broker_options=BrokerOptions(
                 unknown_trans_id_full=args.unknown_trans_id == "full",
                 no_change_echo=args.echo_unchanged_trans_id,

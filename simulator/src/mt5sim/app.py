@@ -344,7 +344,7 @@ class SimApp:
         spec, _ = self._managers[login]
         conn.manager = Manager(login=login, groups=spec.groups)
         stats.handshakes_completed += 1
-        return envelope(
+        response = envelope(
             Retcode.OK,
             {
                 "version_access": str(self.config.version_access),
@@ -352,6 +352,11 @@ class SimApp:
                 "cli_rand_answer": result,
             },
         )
+        if self.config.issue_cookie:
+            response.set_cookie(
+                "MT5SIM_SESSION", os.urandom(16).hex(), httponly=True, path="/"
+            )
+        return response
 
     def _unauthenticated(self) -> web.Response:
         if self.config.unauthenticated == "http403":

@@ -72,6 +72,10 @@ class SimConfig:
     plus_as_space: bool = False
     # Compare srv_rand_answer hex case-sensitively (real behaviour unknown, §2.2).
     case_sensitive_hex: bool = False
+    # Set a (never checked) session cookie on a successful auth/answer, as some
+    # third parties claim the real server does (§3.1 [3P]); sessions stay bound to
+    # the connection either way.
+    issue_cookie: bool = False
     # Builds reported in auth answers.
     version_access: int = 3470
     version_trade: int = 3470

@@ -352,6 +352,34 @@ async def test_max_sessions_per_login(sim: Simulator, mt5_session) -> None:
         assert (status, body) == (200, {"retcode": "1018 Server is busy"})
 
 
+@pytest.mark.parametrize(
+    "sim_config", [SimConfig(tls=False, ticks_per_second=0, issue_cookie=True)]
+)
+async def test_cookie_issued_but_not_required(sim: Simulator, mt5_session) -> None:
+    async with mt5_session(sim, authenticate=False) as c:
+        _, start = await c.get(
+            "auth/start", version=3470, agent="WebManager", login=1000, type="manager"
+        )
+        srv_answer = mt5_rand_answer(mt5_password_hash("Password1"), start["srv_rand"])
+        url = (
+            f"{c.base_url}/api/auth/answer?srv_rand_answer={srv_answer}"
+            f"&cli_rand={OFFICIAL_CLI_RAND}"
+        )
+        async with c.http.get(url) as resp:
+            assert resp.status == 200
+            cookie = resp.cookies["MT5SIM_SESSION"].value
+        assert await c.get("test/access") == (200, {"retcode": "0 Done"})
+    # The cookie does not authenticate a new connection.
+    async with (
+        aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            cookies={"MT5SIM_SESSION": cookie},
+        ) as other,
+        other.get(sim.url + "/api/test/access") as resp,
+    ):
+        assert resp.status == 403
+
+
 # -- TLS -------------------------------------------------------------------------
 
 

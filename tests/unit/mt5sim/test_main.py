@@ -20,6 +20,7 @@ def test_flags() -> None:
             "--auth-failure", "retcode", "--unauthenticated", "retcode",
             "--plus-as-space", "--max-sessions-per-login", "3",
             "--unknown-trans-id", "empty", "--echo-unchanged-trans-id",
+            "--case-sensitive-hex", "--issue-cookie",
         ],
         env={},
     )  # fmt: skip
@@ -33,6 +34,8 @@ def test_flags() -> None:
     assert cfg.unauthenticated == "retcode"
     assert cfg.plus_as_space
     assert cfg.max_sessions_per_login == 3
+    assert cfg.case_sensitive_hex
+    assert cfg.issue_cookie
     assert cfg.broker_options is not None
     assert not cfg.broker_options.unknown_trans_id_full
     assert cfg.broker_options.no_change_echo
