@@ -136,6 +136,7 @@ def test_no_unsigned_integer_fields() -> None:
 def test_logins_and_tickets_are_int64() -> None:
     keys = {"login", "logins", "ticket", "tickets", "deal_ticket", "agent", "dealer"}
     keys |= {"position_id", "position_by_id", "order_ticket"}
+    keys |= {f.name for f in FIELDS if f.name.endswith("_ticket")}
     offenders = [
         f.full_name
         for f in FIELDS
@@ -289,5 +290,28 @@ def test_selectors_and_pagination_are_not_required() -> None:
     optional = {"server", "page_size", "page_token", "logins", "tickets"}
     offenders = [
         f.full_name for f in FIELDS if f.name in optional and REQUIRED in behaviors(f)
+    ]
+    assert offenders == []
+
+
+def test_field_names_have_no_prepositions() -> None:
+    # AIP-140. The one exception keeps MT5's name (protos/README.md, "Deviations").
+    allowed = {"mt5gateway.v1.Order.position_by_id"}
+    prepositions = {"after", "at", "before", "between", "by", "during", "except", "for"}
+    prepositions |= {"from", "in", "into", "of", "over", "per", "since", "to", "until"}
+    prepositions |= {"via", "with", "without"}
+    offenders = [
+        f.full_name
+        for f in FIELDS
+        if set(f.name.split("_")) & prepositions and f.full_name not in allowed
+    ]
+    assert offenders == []
+
+
+def test_booleans_have_no_is_prefix() -> None:
+    offenders = [
+        f.full_name
+        for f in FIELDS
+        if f.type == FieldDescriptor.TYPE_BOOL and f.name.startswith("is_")
     ]
     assert offenders == []

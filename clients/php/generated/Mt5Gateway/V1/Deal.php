@@ -41,7 +41,7 @@ class Deal extends \Google\Protobuf\Internal\Message
      */
     protected $dealer = 0;
     /**
-     * Ticket of the order that caused the deal, 0 for balance operations.
+     * Ticket of the order that caused the deal (MT5 `Order`), 0 for balance operations.
      *
      * Generated from protobuf field <code>int64 order_ticket = 5 [json_name = "orderTicket"];</code>
      */
@@ -173,7 +173,7 @@ class Deal extends \Google\Protobuf\Internal\Message
      */
     protected $expert_id = 0;
     /**
-     * Ticket of the position the deal opened, changed or closed, 0 = none.
+     * Ticket of the position the deal opened, changed or closed (MT5 `PositionID`), 0 = none.
      *
      * Generated from protobuf field <code>int64 position_id = 27 [json_name = "positionId"];</code>
      */
@@ -266,7 +266,7 @@ class Deal extends \Google\Protobuf\Internal\Message
      *     @type int|string $dealer
      *           Login of the dealer, 0 = none.
      *     @type int|string $order_ticket
-     *           Ticket of the order that caused the deal, 0 for balance operations.
+     *           Ticket of the order that caused the deal (MT5 `Order`), 0 for balance operations.
      *     @type int $action
      *           Action.
      *     @type int $entry
@@ -310,7 +310,7 @@ class Deal extends \Google\Protobuf\Internal\Message
      *     @type int|string $expert_id
      *           Expert advisor magic number, 0 = none.
      *     @type int|string $position_id
-     *           Ticket of the position the deal opened, changed or closed, 0 = none.
+     *           Ticket of the position the deal opened, changed or closed (MT5 `PositionID`), 0 = none.
      *     @type string $comment
      *           Comment, at most 31 characters; for balance operations the operation's comment.
      *     @type \Google\Type\Decimal $raw_profit
@@ -447,7 +447,7 @@ class Deal extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Ticket of the order that caused the deal, 0 for balance operations.
+     * Ticket of the order that caused the deal (MT5 `Order`), 0 for balance operations.
      *
      * Generated from protobuf field <code>int64 order_ticket = 5 [json_name = "orderTicket"];</code>
      * @return int|string
@@ -458,7 +458,7 @@ class Deal extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Ticket of the order that caused the deal, 0 for balance operations.
+     * Ticket of the order that caused the deal (MT5 `Order`), 0 for balance operations.
      *
      * Generated from protobuf field <code>int64 order_ticket = 5 [json_name = "orderTicket"];</code>
      * @param int|string $var
@@ -1159,7 +1159,7 @@ class Deal extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Ticket of the position the deal opened, changed or closed, 0 = none.
+     * Ticket of the position the deal opened, changed or closed (MT5 `PositionID`), 0 = none.
      *
      * Generated from protobuf field <code>int64 position_id = 27 [json_name = "positionId"];</code>
      * @return int|string
@@ -1170,7 +1170,7 @@ class Deal extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Ticket of the position the deal opened, changed or closed, 0 = none.
+     * Ticket of the position the deal opened, changed or closed (MT5 `PositionID`), 0 = none.
      *
      * Generated from protobuf field <code>int64 position_id = 27 [json_name = "positionId"];</code>
      * @param int|string $var

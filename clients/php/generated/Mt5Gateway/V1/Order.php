@@ -161,13 +161,13 @@ class Order extends \Google\Protobuf\Internal\Message
      */
     protected $expert_id = 0;
     /**
-     * Ticket of the position the order opened or changed, 0 = none.
+     * Ticket of the position the order opened or changed (MT5 `PositionID`), 0 = none.
      *
      * Generated from protobuf field <code>int64 position_id = 25 [json_name = "positionId"];</code>
      */
     protected $position_id = 0;
     /**
-     * Ticket of the opposite position of a close-by order, 0 = none.
+     * Ticket of the opposite position of a close-by order (MT5 `PositionByID`), 0 = none.
      *
      * Generated from protobuf field <code>int64 position_by_id = 26 [json_name = "positionById"];</code>
      */
@@ -270,9 +270,9 @@ class Order extends \Google\Protobuf\Internal\Message
      *     @type int|string $expert_id
      *           Expert advisor magic number, 0 = none.
      *     @type int|string $position_id
-     *           Ticket of the position the order opened or changed, 0 = none.
+     *           Ticket of the position the order opened or changed (MT5 `PositionID`), 0 = none.
      *     @type int|string $position_by_id
-     *           Ticket of the opposite position of a close-by order, 0 = none.
+     *           Ticket of the opposite position of a close-by order (MT5 `PositionByID`), 0 = none.
      *     @type string $comment
      *           Comment, at most 31 characters.
      *     @type int $activation_mode
@@ -1029,7 +1029,7 @@ class Order extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Ticket of the position the order opened or changed, 0 = none.
+     * Ticket of the position the order opened or changed (MT5 `PositionID`), 0 = none.
      *
      * Generated from protobuf field <code>int64 position_id = 25 [json_name = "positionId"];</code>
      * @return int|string
@@ -1040,7 +1040,7 @@ class Order extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Ticket of the position the order opened or changed, 0 = none.
+     * Ticket of the position the order opened or changed (MT5 `PositionID`), 0 = none.
      *
      * Generated from protobuf field <code>int64 position_id = 25 [json_name = "positionId"];</code>
      * @param int|string $var
@@ -1055,7 +1055,7 @@ class Order extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Ticket of the opposite position of a close-by order, 0 = none.
+     * Ticket of the opposite position of a close-by order (MT5 `PositionByID`), 0 = none.
      *
      * Generated from protobuf field <code>int64 position_by_id = 26 [json_name = "positionById"];</code>
      * @return int|string
@@ -1066,7 +1066,7 @@ class Order extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Ticket of the opposite position of a close-by order, 0 = none.
+     * Ticket of the opposite position of a close-by order (MT5 `PositionByID`), 0 = none.
      *
      * Generated from protobuf field <code>int64 position_by_id = 26 [json_name = "positionById"];</code>
      * @param int|string $var
