@@ -73,8 +73,11 @@ class ConnectionRegistry:
 
     def get(self, protocol: RequestHandler) -> Connection:
         conn = self._by_protocol.get(protocol)
-        # Normally registered by connection_made; be defensive about ordering.
-        return conn if conn is not None else self.opened(protocol)
+        if conn is None:
+            # A request still being handled after its connection closed: a
+            # throw-away, unauthenticated state that is never registered.
+            return Connection(protocol)
+        return conn
 
     def __iter__(self) -> Iterator[Connection]:
         return iter(list(self._by_protocol.values()))

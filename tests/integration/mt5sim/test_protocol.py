@@ -565,3 +565,15 @@ async def test_stats_counters(sim: Simulator, control: Any, mt5_session) -> None
         assert stats["requests"]["auth/start"] == 1
         assert stats["trans_id"] == "7"
         assert stats["balance_operations"] == {"count": 0, "per_login": {}}
+
+
+async def test_start_fails_cleanly_on_busy_port(sim: Simulator) -> None:
+    other = Simulator(
+        SimConfig(tls=True, port=sim.port, ticks_per_second=0),
+        commands=STAND_INS,
+        broker_factory=FakeBroker,
+    )
+    with pytest.raises(OSError, match="address already in use"):
+        await other.start()
+    assert other.ca_file is None  # the generated certificate was cleaned up
+    await other.stop()
