@@ -1,0 +1,182 @@
+"""Quote streams that re-open themselves on UNAVAILABLE.
+
+The gateway ends live streams with ``UNAVAILABLE`` + ``RetryInfo`` when it drains or
+loses MT5, and the network can drop a stream at any time; both mean "open it again" (the
+Pub/Sub StreamingPull life cycle). Other errors (bad symbols, permission, UNIMPLEMENTED)
+are raised as typed errors, and a stream the server ends normally ends the iterator.
+
+After a re-open the server starts a new stream: ``sequence`` restarts at 1 and the
+current quotes are sent again as a snapshot (ended by ``snapshot_complete``), so nothing
+is lost for a consumer that keeps the latest quote per symbol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from grpc import aio
+from mt5gateway.client.errors import GatewayError, Unavailable, decode
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+    from mt5gateway.v1 import quote_service_pb2
+
+__all__ = ["AsyncQuoteStream", "QuoteStream", "exponential_backoff"]
+
+
+def exponential_backoff(
+    failures: int, *, base: float = 0.2, cap: float = 10.0
+) -> float:
+    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**failures)]."""
+    return random.uniform(0, min(cap, base * 2 ** min(failures, 32)))
+
+
+class _ReopenPolicy:
+    def __init__(
+        self, max_reopens: int | None, backoff: Callable[[int], float]
+    ) -> None:
+        self.max_reopens = max_reopens
+        self.backoff = backoff
+        self.reopens = 0
+        self.failures = 0  # consecutive failures without a message in between
+
+    def delay_or_raise(self, error: GatewayError) -> float:
+        if not isinstance(error, Unavailable):
+            raise error
+        if self.max_reopens is not None and self.reopens >= self.max_reopens:
+            raise error
+        # The server's RetryInfo wins over our own schedule.
+        if error.retry_delay is not None:
+            delay = error.retry_delay.total_seconds()
+        else:
+            delay = self.backoff(self.failures)
+        self.failures += 1
+        self.reopens += 1
+        return delay
+
+
+def _keep(message: quote_service_pb2.StreamQuotesResponse, *, heartbeats: bool) -> bool:
+    return heartbeats or message.WhichOneof("event") != "heartbeat"
+
+
+class AsyncQuoteStream:
+    """``async for message in AsyncQuoteStream(stub.StreamQuotes, request): ...``.
+
+    ``max_reopens`` None = re-open forever (a worker's usual choice). ``reopens`` counts
+    the re-opens so far. ``cancel()`` ends the iteration from another task.
+    """
+
+    def __init__(
+        self,
+        open_stream: Callable[..., Any],
+        request: quote_service_pb2.StreamQuotesRequest,
+        *,
+        metadata: tuple[tuple[str, str], ...] | None = None,
+        max_reopens: int | None = None,
+        backoff: Callable[[int], float] = exponential_backoff,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        heartbeats: bool = False,
+    ) -> None:
+        self._open = open_stream
+        self._request = request
+        self._metadata = metadata
+        self._policy = _ReopenPolicy(max_reopens, backoff)
+        self._sleep = sleep
+        self._heartbeats = heartbeats
+        self._call: aio.UnaryStreamCall[Any, Any] | None = None
+        self._cancelled = False
+
+    @property
+    def reopens(self) -> int:
+        return self._policy.reopens
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        if self._call is not None:
+            self._call.cancel()
+
+    def __aiter__(self) -> AsyncIterator[quote_service_pb2.StreamQuotesResponse]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[quote_service_pb2.StreamQuotesResponse]:
+        while not self._cancelled:
+            self._call = self._open(self._request, metadata=self._metadata)
+            try:
+                async for message in self._call:
+                    self._policy.failures = 0  # the stream worked; start backoff over
+                    if _keep(message, heartbeats=self._heartbeats):
+                        yield message
+            except aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.CANCELLED:
+                    return
+                error = decode(exc)
+                try:
+                    delay = self._policy.delay_or_raise(error)
+                except GatewayError:
+                    raise error from exc
+            else:
+                return  # ended by the server with OK
+            finally:
+                self._call.cancel()
+            await self._sleep(delay)
+
+
+class QuoteStream:
+    """Blocking twin of :class:`AsyncQuoteStream`: ``for m in QuoteStream(...)``."""
+
+    def __init__(
+        self,
+        open_stream: Callable[..., Any],
+        request: quote_service_pb2.StreamQuotesRequest,
+        *,
+        metadata: tuple[tuple[str, str], ...] | None = None,
+        max_reopens: int | None = None,
+        backoff: Callable[[int], float] = exponential_backoff,
+        sleep: Callable[[float], None] = time.sleep,
+        heartbeats: bool = False,
+    ) -> None:
+        self._open = open_stream
+        self._request = request
+        self._metadata = metadata
+        self._policy = _ReopenPolicy(max_reopens, backoff)
+        self._sleep = sleep
+        self._heartbeats = heartbeats
+        self._call: Any = None
+        self._cancelled = False
+
+    @property
+    def reopens(self) -> int:
+        return self._policy.reopens
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        if self._call is not None:
+            self._call.cancel()
+
+    def __iter__(self) -> Iterator[quote_service_pb2.StreamQuotesResponse]:
+        while not self._cancelled:
+            self._call = self._open(self._request, metadata=self._metadata)
+            try:
+                for message in self._call:
+                    self._policy.failures = 0
+                    if _keep(message, heartbeats=self._heartbeats):
+                        yield message
+            except grpc.RpcError as exc:
+                call: Any = exc  # the stream's RpcError is also its grpc.Call
+                if call.code() == grpc.StatusCode.CANCELLED:
+                    return
+                error = decode(call)
+                try:
+                    delay = self._policy.delay_or_raise(error)
+                except GatewayError:
+                    raise error from exc
+            else:
+                return
+            finally:
+                self._call.cancel()
+            self._sleep(delay)
