@@ -61,7 +61,7 @@ def test_php_client_exists(stem: str) -> None:
 
 
 def test_no_stray_generated_python() -> None:
-    expected = {"__init__.py"} | {
+    expected = {"__init__.py", "py.typed"} | {
         f"{stem}{suffix}"
         for stem in STEMS
         for suffix in ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
