@@ -15,14 +15,14 @@ from mt5sim.market import seed as seeding
 from mt5sim.market.history import PriceHistory
 from mt5sim.market.instruments import CALC_FOREX, GROUPS, LOT_EXT, SYMBOLS
 from mt5sim.market.masks import MaskSet, is_mask
-from mt5sim.market.records import ZERO, TickState
+from mt5sim.market.records import ZERO, Deal, TickState
 from mt5sim.retcodes import Mt5Error, Retcode
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from mt5sim.market.instruments import GroupSpec, SymbolSpec
-    from mt5sim.market.records import Deal, Order, Position, User
+    from mt5sim.market.records import Order, Position, User
 
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
@@ -368,8 +368,6 @@ class Broker:
         now: float,
     ) -> Deal:
         """trade/balance: a deal of type ``action`` moving balance or credit."""
-        from mt5sim.market.records import Deal  # noqa: PLC0415 - runtime-only import
-
         if action not in BALANCE_ACTIONS:
             raise Mt5Error(Retcode.ERR_PARAMS, f"balance type {action}")
         if abs(amount) > MAX_BALANCE_AMOUNT:
