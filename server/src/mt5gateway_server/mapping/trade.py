@@ -1,0 +1,263 @@
+"""Positions, orders, deals and balance operations: MT5 DTOs -> protos (pure).
+
+MT5 integers never reach the wire: each enum has an explicit table; a value the table
+does not know maps to ``*_UNSPECIFIED`` (MT5 adds members in newer builds). Fields the
+DTOs leave in ``extra`` (activation data, raw profit, market prices...) are parsed here
+with the Web API's own converters, so they stay exact decimals.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from mt5gateway.v1 import trade_pb2
+
+from mt5gateway_server.mapping import money
+from mt5gateway_server.mapping.money import decimal_to_proto
+from mt5gateway_server.mapping.time import optional_timestamp as time_to_proto
+from mt5gateway_server.webapi.wire import UTC_TIME, TimeConvention, to_decimal, to_int
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from google.type.decimal_pb2 import (  # type: ignore[import-untyped]
+        Decimal as DecimalPb,
+    )
+    from google.type.money_pb2 import Money  # type: ignore[import-untyped]
+
+    from mt5gateway_server.balance import BalanceResult
+    from mt5gateway_server.webapi.models import Deal, Order, Position
+
+__all__ = [
+    "ACTIVATION_ORDER",
+    "ACTIVATION_POSITION",
+    "BALANCE_TYPE_FROM_MT5",
+    "BALANCE_TYPE_TO_MT5",
+    "DEAL_ACTION",
+    "DEAL_ENTRY",
+    "ORDER_FILLING",
+    "ORDER_STATE",
+    "ORDER_TIME",
+    "ORDER_TYPE",
+    "POSITION_TYPE",
+    "TRADE_REASON",
+    "balance_operation_to_proto",
+    "deal_to_proto",
+    "money_to_proto",
+    "order_to_proto",
+    "position_to_proto",
+]
+
+_NANO = Decimal(1).scaleb(-9)
+
+
+def _table(pairs: Mapping[int, int]) -> Mapping[int, int]:
+    return MappingProxyType(dict(pairs))
+
+
+# MT5 integer -> proto enum number. PROTOCOL.md §7.
+POSITION_TYPE = _table(
+    {0: trade_pb2.POSITION_TYPE_BUY, 1: trade_pb2.POSITION_TYPE_SELL}
+)
+ORDER_TYPE = _table({i: i + 1 for i in range(9)})  # BUY 0 .. CLOSE_BY 8
+ORDER_STATE = _table({i: i + 1 for i in range(10)})  # STARTED 0 .. REQUEST_CANCEL 9
+ORDER_FILLING = _table({i: i + 1 for i in range(3)})  # FOK, IOC, RETURN
+ORDER_TIME = _table({i: i + 1 for i in range(4)})  # GTC, DAY, SPECIFIED, SPECIFIED_DAY
+TRADE_REASON = _table({i: i + 1 for i in range(19)})  # CLIENT 0 .. SPLIT 18
+DEAL_ACTION = _table({i: i + 1 for i in range(20)})  # BUY 0 .. SO_COMPENSATION 19
+DEAL_ENTRY = _table({i: i + 1 for i in range(4)})  # IN, OUT, INOUT, OUT_BY
+# EnActivation (positions) and EnOrderActivation (orders) share the proto enum.
+ACTIVATION_POSITION = _table(
+    {
+        0: trade_pb2.ACTIVATION_MODE_NONE,
+        1: trade_pb2.ACTIVATION_MODE_STOP_LOSS,
+        2: trade_pb2.ACTIVATION_MODE_TAKE_PROFIT,
+        3: trade_pb2.ACTIVATION_MODE_STOP_OUT,
+    }
+)
+ACTIVATION_ORDER = _table(
+    {
+        0: trade_pb2.ACTIVATION_MODE_NONE,
+        1: trade_pb2.ACTIVATION_MODE_PENDING,
+        2: trade_pb2.ACTIVATION_MODE_STOP_LIMIT,
+        3: trade_pb2.ACTIVATION_MODE_EXPIRATION,
+        4: trade_pb2.ACTIVATION_MODE_STOP_OUT,
+    }
+)
+# BalanceOperationType <-> the EnDealAction value trade/balance takes.
+BALANCE_TYPE_TO_MT5 = _table(
+    {
+        trade_pb2.BALANCE_OPERATION_TYPE_BALANCE: 2,
+        trade_pb2.BALANCE_OPERATION_TYPE_CREDIT: 3,
+        trade_pb2.BALANCE_OPERATION_TYPE_CHARGE: 4,
+        trade_pb2.BALANCE_OPERATION_TYPE_CORRECTION: 5,
+        trade_pb2.BALANCE_OPERATION_TYPE_BONUS: 6,
+    }
+)
+BALANCE_TYPE_FROM_MT5 = _table({v: k for k, v in BALANCE_TYPE_TO_MT5.items()})
+
+
+def _enum(table: Mapping[int, int], value: int) -> int:
+    return table.get(value, 0)
+
+
+def money_to_proto(value: Decimal, currency: str) -> Money:
+    """MT5 money is exact to far fewer places; a longer value rounds half-even."""
+    return money.money_to_proto(value.quantize(_NANO, ROUND_HALF_EVEN), currency)
+
+
+def _extra_dec(extra: Mapping[str, Any], key: str) -> DecimalPb:
+    return decimal_to_proto(to_decimal(extra.get(key)))
+
+
+def _extra_int(extra: Mapping[str, Any], *keys: str) -> int:
+    for key in keys:
+        if key in extra:
+            return to_int(extra[key])
+    return 0
+
+
+def position_to_proto(
+    pos: Position, currency: str, tc: TimeConvention = UTC_TIME
+) -> trade_pb2.Position:
+    extra = pos.extra
+    return trade_pb2.Position(
+        ticket=pos.ticket,
+        external_id=pos.external_id,
+        login=pos.login,
+        dealer=pos.dealer,
+        symbol=pos.symbol,
+        type=_enum(POSITION_TYPE, pos.action),  # type: ignore[arg-type]
+        digits=pos.digits,
+        currency_digits=pos.digits_currency,
+        contract_size=decimal_to_proto(pos.contract_size),
+        create_time=time_to_proto(pos.create_time_msc or pos.create_time),
+        update_time=time_to_proto(pos.update_time_msc or pos.update_time),
+        open_price=decimal_to_proto(pos.price_open),
+        current_price=decimal_to_proto(pos.price_current),
+        stop_loss=decimal_to_proto(pos.price_sl),
+        take_profit=decimal_to_proto(pos.price_tp),
+        volume=decimal_to_proto(pos.volume),
+        profit=money_to_proto(pos.profit, currency),
+        storage=money_to_proto(pos.storage, currency),
+        profit_rate=decimal_to_proto(pos.rate_profit),
+        margin_rate=decimal_to_proto(pos.rate_margin),
+        expert_id=pos.expert_id,
+        expert_position_id=pos.expert_position_id,
+        comment=pos.comment,
+        activation_mode=_enum(  # type: ignore[arg-type]
+            ACTIVATION_POSITION, _extra_int(extra, "ActivationMode")
+        ),
+        activation_time=time_to_proto(tc.from_seconds(extra.get("ActivationTime"))),
+        activation_price=_extra_dec(extra, "ActivationPrice"),
+        activation_flags=_extra_int(extra, "ActivationFlags"),
+        modification_flags=pos.modification_flags,
+        reason=_enum(TRADE_REASON, pos.reason),  # type: ignore[arg-type]
+    )
+
+
+def order_to_proto(
+    order: Order, currency: str, tc: TimeConvention = UTC_TIME
+) -> trade_pb2.Order:
+    del currency  # orders carry no money fields; kept for one call shape
+    extra = order.extra
+    return trade_pb2.Order(
+        ticket=order.ticket,
+        external_id=order.external_id,
+        login=order.login,
+        dealer=order.dealer,
+        symbol=order.symbol,
+        digits=order.digits,
+        currency_digits=order.digits_currency,
+        contract_size=decimal_to_proto(order.contract_size),
+        state=_enum(ORDER_STATE, order.state),  # type: ignore[arg-type]
+        reason=_enum(TRADE_REASON, order.reason),  # type: ignore[arg-type]
+        setup_time=time_to_proto(order.setup_time_msc or order.setup_time),
+        expiration_time=time_to_proto(order.expiration_time),
+        done_time=time_to_proto(order.done_time_msc or order.done_time),
+        type=_enum(ORDER_TYPE, order.type),  # type: ignore[arg-type]
+        filling=_enum(ORDER_FILLING, order.type_fill),  # type: ignore[arg-type]
+        time_type=_enum(ORDER_TIME, order.type_time),  # type: ignore[arg-type]
+        order_price=decimal_to_proto(order.price_order),
+        trigger_price=decimal_to_proto(order.price_trigger),
+        current_price=decimal_to_proto(order.price_current),
+        stop_loss=decimal_to_proto(order.price_sl),
+        take_profit=decimal_to_proto(order.price_tp),
+        initial_volume=decimal_to_proto(order.volume_initial),
+        current_volume=decimal_to_proto(order.volume_current),
+        expert_id=order.expert_id,
+        position_id=order.position_id,
+        position_by_id=order.position_by_id,
+        comment=order.comment,
+        activation_mode=_enum(  # type: ignore[arg-type]
+            ACTIVATION_ORDER, _extra_int(extra, "ActivationMode")
+        ),
+        activation_time=time_to_proto(tc.from_seconds(extra.get("ActivationTime"))),
+        activation_price=_extra_dec(extra, "ActivationPrice"),
+        activation_flags=_extra_int(extra, "ActivationFlags"),
+        margin_rate=decimal_to_proto(order.rate_margin),
+        modification_flags=order.modification_flags,
+    )
+
+
+def deal_to_proto(
+    deal: Deal, currency: str, tc: TimeConvention = UTC_TIME
+) -> trade_pb2.Deal:
+    del tc  # every deal time is typed in the DTO already
+    extra = deal.extra
+    return trade_pb2.Deal(
+        ticket=deal.ticket,
+        external_id=deal.external_id,
+        login=deal.login,
+        dealer=deal.dealer,
+        order_ticket=deal.order,
+        action=_enum(DEAL_ACTION, deal.action),  # type: ignore[arg-type]
+        entry=_enum(DEAL_ENTRY, deal.entry),  # type: ignore[arg-type]
+        reason=_enum(TRADE_REASON, deal.reason),  # type: ignore[arg-type]
+        digits=deal.digits,
+        currency_digits=deal.digits_currency,
+        contract_size=decimal_to_proto(deal.contract_size),
+        execute_time=time_to_proto(deal.time_msc or deal.time),
+        symbol=deal.symbol,
+        price=decimal_to_proto(deal.price),
+        stop_loss=decimal_to_proto(deal.price_sl),
+        take_profit=decimal_to_proto(deal.price_tp),
+        volume=decimal_to_proto(deal.volume),
+        closed_volume=decimal_to_proto(deal.volume_closed),
+        profit=money_to_proto(deal.profit, currency),
+        value=money_to_proto(deal.value, currency),
+        storage=money_to_proto(deal.storage, currency),
+        commission=money_to_proto(deal.commission, currency),
+        fee=money_to_proto(deal.fee, currency),
+        profit_rate=decimal_to_proto(deal.rate_profit),
+        margin_rate=decimal_to_proto(deal.rate_margin),
+        expert_id=deal.expert_id,
+        position_id=deal.position_id,
+        comment=deal.comment,
+        raw_profit=_extra_dec(extra, "ProfitRaw"),
+        position_price=decimal_to_proto(deal.price_position),
+        tick_value=_extra_dec(extra, "TickValue"),
+        tick_size=_extra_dec(extra, "TickSize"),
+        flags=_extra_int(extra, "Flags"),
+        gateway=deal.gateway,
+        gateway_price=_extra_dec(extra, "PriceGateway"),
+        market_bid=_extra_dec(extra, "MarketBid"),
+        market_ask=_extra_dec(extra, "MarketAsk"),
+        market_last=_extra_dec(extra, "MarketLast"),
+        modification_flags=deal.modification_flags,
+    )
+
+
+def balance_operation_to_proto(result: BalanceResult) -> trade_pb2.BalanceOperation:
+    return trade_pb2.BalanceOperation(
+        login=result.login,
+        type=_enum(BALANCE_TYPE_FROM_MT5, result.action),  # type: ignore[arg-type]
+        amount=money_to_proto(result.amount, result.currency),
+        comment=result.comment,
+        deal_ticket=result.deal_ticket,
+        create_time=time_to_proto(result.create_time),
+        request_id=result.request_id,
+        margin_checked=result.margin_checked,
+    )
