@@ -199,9 +199,8 @@ def main() -> None:
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
     )
-    print(
-        f"user/get via mt5sim ({'https' if args.tls else 'http'}), {args.seconds}s per cell"
-    )
+    scheme = "https" if args.tls else "http"
+    print(f"user/get via mt5sim ({scheme}), {args.seconds}s per cell")
     print(HEADER)
     rows = asyncio.run(main_async(args))
     if args.json is not None:

@@ -1,9 +1,11 @@
+# ruff: noqa: ARG002 - RecordingMetrics implements the full hooks protocol
 """Pool behaviour against mt5sim faults: drops, errors, latency, rejected handshakes."""
 
 import asyncio
 from decimal import Decimal
 
 import pytest
+import structlog.testing
 from mt5gateway_server.webapi import (
     AuthError,
     BalanceOperation,
@@ -224,3 +226,58 @@ class TestIdle:
             stats = await control.stats()
             assert stats["handshakes"]["completed"] == 2
             assert stats["requests"]["test/access"] >= 4
+
+
+class RecordingMetrics:
+    def __init__(self):
+        self.snapshots = []
+        self.acquires = []
+        self.handshakes = []
+        self.requests = []
+        self.reconnects = []
+
+    def pool_state(self, snapshot):
+        self.snapshots.append(snapshot)
+
+    def acquire(self, server, wait_seconds, *, ok):
+        self.acquires.append((server, ok))
+
+    def handshake(self, server, seconds, *, ok):
+        self.handshakes.append((server, ok))
+
+    def request(self, server, command, seconds, error):
+        self.requests.append((command, error))
+
+    def reconnect(self, server, reason):
+        self.reconnects.append(reason)
+
+
+async def test_metrics_hooks_and_no_secrets_in_logs(sim, control):
+    metrics = RecordingMetrics()
+    with structlog.testing.capture_logs() as logs:
+        pool = SessionPool(server_config(sim, pool_size=2), metrics=metrics)
+        async with pool:
+            client = pool.client()
+            login = await a_trader(client)
+            assert await client.user_check_password(login, "NotIt123!x") is False
+            await control.drop_sessions()
+            await client.user_total()
+            await control.faults(drop_rate=1.0, commands=["user/change_password"])
+            with pytest.raises(OutcomeUnknown) as info:
+                await client.user_change_password(login, "Secret99!z")
+            assert info.value.params["Password"] == "<redacted>"
+            assert "Secret99" not in str(info.value)
+    text = repr(logs)
+    for secret in ("Password1", "NotIt123", "Secret99"):
+        assert secret not in text
+    assert ("main", True) in metrics.handshakes
+    assert ("user/total", None) in metrics.requests
+    assert ("user/change_password", "OutcomeUnknown") in metrics.requests
+    assert (
+        "connection_replaced" in metrics.reconnects
+        or "reauthenticated" in metrics.reconnects
+    )
+    assert any(s.ready == 2 for s in metrics.snapshots)
+    assert metrics.acquires
+    assert metrics.acquires[0] == ("main", True)
+    assert any(e["event"] == "mt5_write_outcome_unknown" for e in logs)

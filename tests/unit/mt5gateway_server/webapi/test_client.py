@@ -1,0 +1,125 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from mt5gateway_server.webapi import (
+    NewUser,
+    NotReady,
+    Partial,
+    ServerConfig,
+    WebApiClient,
+)
+from mt5gateway_server.webapi.session import scrub
+from mt5gateway_server.webapi.wire import Envelope
+from pydantic import SecretStr
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+S0 = int(T0.timestamp())
+
+
+class FakePool:
+    """Stands in for SessionPool: records calls, answers from a script."""
+
+    name = "main"
+
+    def __init__(self, answers):
+        self.config = ServerConfig(url="http://x.invalid", login=1, password="p")
+        self.answers = list(answers)
+        self.calls = []
+        self.sleeps = []
+
+    async def call(
+        self, command, params=None, *, body=None, write=False, accept=frozenset()
+    ):
+        self.calls.append((command, dict(params or {}), body, write))
+        env = self.answers.pop(0)
+        assert env.retcode == 0 or env.retcode in accept
+        return env
+
+    async def sleep(self, delay):
+        self.sleeps.append(delay)
+
+
+def ms(sec, frac=0):
+    return (S0 + sec) * 1000 + frac
+
+
+async def test_tick_history_continues_after_partial_without_duplicates():
+    first = [[ms(0), 1.1, 1.2], [ms(1), 1.1, 1.2], [ms(2, 100), 1.1, 1.2]]
+    second = [[ms(2, 100), 1.1, 1.2], [ms(2, 900), 1.3, 1.4], [ms(3), 1.1, 1.2]]
+    pool = FakePool(
+        [
+            Envelope(1, "OK/None"),
+            Envelope(14, "Operation has not been completed", first),
+            Envelope(0, "Done", second),
+        ]
+    )
+    client = WebApiClient(pool)  # type: ignore[arg-type]
+    rows = await client.tick_history(
+        "EURUSD", T0, datetime(2024, 1, 2, tzinfo=UTC), "ba"
+    )
+    assert [r.time.timestamp() for r in rows if r.time] == [
+        S0,
+        S0 + 1,
+        S0 + 2.1,
+        S0 + 2.9,
+        S0 + 3,
+    ]
+    assert rows[3].bid == Decimal("1.3")
+    froms = [c[1]["from"] for c in pool.calls]
+    assert froms == [S0, S0, S0 + 2]
+    assert pool.calls[0][1]["data"] == "dba"
+    assert pool.sleeps == [0.1]
+
+
+async def test_history_not_ready_is_bounded():
+    pool = FakePool([Envelope(1, "OK/None")] * 10)
+    client = WebApiClient(pool)  # type: ignore[arg-type]
+    with pytest.raises(NotReady):
+        await client.chart_get("EURUSD", T0, T0)
+    assert len(pool.calls) == 6  # 1 + not_ready_retries
+    assert pool.sleeps == [0.1, 0.2, 0.4, 0.8, 1.6]
+
+
+async def test_partial_without_progress_raises():
+    rows = [[S0, 1, 2, 0.5, 1.5]]
+    pool = FakePool([Envelope(14, "partial", rows)])
+    client = WebApiClient(pool)  # type: ignore[arg-type]
+    with pytest.raises(Partial):
+        await client.chart_get("EURUSD", T0, T0, "ohlc")
+
+
+async def test_passwords_only_in_bodies_and_hidden_from_repr():
+    user = {"Login": "7", "Group": "demo\\forex", "Name": "A"}
+    pool = FakePool([Envelope(0, "Done", user, {"login": "7"}), Envelope(0, "Done")])
+    client = WebApiClient(pool)  # type: ignore[arg-type]
+    new = NewUser(
+        group="demo\\forex",
+        name="A",
+        leverage=100,
+        password_main=SecretStr("Main1234!x"),
+        password_investor="Inv1234!xy",
+    )
+    assert "1234" not in repr(new)
+    await client.user_add(new)
+    command, params, body, write = pool.calls[0]
+    assert (command, params, write) == ("user/add", {}, True)
+    assert body["PassMain"] == "Main1234!x"
+    assert body["PassInvestor"] == "Inv1234!xy"
+    assert body["Leverage"] == "100"
+    await client.user_change_password(7, SecretStr("Secret99!z"))
+    command, params, body, write = pool.calls[1]
+    assert params == {}
+    assert body == {"Login": "7", "Type": "main", "Password": "Secret99!z"}
+
+
+def test_scrub_redacts_passwords():
+    out = scrub(
+        {"Login": 7, "Password": "x", "PassMain": "y", "comment": "c", "n": None}
+    )
+    assert out == {
+        "Login": "7",
+        "Password": "<redacted>",
+        "PassMain": "<redacted>",
+        "comment": "c",
+    }
