@@ -1,0 +1,1 @@
+"""Pure functions between Web API DTOs / Python values and proto messages."""

@@ -1,0 +1,1 @@
+"""The gRPC layer: server, interceptors, validation, services."""

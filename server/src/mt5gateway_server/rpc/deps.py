@@ -1,0 +1,46 @@
+"""What every servicer gets: built once in ``app.py``, passed to ``__init__``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mt5gateway_server.errors import ServerNotFound
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mt5gateway_server.audit import AuditLog
+    from mt5gateway_server.cache.idempotency import IdempotencyStore
+    from mt5gateway_server.settings import Settings
+    from mt5gateway_server.telemetry import Metrics
+    from mt5gateway_server.webapi import PoolManager, SessionPool, WebApiClient
+
+__all__ = ["ServiceDeps"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceDeps:
+    pools: PoolManager
+    settings: Settings
+    idempotency: IdempotencyStore
+    audit: AuditLog
+    metrics: Metrics | None = None
+    # Wall clock (seconds since the epoch); injected so tests control it.
+    clock: Callable[[], float] = field(default=time.time)
+    # The server a request with an empty `server` field goes to.
+    default_server: str = ""
+
+    def server_name(self, requested: str) -> str:
+        """The configured name for a request's ``server`` field, or ServerNotFound."""
+        name = requested or self.default_server or self.pools.default
+        if name not in self.pools.names:
+            raise ServerNotFound(requested)
+        return name
+
+    def pool(self, requested: str) -> SessionPool:
+        return self.pools.pool(self.server_name(requested))
+
+    def client(self, requested: str) -> WebApiClient:
+        return self.pools.client(self.server_name(requested))

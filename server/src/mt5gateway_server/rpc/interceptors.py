@@ -1,0 +1,392 @@
+"""Server interceptors, outermost first: OTel, RequestContext, AccessLog,
+ErrorMapping, CallerAuth.
+
+``ErrorMapping`` is the only place an exception becomes a status. The per-call
+``CallState`` travels in a contextvar, so services (and ``ServiceDeps``) can add the
+MT5 server, retcode and error metadata that the access line and ErrorInfo show.
+"""
+
+# ruff: noqa: ANN401 - handlers take and return any request/response message
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import grpc
+import structlog
+from grpc_status import rpc_status  # type: ignore[import-untyped]
+
+from mt5gateway_server.cache.idempotency import IdempotencyConflictError
+from mt5gateway_server.errors import (
+    CallerUnauthenticated,
+    GatewayError,
+    IdempotencyConflict,
+    InternalError,
+    from_webapi,
+)
+from mt5gateway_server.log import get_logger
+from mt5gateway_server.webapi import WebApiError, deadline_scope
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from mt5gateway_server.settings import GrpcSettings
+    from mt5gateway_server.telemetry import Metrics
+
+    Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+
+__all__ = [
+    "AccessLog",
+    "CallState",
+    "CallerAuth",
+    "ErrorMapping",
+    "RequestContext",
+    "add_error_metadata",
+    "current_call",
+]
+
+_log = get_logger("rpc")
+_access = get_logger("access")
+
+Unary = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
+Streaming = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
+
+# Callers without a key may still ask these (load balancers, grpcurl list).
+PUBLIC_SERVICES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
+
+
+@dataclass(slots=True)
+class CallState:
+    method: str
+    peer: str = ""
+    request_id: str = ""
+    caller: str = ""
+    server: str = ""  # MT5 server name, once resolved
+    code: grpc.StatusCode = grpc.StatusCode.OK
+    reason: str = ""
+    retcode: int | None = None
+    # ErrorInfo metadata a service adds (login, symbol, ...) before a call may fail.
+    error_metadata: dict[str, str] = field(default_factory=dict)
+
+
+_CALL: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
+    "mt5gw_call", default=None
+)
+
+
+def current_call() -> CallState | None:
+    return _CALL.get()
+
+
+def add_error_metadata(**values: object) -> None:
+    """ErrorInfo metadata (lowerCamel keys) in case the current call fails."""
+    state = _CALL.get()
+    if state is not None:
+        state.error_metadata.update({k: str(v) for k, v in values.items()})
+
+
+def _metadata(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str:
+    for name, value in context.invocation_metadata() or ():
+        if name == key:
+            return value.decode() if isinstance(value, bytes) else value
+    return ""
+
+
+
+
+class _Wrapping(grpc.aio.ServerInterceptor, ABC):
+    """Wraps the behaviour of unary-unary and unary-stream handlers."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.request_streaming:
+            return handler
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self.wrap_unary(cast("Unary", handler.unary_unary), method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None and inspect.isasyncgenfunction(
+            _unbound(handler.unary_stream)
+        ):
+            return grpc.unary_stream_rpc_method_handler(
+                self.wrap_stream(cast("Streaming", handler.unary_stream), method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    @abstractmethod
+    def wrap_unary(self, behavior: Unary, method: str) -> Unary: ...
+
+    @abstractmethod
+    def wrap_stream(self, behavior: Streaming, method: str) -> Streaming: ...
+
+
+def _unbound(fn: object) -> object:
+    return getattr(fn, "__func__", fn)
+
+
+class RequestContext(_Wrapping):
+    """Fresh log context and CallState per call; MT5 calls capped by the deadline."""
+
+    def _enter(
+        self, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+    ) -> None:
+        structlog.contextvars.clear_contextvars()
+        request_id = (
+            getattr(request, "request_id", "")
+            or _metadata(context, "x-request-id")
+            or uuid.uuid4().hex
+        )
+        state = CallState(method=method, peer=context.peer(), request_id=request_id)
+        _CALL.set(state)
+        structlog.contextvars.bind_contextvars(
+            rpc_method=method, request_id=request_id, peer=state.peer
+        )
+
+    def wrap_unary(self, behavior: Unary, method: str) -> Unary:
+        async def call(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> Any:
+            self._enter(request, context, method)
+            with deadline_scope(context.time_remaining()):
+                return await behavior(request, context)
+
+        return call
+
+    def wrap_stream(self, behavior: Streaming, method: str) -> Streaming:
+        async def call(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            self._enter(request, context, method)
+            async for item in behavior(request, context):
+                yield item
+
+        return call
+
+
+class AccessLog(_Wrapping):
+    """One line per RPC, plus the RPC metrics."""
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self._metrics = metrics
+
+    def _finish(self, started: float, exc: BaseException | None) -> None:
+        state = _CALL.get()
+        if state is None:  # pragma: no cover - RequestContext always runs first
+            return
+        if isinstance(exc, asyncio.CancelledError) and state.code is grpc.StatusCode.OK:
+            state.code = grpc.StatusCode.CANCELLED
+        seconds = time.perf_counter() - started
+        fields: dict[str, object] = {
+            "code": state.code.name,
+            "duration_ms": round(seconds * 1000, 3),
+        }
+        if state.server:
+            fields["mt5_server"] = state.server
+        if state.caller:
+            fields["caller"] = state.caller
+        if state.reason:
+            fields["reason"] = state.reason
+        if state.retcode is not None:
+            fields["retcode"] = state.retcode
+        _access.info("rpc_finished", **fields)
+        if self._metrics is not None:
+            self._metrics.record_rpc(
+                state.method,
+                state.code.name,
+                seconds,
+                reason=state.reason,
+                retcode=state.retcode,
+            )
+
+    def wrap_unary(self, behavior: Unary, method: str) -> Unary:  # noqa: ARG002
+        async def call(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> Any:
+            started = time.perf_counter()
+            try:
+                result = await behavior(request, context)
+            except BaseException as exc:
+                self._finish(started, exc)
+                raise
+            self._finish(started, None)
+            return result
+
+        return call
+
+    def wrap_stream(self, behavior: Streaming, method: str) -> Streaming:
+        metrics = self._metrics
+
+        async def call(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            if metrics is not None:
+                metrics.stream_opened(method)
+            failure: BaseException | None = None
+            try:
+                async for item in behavior(request, context):
+                    yield item
+            except BaseException as exc:
+                failure = exc
+                raise
+            finally:
+                if metrics is not None:
+                    metrics.stream_closed(method)
+                self._finish(started, failure)
+
+        return call
+
+
+def to_gateway_error(exc: Exception) -> GatewayError:
+    """The status an exception is answered with; unknown ones are logged in full."""
+    state = _CALL.get()
+    extra = state.error_metadata if state is not None else None
+    if isinstance(exc, GatewayError):
+        if extra:
+            exc.metadata = {**extra, **exc.metadata}
+        return exc
+    if isinstance(exc, WebApiError):
+        return from_webapi(exc, extra)
+    if isinstance(exc, IdempotencyConflictError):
+        return IdempotencyConflict(exc.request_id)
+    _log.error("rpc_internal_error", exc_info=exc)
+    return InternalError()
+
+
+class ErrorMapping(_Wrapping):
+    """Every failure ends as ``google.rpc.Status`` + ErrorInfo (STYLE.md)."""
+
+    @staticmethod
+    async def _abort(
+        exc: Exception, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
+        err = to_gateway_error(exc)
+        state = _CALL.get()
+        if state is not None:
+            state.code = err.code
+            state.reason = err.reason_name
+            state.retcode = err.retcode
+        status = rpc_status.to_status(err.to_status())
+        # context.abort (not abort_with_status) so the OTel span records the code.
+        await context.abort(
+            err.code, err.message, trailing_metadata=status.trailing_metadata
+        )
+
+    def wrap_unary(self, behavior: Unary, method: str) -> Unary:  # noqa: ARG002
+        async def call(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> Any:
+            try:
+                return await behavior(request, context)
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                raise
+            except Exception as exc:  # noqa: BLE001  # this is the one place
+                await self._abort(exc, context)
+                raise AssertionError("abort returned") from None  # pragma: no cover
+
+        return call
+
+    def wrap_stream(self, behavior: Streaming, method: str) -> Streaming:  # noqa: ARG002
+        async def call(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            try:
+                async for item in behavior(request, context):
+                    yield item
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                raise
+            except Exception as exc:  # noqa: BLE001  # this is the one place
+                await self._abort(exc, context)
+
+        return call
+
+
+class CallerAuth(_Wrapping):
+    """Optional API keys (``x-api-key`` or ``authorization: Bearer``)."""
+
+    def __init__(self, settings: GrpcSettings) -> None:
+        self._settings = settings
+
+    def _check(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        presented = _metadata(context, "x-api-key")
+        if not presented:
+            auth = _metadata(context, "authorization")
+            scheme, _, token = auth.partition(" ")
+            presented = token.strip() if scheme.lower() == "bearer" else ""
+        caller = self._settings.authenticate(presented) if presented else None
+        if caller is None:
+            raise CallerUnauthenticated
+        state = _CALL.get()
+        if state is not None:
+            state.caller = caller
+            structlog.contextvars.bind_contextvars(caller=caller)
+
+    def wrap_unary(self, behavior: Unary, method: str) -> Unary:
+        if method.startswith(PUBLIC_SERVICES):
+            return behavior
+
+        async def call(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> Any:
+            self._check(context)
+            return await behavior(request, context)
+
+        return call
+
+    def wrap_stream(self, behavior: Streaming, method: str) -> Streaming:
+        if method.startswith(PUBLIC_SERVICES):
+            return behavior
+
+        async def call(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            self._check(context)
+            async for item in behavior(request, context):
+                yield item
+
+        return call
+
+
+def build_interceptors(
+    grpc_settings: GrpcSettings,
+    *,
+    metrics: Metrics | None = None,
+    tracer_provider: object | None = None,
+) -> list[grpc.aio.ServerInterceptor]:
+    """OTel first (STYLE.md), then ours; auth innermost so its error is mapped."""
+    from opentelemetry.instrumentation.grpc import (  # noqa: PLC0415
+        aio_server_interceptor,
+    )
+
+    chain: list[grpc.aio.ServerInterceptor] = [
+        cast(
+            "grpc.aio.ServerInterceptor",
+            aio_server_interceptor(tracer_provider),  # type: ignore[no-untyped-call]
+        ),
+        RequestContext(),
+        AccessLog(metrics),
+        ErrorMapping(),
+    ]
+    if grpc_settings.auth_enabled:
+        chain.append(CallerAuth(grpc_settings))
+    return chain

@@ -1,0 +1,255 @@
+"""The grpc.aio server: services, health (following pool state) and reflection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from grpc_health.v1 import (  # type: ignore[import-untyped]
+    health,
+    health_pb2,
+    health_pb2_grpc,
+)
+from grpc_reflection.v1alpha import reflection  # type: ignore[import-untyped]
+from mt5gateway.v1 import (
+    config_service_pb2,
+    config_service_pb2_grpc,
+    quote_service_pb2,
+    quote_service_pb2_grpc,
+    server_service_pb2,
+    server_service_pb2_grpc,
+    trade_service_pb2,
+    trade_service_pb2_grpc,
+    user_service_pb2,
+    user_service_pb2_grpc,
+)
+
+from mt5gateway_server.log import get_logger
+from mt5gateway_server.rpc.interceptors import build_interceptors
+from mt5gateway_server.settings import parse_host_port
+
+if TYPE_CHECKING:
+    from google.protobuf.descriptor import FileDescriptor
+
+    from mt5gateway_server.rpc.deps import ServiceDeps
+    from mt5gateway_server.webapi import SessionPool
+
+__all__ = [
+    "HEALTH_POLL_SECONDS",
+    "SERVICES",
+    "GatewayServer",
+    "ServiceSpec",
+    "mt5_health_name",
+]
+
+_log = get_logger("rpc.server")
+
+HEALTH_POLL_SECONDS = 0.25
+_SERVING = health_pb2.HealthCheckResponse.SERVING
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    name: str  # full proto service name
+    module: str  # where the servicer class lives
+    servicer: str  # its class name: __init__(self, deps: ServiceDeps)
+    add: Callable[[Any, grpc.aio.Server], None]
+    file: FileDescriptor
+
+
+def _spec(
+    service: str,
+    module: str,
+    servicer: str,
+    add: Callable[..., None],
+    pb2: Any,  # noqa: ANN401 - generated module
+) -> ServiceSpec:
+    return ServiceSpec(
+        name=f"mt5gateway.v1.{service}",
+        module=f"mt5gateway_server.rpc.services.{module}",
+        servicer=servicer,
+        add=add,
+        file=pb2.DESCRIPTOR,
+    )
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    _spec(
+        "UserService",
+        "users",
+        "UserServicer",
+        user_service_pb2_grpc.add_UserServiceServicer_to_server,
+        user_service_pb2,
+    ),
+    _spec(
+        "TradeService",
+        "trade",
+        "TradeServicer",
+        trade_service_pb2_grpc.add_TradeServiceServicer_to_server,
+        trade_service_pb2,
+    ),
+    _spec(
+        "ConfigService",
+        "config",
+        "ConfigServicer",
+        config_service_pb2_grpc.add_ConfigServiceServicer_to_server,
+        config_service_pb2,
+    ),
+    _spec(
+        "QuoteService",
+        "quotes",
+        "QuoteServicer",
+        quote_service_pb2_grpc.add_QuoteServiceServicer_to_server,
+        quote_service_pb2,
+    ),
+    _spec(
+        "ServerService",
+        "server",
+        "ServerServicer",
+        server_service_pb2_grpc.add_ServerServiceServicer_to_server,
+        server_service_pb2,
+    ),
+)
+
+
+def mt5_health_name(server: str) -> str:
+    """Health service name of one MT5 server: ``mt5gateway.v1.mt5server.<name>``."""
+    return f"mt5gateway.v1.mt5server.{server}"
+
+
+def _load_servicer(spec: ServiceSpec, deps: ServiceDeps) -> object | None:
+    try:
+        module = importlib.import_module(spec.module)
+    except ModuleNotFoundError as exc:
+        if exc.name != spec.module:
+            raise
+        # A service still being written is left out rather than failing start-up.
+        _log.warning("grpc_service_missing", service=spec.name, module=spec.module)
+        return None
+    cls = getattr(module, spec.servicer)
+    servicer: object = cls(deps)
+    return servicer
+
+
+def pool_serving(pool: SessionPool) -> bool:
+    """A session exists that can take a request now or after the current one."""
+    snap = pool.snapshot()
+    return not pool.closing and snap.ready + snap.busy > 0
+
+
+DrainHook = Callable[[], Awaitable[None]]
+
+
+class GatewayServer:
+    """The gRPC server with its health servicer; ``drain()`` is idempotent."""
+
+    def __init__(
+        self, deps: ServiceDeps, *, tracer_provider: object | None = None
+    ) -> None:
+        self.deps = deps
+        grpc_settings = deps.settings.grpc
+        self.server = grpc.aio.server(
+            interceptors=build_interceptors(
+                grpc_settings, metrics=deps.metrics, tracer_provider=tracer_provider
+            ),
+            maximum_concurrent_rpcs=grpc_settings.max_concurrent_rpcs,
+            options=[("grpc.so_reuseport", 0)],
+        )
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.services: list[str] = []
+        for spec in SERVICES:
+            servicer = _load_servicer(spec, deps)
+            if servicer is not None:
+                spec.add(servicer, self.server)
+                self.services.append(spec.name)
+        if grpc_settings.reflection:
+            reflection.enable_server_reflection(
+                (*self.services, health.SERVICE_NAME, reflection.SERVICE_NAME),
+                self.server,
+            )
+        # Stream registries (quote/trade streams) register here to end their streams
+        # with UNAVAILABLE before the server stops.
+        self.drain_hooks: list[DrainHook] = []
+        self.port = 0
+        self._watch_task: asyncio.Task[None] | None = None
+        self._statuses: dict[str, int] = {}
+        self._draining = False
+        self._drain_task: asyncio.Future[None] | None = None
+
+    def __repr__(self) -> str:
+        state = "draining" if self._draining else "serving"
+        return f"<GatewayServer :{self.port} {state} {self.services}>"
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    async def start(self, listen: str) -> int:
+        host, port = parse_host_port(listen)
+        target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.port = self.server.add_insecure_port(target)
+        await self.server.start()
+        await self.health.set("", _SERVING)
+        await self.update_health()
+        self._watch_task = asyncio.create_task(self._watch(), name="grpc-health-watch")
+        return self.port
+
+    async def update_health(self) -> None:
+        """Per-service entries follow the default server; one entry per server."""
+        pools = self.deps.pools
+        default = self.deps.server_name("")
+        for name in pools.names:
+            serving = pool_serving(pools.pool(name))
+            await self._set(mt5_health_name(name), serving)
+            if name == default:
+                for service in self.services:
+                    await self._set(service, serving)
+
+    async def _set(self, service: str, serving: bool) -> None:  # noqa: FBT001
+        status = _SERVING if serving else _NOT_SERVING
+        if self._statuses.get(service) != status and not self._draining:
+            self._statuses[service] = status
+            await self.health.set(service, status)
+
+    async def _watch(self) -> None:
+        while not self._draining:
+            await asyncio.sleep(HEALTH_POLL_SECONDS)
+            try:
+                await self.update_health()
+            except Exception:  # noqa: BLE001  # health must keep running
+                _log.warning("grpc_health_update_failed", exc_info=True)
+
+    async def drain(self, *, grace: float, pause: float = 0.0) -> None:
+        if self._drain_task is None:
+            self._drain_task = asyncio.ensure_future(self._drain(grace, pause))
+        await asyncio.shield(self._drain_task)
+
+    async def _drain(self, grace: float, pause: float) -> None:
+        self._draining = True
+        task, self._watch_task = self._watch_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # 1. every service reports NOT_SERVING
+        await self.health.enter_graceful_shutdown()
+        _log.info("grpc_drain_started", grace_seconds=grace, pause_seconds=pause)
+        # 2. let load balancers notice
+        if pause > 0:
+            await asyncio.sleep(pause)
+        # 3. end live streams with UNAVAILABLE + RetryInfo
+        for hook in self.drain_hooks:
+            try:
+                await hook()
+            except Exception:  # noqa: BLE001  # one registry must not block the drain
+                _log.warning("grpc_drain_hook_failed", exc_info=True)
+        # 4. no new RPCs; in-flight ones get the grace period
+        await self.server.stop(grace)
+        _log.info("grpc_server_stopped")
