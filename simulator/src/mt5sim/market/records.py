@@ -111,6 +111,8 @@ class Order:
     comment: str = ""
     expert_id: int = 0
     reason: int = 0
+    # Wire dict cache for history orders, which never change once done.
+    wire: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -140,6 +142,8 @@ class Deal:
     reason: int = 0
     dealer: int = 0
     expert_id: int = 0
+    # Wire dict cache: deals never change.
+    wire: dict[str, Any] | None = None
 
     @property
     def money(self) -> Decimal:

@@ -170,15 +170,18 @@ def position(broker: Broker, p: Position) -> dict[str, Any]:
 
 
 def order(broker: Broker, o: Order) -> dict[str, Any]:
+    if o.wire is not None:
+        return o.wire
     spec = o.symbol
     digits = spec.digits
     owner = broker.users[o.login]
-    if o.time_done_msc:  # history: the price when it was done
+    done = bool(o.time_done_msc)
+    if done:  # history: the price when it was done
         current = fmt(o.price_current, digits)
     else:
         tick = broker.ticks[spec.name]
         current = points(tick.ask if o.type % 2 == 0 else tick.bid, digits)
-    return {
+    result = {
         "Order": str(o.ticket),
         "ExternalID": "",
         "Login": str(o.login),
@@ -218,15 +221,20 @@ def order(broker: Broker, o: Order) -> dict[str, Any]:
         "ModificationFlags": "0",
         "ApiData": API_DATA,
     }
+    if done:
+        o.wire = result
+    return result
 
 
 def deal(d: Deal) -> dict[str, Any]:
+    if d.wire is not None:
+        return d.wire
     spec = d.symbol
     digits = spec.digits if spec is not None else 0
     cd = d.currency_digits
     contract = spec.contract_size if spec is not None else ZERO
     tick_size = spec.point if spec is not None else ZERO
-    return {
+    d.wire = {
         "Deal": str(d.ticket),
         "ExternalID": "",
         "Login": str(d.login),
@@ -271,6 +279,7 @@ def deal(d: Deal) -> dict[str, Any]:
         "ModifyFlags": "0",
         "ApiData": API_DATA,
     }
+    return d.wire
 
 
 def tick(t: TickState, spread_diff: int = 0) -> dict[str, str]:
