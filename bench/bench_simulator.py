@@ -107,7 +107,13 @@ async def _worker(
 
 
 async def _run_command(
-    conns: list[Conn], name: str, target: str, duration: float, warmup: float
+    conns: list[Conn],
+    name: str,
+    target: str,
+    *,
+    pid: int,
+    duration: float,
+    warmup: float,
 ) -> dict[str, Any]:
     # Warm-up round, not measured.
     scratch: list[float] = []
@@ -115,12 +121,15 @@ async def _run_command(
         *(_worker(c, target, time.perf_counter() + warmup, scratch) for c in conns)
     )
     latencies: list[float] = []
+    cpu_start = _cpu_seconds(pid)
     start = time.perf_counter()
     deadline = start + duration
     errors = await asyncio.gather(
         *(_worker(c, target, deadline, latencies) for c in conns)
     )
     elapsed = time.perf_counter() - start
+    cpu_end = _cpu_seconds(pid)
+    cpu = None if cpu_start is None or cpu_end is None else cpu_end - cpu_start
     latencies.sort()
     n = len(latencies)
     return {
@@ -132,7 +141,20 @@ async def _run_command(
         "p50_ms": round(statistics.median(latencies) * 1000, 3),
         "p99_ms": round(latencies[min(n - 1, int(n * 0.99))] * 1000, 3),
         "connections": len(conns),
+        # Server CPU time used: n / cpu is what one fully used core would serve,
+        # a figure that holds up on a busy machine.
+        "server_cpu_s": None if cpu is None else round(cpu, 3),
+        "req_per_cpu_s": None if not cpu else round(n / cpu, 1),
     }
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process (Linux), to report capacity per CPU-second."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _pin(cpu: int) -> None:
@@ -179,7 +201,14 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
         results = []
         for name, target in targets.items():
             results.append(
-                await _run_command(conns, name, target, args.duration, args.warmup)
+                await _run_command(
+                    conns,
+                    name,
+                    target,
+                    pid=proc.pid,
+                    duration=args.duration,
+                    warmup=args.warmup,
+                )
             )
         for conn in conns:
             await conn.close()
@@ -207,7 +236,8 @@ def main() -> None:
         print(
             f"{r['command']:<10} {mode} conns={r['connections']} "
             f"{r['req_per_s']:>9.1f} req/s  p50={r['p50_ms']:.2f} ms  "
-            f"p99={r['p99_ms']:.2f} ms  errors={r['errors']}"
+            f"p99={r['p99_ms']:.2f} ms  errors={r['errors']}  "
+            f"server: {r['req_per_cpu_s']} req per CPU-second"
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
