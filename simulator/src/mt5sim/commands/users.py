@@ -35,7 +35,7 @@ _TEXT_LIMITS = {"Company": 63, "Comment": 63, "TradeAccounts": 127}
 _TEXT_DEFAULT_LIMIT = 127
 # Alternative (query) spellings of body field names.
 _ALIASES = {"PhonePassword": ("pass_phone",)}
-_INT_FIELDS = ("Rights", "Color", "Agent", "LimitOrders", "LimitPositions")
+_INT_FIELDS = ("Rights", "Language", "Color", "Agent", "LimitOrders", "LimitPositions")
 _PASSWORD_TYPES = ("main", "investor", "api")
 
 

@@ -21,7 +21,6 @@ USER_TEXT_FIELDS: tuple[str, ...] = (
     "Company",
     "Account",
     "Country",
-    "Language",
     "City",
     "State",
     "ZipCode",
@@ -51,6 +50,7 @@ class User:
     rights: int = 483
     color: int = 4278190080
     agent: int = 0
+    language: int = 0  # LANGID
     client_id: int = 0
     limit_orders: int = 0
     limit_positions: int = 0

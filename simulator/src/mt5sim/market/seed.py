@@ -186,7 +186,6 @@ class _Seeder:
                 "Address": f"{rng.randint(1, 200)} Market Street",
                 "Phone": f"+1555{rng.randint(1_000_000, 9_999_999)}",
                 "Email": f"{first.lower()}.{last.lower()}{login % 1000}@example.com",
-                "Language": "0",
                 "Status": "RE" if not group.demo else "",
                 "LeadSource": rng.choice(("", "Google", "Referral", "Partner")),
             },

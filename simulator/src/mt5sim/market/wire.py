@@ -67,10 +67,11 @@ def user(u: User) -> dict[str, Any]:
         "LastIP": u.last_ip,
     }
     for name in USER_TEXT_FIELDS:
-        wire[name] = text.get(name, "0" if name in {"Language", "MQID"} else "")
+        wire[name] = text.get(name, "0" if name == "MQID" else "")
     balance_prev_day = fmt(u.balance_prev_day, digits)
     wire.update(
         {
+            "Language": str(u.language),
             "Color": str(u.color),
             "Leverage": str(u.leverage),
             "Agent": str(u.agent),

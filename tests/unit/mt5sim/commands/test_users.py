@@ -112,6 +112,7 @@ def test_add_with_body_fields(call: Call) -> None:
         "ZIPCode": "12345",
         "Email": "body@example.com",
         "Rights": "2531",
+        "Language": "1033",
     }
     reply = call("user/add", body=body, name="Query Name")
     answer = reply.answer
@@ -120,6 +121,7 @@ def test_add_with_body_fields(call: Call) -> None:
     assert answer["ZipCode"] == "12345"
     assert answer["Leverage"] == "50"
     assert answer["Rights"] == "2531"
+    assert answer["Language"] == "1033"
     assert retcode_of(call, "user/add", body=body) == Retcode.USR_LOGIN_EXIST
 
 
