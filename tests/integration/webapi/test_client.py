@@ -1,5 +1,6 @@
 """Every command method against mt5sim, with typed values."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from mt5gateway_server.webapi import (
     Position,
     Symbol,
     Tick,
+    TickCursor,
     TickRow,
     User,
     UserUpdate,
@@ -262,3 +264,18 @@ async def test_batch_argument_validation(client):
         await client.trade_balance(1, 9, Decimal(1))  # type: ignore[arg-type]
     with pytest.raises(InvalidParams):
         await client.symbol_next(-1)
+
+
+async def test_tick_cursor_follows_trans_id(client):
+    cursor = TickCursor(client, ["EURUSD", "GBPUSD", "USDJPY"])
+    first = await cursor.poll()
+    assert {t.symbol for t in first} == {"EURUSD", "GBPUSD", "USDJPY"}
+    start = cursor.trans_id
+    assert start > 0
+    await asyncio.sleep(0.3)  # the simulator's feed moves prices
+    await cursor.poll()
+    assert cursor.trans_id >= start
+    cursor.trans_id = 10**12  # as if the server restarted with a smaller counter
+    again = await cursor.poll()
+    assert len(again) == 3
+    assert cursor.trans_id < 10**12

@@ -281,3 +281,26 @@ async def test_metrics_hooks_and_no_secrets_in_logs(sim, control):
     assert metrics.acquires
     assert metrics.acquires[0] == ("main", True)
     assert any(e["event"] == "mt5_write_outcome_unknown" for e in logs)
+
+
+async def test_cancelled_calls_leave_the_pool_usable(open_pool, control):
+    async with open_pool(pool_size=2) as pool:
+        client = pool.client()
+        await control.faults(latency_ms=200, commands=["user/total"])
+        tasks = [asyncio.create_task(client.user_total()) for _ in range(4)]
+        await asyncio.sleep(0.05)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await control.faults()
+        await control.drop_sessions()
+        assert await client.symbol_total() > 0
+        assert await client.group_total() > 0
+        for _ in range(50):
+            if "2 ready" in repr(pool):
+                break
+            await asyncio.sleep(0.02)
+        assert (
+            repr(pool)
+            == "<SessionPool main [2 ready, 0 busy, 0 reauth, 0 broken | 0 waiting]>"
+        )

@@ -4,6 +4,7 @@ from mt5gateway_server.webapi.client import (
     BalanceOperation,
     NewUser,
     PasswordType,
+    TickCursor,
     UserUpdate,
     WebApiClient,
 )
@@ -124,6 +125,7 @@ __all__ = [
     "SessionState",
     "Symbol",
     "Tick",
+    "TickCursor",
     "TickRow",
     "TickSnapshot",
     "TickStat",

@@ -695,3 +695,32 @@ class WebApiClient:
         if env.retcode == _PARTIAL:
             log.warning("mt5_answer_truncated", server=self.server, command="group/get")
         return self._many(Group, env)
+
+
+class TickCursor:
+    """Polls ``tick/last`` (or ``tick/last_group``) for one symbol set, echoing the
+    ``trans_id`` cursor. A cursor that goes backwards (server restart) restarts from a
+    full snapshot (PROTOCOL.md §9.2); each distinct symbol set needs its own cursor."""
+
+    def __init__(
+        self, client: WebApiClient, symbols: Iterable[str], group: str | None = None
+    ) -> None:
+        self.client = client
+        self.symbols = tuple(symbols)
+        self.group = group
+        self.trans_id = 0
+
+    async def _fetch(self, trans_id: int) -> TickSnapshot:
+        if self.group is None:
+            return await self.client.tick_last(self.symbols, trans_id)
+        return await self.client.tick_last_group(self.symbols, self.group, trans_id)
+
+    def reset(self) -> None:
+        self.trans_id = 0
+
+    async def poll(self) -> list[Tick]:
+        snap = await self._fetch(self.trans_id)
+        if self.trans_id and snap.trans_id < self.trans_id:
+            snap = await self._fetch(0)
+        self.trans_id = snap.trans_id
+        return snap.ticks

@@ -77,6 +77,11 @@ class SessionState(enum.Enum):
     CLOSED = "closed"
 
 
+_IN_PROGRESS = frozenset(
+    {SessionState.BUSY, SessionState.CONNECTING, SessionState.REAUTHENTICATING}
+)
+
+
 class _NewConnection(Exception):  # noqa: N818 - internal signal, not an error
     """aiohttp was about to open a fresh (unauthenticated) connection."""
 
@@ -424,10 +429,12 @@ class Mt5Session:
                 self._metrics.request(
                     self.config.name, command, self._last_activity - started, error
                 )
-                if self.state is SessionState.BUSY:
+                # A handshake interrupted by cancellation leaves CONNECTING or
+                # REAUTHENTICATING behind; the next request re-authenticates anyway.
+                if self.state in _IN_PROGRESS:
                     self.state = SessionState.READY
 
-    async def _request_locked(
+    async def _request_locked(  # noqa: C901 - one branch per failure class
         self,
         command: str,
         params: Mapping[str, QueryValue],
@@ -469,6 +476,11 @@ class Mt5Session:
                 raise
             except TransportError:
                 self.state = SessionState.BROKEN
+                raise
+            except ProtocolError as exc:
+                # An answer we cannot read says nothing about whether a write applied.
+                if write:
+                    raise self._unknown(command, params, body, exc.message) from exc
                 raise
         raise ConnectError(  # pragma: no cover - three fresh connections in a row
             "connection keeps changing", server=self.config.name, command=command
