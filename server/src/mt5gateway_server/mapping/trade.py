@@ -22,10 +22,8 @@ from mt5gateway_server.webapi.wire import UTC_TIME, TimeConvention, to_decimal, 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from google.type.decimal_pb2 import (  # type: ignore[import-untyped]
-        Decimal as DecimalPb,
-    )
-    from google.type.money_pb2 import Money  # type: ignore[import-untyped]
+    from google.type.decimal_pb2 import Decimal as DecimalPb
+    from google.type.money_pb2 import Money
 
     from mt5gateway_server.balance import BalanceResult
     from mt5gateway_server.webapi.models import Deal, Order, Position

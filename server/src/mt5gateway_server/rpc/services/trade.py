@@ -1,14 +1,633 @@
-"""TradeService: balance operations (exactly once) and trade records."""
+"""TradeService: balance operations (exactly once) and trade records.
+
+Lists over MT5's ``get_total`` + ``get_page`` (at most 100 per MT5 call) share
+``_list_page``; batch answers (``get_batch``, one MT5 call, size decided by MT5) share
+``_batch_page``, which sorts by ticket and pages by the last ticket returned, so a
+record added or removed between pages shifts nothing. Tokens are bound to the
+request's filters (``mapping.pagination``). Money fields need the account currency:
+``_Currencies`` finds it per login (``user/get[_batch]`` + cached ``group/get``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from mt5gateway.v1 import trade_service_pb2_grpc
+import grpc
+from mt5gateway.v1 import error_reason_pb2, trade_service_pb2
+from mt5gateway.v1 import trade_service_pb2_grpc as pb_grpc
+
+from mt5gateway_server.balance import (
+    MAX_AMOUNT,
+    MAX_USER_COMMENT,
+    AmountError,
+    BalanceRequest,
+    BalanceWorkflow,
+    Caller,
+    NotAppliedError,
+    OutcomeUnknownError,
+    canonical_request_id,
+    comment_length,
+)
+from mt5gateway_server.cache.idempotency import IdempotencyPendingError
+from mt5gateway_server.errors import (
+    FieldViolation,
+    GatewayError,
+    ValidationError,
+)
+from mt5gateway_server.mapping import trade as m
+from mt5gateway_server.mapping.money import money_from_proto
+from mt5gateway_server.mapping.pagination import (
+    decode_page,
+    encode_page,
+    request_fingerprint,
+)
+from mt5gateway_server.mapping.time import datetime_from_timestamp
+from mt5gateway_server.rpc.interceptors import add_error_metadata, current_call
+from mt5gateway_server.webapi import BalanceOperation, TimeConvention
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterable, Sequence
+    from datetime import datetime
+
+    from google.protobuf.message import Message
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from mt5gateway_server.rpc.deps import ServiceDeps
+    from mt5gateway_server.webapi import WebApiClient
+
+__all__ = ["TradeServicer"]
+
+Ctx = grpc.aio.ServicerContext[Any, Any]
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+MT5_PAGE = 100  # get_page "total" limit (PROTOCOL.md §9.1)
+MAX_LOGINS = 1000
+MAX_TICKETS = 1000
+MAX_GROUPS = 100
+MAX_SYMBOLS = 100
+RETRY_IN_PROGRESS = 1.0
+RETRY_NOT_APPLIED = 0.2
 
 
-class TradeServicer(trade_service_pb2_grpc.TradeServiceServicer):
+class _Ticketed(Protocol):
+    @property
+    def ticket(self) -> int: ...
+    @property
+    def login(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Ticketed)
+P = TypeVar("P")
+
+
+# ---------------------------------------------------------------- validation
+
+
+class _Checks:
+    """Collects field violations, raised together (AIP-193 BadRequest)."""
+
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.violations.append(FieldViolation(field, description))
+
+    def positive(self, field: str, value: int) -> None:
+        if value < 1:
+            self.add(field, "must be 1 or more")
+
+    def raise_if_any(self) -> None:
+        if self.violations:
+            raise ValidationError(self.violations)
+
+
+def _time_range(
+    checks: _Checks,
+    start: Timestamp,
+    end: Timestamp,
+    *,
+    has_start: bool,
+    has_end: bool,
+    required: bool,
+) -> tuple[datetime, datetime] | None:
+    if not (has_start and has_end):
+        if required:
+            for name, present in (("start_time", has_start), ("end_time", has_end)):
+                if not present:
+                    checks.add(name, "required")
+        return None
+    first, last = datetime_from_timestamp(start), datetime_from_timestamp(end)
+    if last < first:
+        checks.add("end_time", "must not be before start_time")
+    return first, last
+
+
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    logins: list[int] | None
+    groups: list[str] | None
+    tickets: list[int] | None
+    symbols: list[str] | None
+    window: tuple[datetime, datetime] | None
+
+
+def _check_lists(
+    checks: _Checks,
+    logins: list[int],
+    groups: list[str],
+    tickets: list[int],
+    symbols: list[str],
+) -> None:
+    named = (("logins", logins), ("groups", groups), ("tickets", tickets))
+    if sum(1 for _, values in named if values) != 1:
+        checks.add("logins", "set exactly one of logins, groups and tickets")
+    for name, values, limit in (
+        ("logins", logins, MAX_LOGINS),
+        ("groups", groups, MAX_GROUPS),
+        ("tickets", tickets, MAX_TICKETS),
+        ("symbols", symbols, MAX_SYMBOLS),
+    ):
+        if len(values) > limit:
+            checks.add(name, f"at most {limit} values")
+    for name, numbers in (("logins", logins), ("tickets", tickets)):
+        for i, number in enumerate(numbers):
+            checks.positive(f"{name}[{i}]", number)
+    for name, texts in (("groups", groups), ("symbols", symbols)):
+        for i, text in enumerate(texts):
+            if not text.strip():
+                checks.add(f"{name}[{i}]", "must not be empty")
+    if symbols and tickets:
+        checks.add("symbols", "only with logins or groups")
+
+
+def _selection(request: Any, *, ranged: bool) -> _Selection:  # noqa: ANN401 - any Batch*Request
+    checks = _Checks()
+    logins, groups = list(request.logins), list(request.groups)
+    tickets, symbols = list(request.tickets), list(request.symbols)
+    _check_lists(checks, logins, groups, tickets, symbols)
+    window = None
+    if ranged:
+        window = _time_range(
+            checks,
+            request.start_time,
+            request.end_time,
+            has_start=request.HasField("start_time"),
+            has_end=request.HasField("end_time"),
+            required=not tickets,
+        )
+    checks.raise_if_any()
+    return _Selection(
+        logins=logins or None,
+        groups=groups or None,
+        tickets=tickets or None,
+        symbols=symbols or None,
+        window=window,
+    )
+
+
+def _balance_request(
+    request: trade_service_pb2.CreateBalanceOperationRequest, server: str
+) -> BalanceRequest:
+    checks = _Checks()
+    request_id = canonical_request_id(request.request_id)
+    if not request.request_id:
+        checks.add("request_id", "required: a UUID chosen by the client")
+    elif request_id is None:
+        checks.add("request_id", "must be a UUID (RFC 4122 text form)")
+    checks.positive("login", request.login)
+    action = m.BALANCE_TYPE_TO_MT5.get(request.type)
+    if action is None:
+        checks.add("type", "required: one of the BalanceOperationType values")
+    amount = None
+    if not request.HasField("amount"):
+        checks.add("amount", "required")
+    else:
+        try:
+            amount = money_from_proto(request.amount)
+        except ValueError as exc:
+            checks.add("amount.nanos", str(exc))
+        else:
+            if amount == 0:
+                checks.add("amount", "must not be zero")
+            elif abs(amount) > MAX_AMOUNT:
+                checks.add("amount", "absolute value at most 1,000,000,000")
+    if comment_length(request.comment) > MAX_USER_COMMENT:
+        checks.add(
+            "comment",
+            f"at most {MAX_USER_COMMENT} characters: the gateway's 14-character "
+            "reconciliation tag shares MT5's 31",
+        )
+    checks.raise_if_any()
+    assert request_id is not None  # noqa: S101 - checked above
+    assert action is not None  # noqa: S101
+    assert amount is not None  # noqa: S101
+    return BalanceRequest(
+        server=server,
+        request_id=request_id,
+        login=request.login,
+        action=BalanceOperation(action),
+        amount=amount,
+        currency_code=request.amount.currency_code,
+        comment=request.comment,
+        check_margin=not request.skip_margin_check,
+    )
+
+
+# ---------------------------------------------------------------- pagination
+
+
+async def _list_page(
+    request: Message,
+    count: Callable[[], Awaitable[int]],
+    fetch: Callable[[int, int], Awaitable[Sequence[R]]],
+) -> tuple[list[R], str, int]:
+    """One AIP-158 page over get_total + get_page (several MT5 pages if needed)."""
+    fingerprint = request_fingerprint(request)
+    page = decode_page(
+        request.page_token,  # type: ignore[attr-defined]
+        request.page_size,  # type: ignore[attr-defined]
+        fingerprint,
+        default=DEFAULT_PAGE,
+        maximum=MAX_PAGE,
+    )
+    total = await count()
+    records: list[R] = []
+    offset = page.offset
+    while len(records) < page.size and offset < total:
+        chunk = await fetch(offset, min(MT5_PAGE, page.size - len(records)))
+        if not chunk:  # records removed since get_total
+            break
+        records.extend(chunk)
+        offset += len(chunk)
+    token = encode_page(offset, fingerprint) if records and offset < total else ""
+    return records, token, total
+
+
+def _batch_page(request: Message, found: Iterable[R]) -> tuple[list[R], str]:
+    """A page of a whole get_batch answer: ascending tickets, keyset token."""
+    fingerprint = request_fingerprint(request)
+    page = decode_page(
+        request.page_token,  # type: ignore[attr-defined]
+        request.page_size,  # type: ignore[attr-defined]
+        fingerprint,
+        default=DEFAULT_PAGE,
+        maximum=MAX_PAGE,
+    )
+    after = page.offset  # the last ticket of the previous page, 0 on the first
+    unique = {r.ticket: r for r in found if r.ticket > after}
+    ordered = [unique[t] for t in sorted(unique)]
+    records = ordered[: page.size]
+    more = len(ordered) > page.size
+    return records, encode_page(records[-1].ticket, fingerprint) if more else ""
+
+
+# ---------------------------------------------------------------- currencies
+
+
+class _Currencies:
+    """Account currency per login: user/get(_batch) + group/get cached a minute."""
+
+    def __init__(self, clock: Callable[[], float], ttl: float = 60.0) -> None:
+        self._clock = clock
+        self._ttl = ttl
+        self._groups: dict[tuple[str, str], tuple[float, str]] = {}
+
+    async def _group(self, client: WebApiClient, group: str) -> str:
+        key = (client.server, group)
+        now = self._clock()
+        hit = self._groups.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        currency = (await client.group_get(group)).currency
+        self._groups[key] = (now + self._ttl, currency)
+        return currency
+
+    async def of_login(self, client: WebApiClient, login: int) -> str:
+        user = await client.user_get(login)
+        return await self._group(client, user.group)
+
+    async def of_logins(self, client: WebApiClient, logins: set[int]) -> dict[int, str]:
+        if not logins:
+            return {}
+        users = await client.user_get_batch(logins=sorted(logins))
+        out: dict[int, str] = {}
+        for user in users:
+            out[user.login] = await self._group(client, user.group)
+        return out
+
+
+# ---------------------------------------------------------------- the service
+
+
+class TradeServicer(pb_grpc.TradeServiceServicer):
     """gRPC glue: validation, MT5 calls through the pool, mapping to protos."""
 
-    def __init__(self, deps: Any) -> None:  # noqa: ANN401 - ServiceDeps, wired later
+    def __init__(self, deps: ServiceDeps) -> None:
         self._deps = deps
+        self._currencies = _Currencies(time.monotonic)
+        self._balance = BalanceWorkflow(deps.idempotency, deps.audit, clock=deps.clock)
+
+    def _client(self, server: str) -> tuple[str, WebApiClient]:
+        name = self._deps.server_name(server)
+        state = current_call()
+        if state is not None:
+            state.server = name
+        return name, self._deps.pools.client(name)
+
+    @staticmethod
+    def _tc(client: WebApiClient) -> TimeConvention:
+        return TimeConvention(client.pool.config.server_utc_offset)
+
+    async def _map_records(
+        self,
+        client: WebApiClient,
+        records: Sequence[R],
+        to_proto: Callable[[R, str, TimeConvention], P],
+        login: int | None = None,
+    ) -> list[P]:
+        """Protos of ``records``; one currency look-up per distinct login."""
+        if not records:
+            return []
+        if login is not None:
+            currencies = {login: await self._currencies.of_login(client, login)}
+        else:
+            logins = {r.login for r in records}
+            currencies = await self._currencies.of_logins(client, logins)
+        tc = self._tc(client)
+        return [to_proto(r, currencies.get(r.login, ""), tc) for r in records]
+
+    # ------------------------------------------------------------ balance
+
+    async def CreateBalanceOperation(  # noqa: N802 - gRPC method name
+        self,
+        request: trade_service_pb2.CreateBalanceOperationRequest,
+        context: Ctx,
+    ) -> trade_service_pb2.CreateBalanceOperationResponse:
+        del context
+        server, client = self._client(request.server)
+        operation = _balance_request(request, server)
+        add_error_metadata(login=operation.login, requestId=operation.request_id)
+        state = current_call()
+        caller = Caller(
+            identity=state.caller if state else "", peer=state.peer if state else ""
+        )
+        try:
+            outcome = await self._balance.run(operation, client, caller)
+        except AmountError as exc:
+            raise ValidationError.single(exc.field, exc.description) from None
+        except OutcomeUnknownError:
+            raise GatewayError(
+                "the MT5 write was sent but its outcome is unknown; repeat the same "
+                "request_id to reconcile again",
+                code=grpc.StatusCode.DEADLINE_EXCEEDED,
+                reason=error_reason_pb2.MT5_OUTCOME_UNKNOWN,
+            ) from None
+        except NotAppliedError:
+            raise GatewayError(
+                "MT5 did not apply the operation; retry with the same request_id",
+                code=grpc.StatusCode.UNAVAILABLE,
+                reason=error_reason_pb2.MT5_UNAVAILABLE,
+                retry_delay=RETRY_NOT_APPLIED,
+            ) from None
+        except IdempotencyPendingError:
+            raise GatewayError(
+                "a call with this request_id is still running",
+                code=grpc.StatusCode.ABORTED,
+                reason=error_reason_pb2.REQUEST_IN_PROGRESS,
+                retry_delay=RETRY_IN_PROGRESS,
+            ) from None
+        return trade_service_pb2.CreateBalanceOperationResponse(
+            balance_operation=m.balance_operation_to_proto(outcome.result),
+            replayed=outcome.replayed,
+        )
+
+    # ------------------------------------------------------------ positions
+
+    async def ListPositions(  # noqa: N802 - gRPC method name
+        self, request: trade_service_pb2.ListPositionsRequest, context: Ctx
+    ) -> trade_service_pb2.ListPositionsResponse:
+        del context
+        checks = _Checks()
+        checks.positive("login", request.login)
+        checks.raise_if_any()
+        _, client = self._client(request.server)
+        add_error_metadata(login=request.login)
+        login = request.login
+        records, token, total = await _list_page(
+            request,
+            lambda: client.position_get_total(login),
+            lambda offset, n: client.position_get_page(login, offset, n),
+        )
+        return trade_service_pb2.ListPositionsResponse(
+            positions=await self._map_records(
+                client, records, m.position_to_proto, login
+            ),
+            next_page_token=token,
+            total_size=total,
+        )
+
+    async def GetPosition(  # noqa: N802 - gRPC method name
+        self, request: trade_service_pb2.GetPositionRequest, context: Ctx
+    ) -> trade_service_pb2.GetPositionResponse:
+        del context
+        checks = _Checks()
+        checks.positive("login", request.login)
+        if not request.symbol.strip():
+            checks.add("symbol", "required")
+        checks.raise_if_any()
+        _, client = self._client(request.server)
+        add_error_metadata(login=request.login, symbol=request.symbol)
+        position = await client.position_get(request.login, request.symbol)
+        (out,) = await self._map_records(
+            client, [position], m.position_to_proto, request.login
+        )
+        return trade_service_pb2.GetPositionResponse(position=out)
+
+    async def BatchGetPositions(  # noqa: N802 - gRPC method name
+        self, request: trade_service_pb2.BatchGetPositionsRequest, context: Ctx
+    ) -> trade_service_pb2.BatchGetPositionsResponse:
+        del context
+        sel = _selection(request, ranged=False)
+        _, client = self._client(request.server)
+        found = await client.position_get_batch(
+            logins=sel.logins, groups=sel.groups, tickets=sel.tickets,
+            symbols=sel.symbols,
+        )  # fmt: skip
+        records, token = _batch_page(request, found)
+        return trade_service_pb2.BatchGetPositionsResponse(
+            positions=await self._map_records(client, records, m.position_to_proto),
+            next_page_token=token,
+        )
+
+    # ------------------------------------------------------------ open orders
+
+    async def ListOrders(  # noqa: N802 - gRPC method name
+        self, request: trade_service_pb2.ListOrdersRequest, context: Ctx
+    ) -> trade_service_pb2.ListOrdersResponse:
+        del context
+        checks = _Checks()
+        checks.positive("login", request.login)
+        checks.raise_if_any()
+        _, client = self._client(request.server)
+        add_error_metadata(login=request.login)
+        login = request.login
+        records, token, total = await _list_page(
+            request,
+            lambda: client.order_get_total(login),
+            lambda offset, n: client.order_get_page(login, offset, n),
+        )
+        return trade_service_pb2.ListOrdersResponse(
+            orders=await self._map_records(client, records, m.order_to_proto, login),
+            next_page_token=token,
+            total_size=total,
+        )
+
+    async def GetOrder(  # noqa: N802 - gRPC method name
+        self, request: trade_service_pb2.GetOrderRequest, context: Ctx
+    ) -> trade_service_pb2.GetOrderResponse:
+        del context
+        checks = _Checks()
+        checks.positive("ticket", request.ticket)
+        checks.raise_if_any()
+        _, client = self._client(request.server)
+        add_error_metadata(ticket=request.ticket)
+        order = await client.order_get(request.ticket)
+        (out,) = await self._map_records(client, [order], m.order_to_proto)
+        return trade_service_pb2.GetOrderResponse(order=out)
+
+    async def BatchGetOrders(  # noqa: N802 - gRPC method name
+        self, request: trade_service_pb2.BatchGetOrdersRequest, context: Ctx
+    ) -> trade_service_pb2.BatchGetOrdersResponse:
+        del context
+        sel = _selection(request, ranged=False)
+        _, client = self._client(request.server)
+        found = await client.order_get_batch(
+            logins=sel.logins, groups=sel.groups, tickets=sel.tickets,
+            symbols=sel.symbols,
+        )  # fmt: skip
+        records, token = _batch_page(request, found)
+        return trade_service_pb2.BatchGetOrdersResponse(
+            orders=await self._map_records(client, records, m.order_to_proto),
+            next_page_token=token,
+        )
+
+    # ------------------------------------------------------------ history orders
+
+    async def ListHistoryOrders(  # noqa: N802 - gRPC method name
+        self, request: trade_service_pb2.ListHistoryOrdersRequest, context: Ctx
+    ) -> trade_service_pb2.ListHistoryOrdersResponse:
+        del context
+        login, start, end = self._ranged_login(request)
+        _, client = self._client(request.server)
+        records, token, total = await _list_page(
+            request,
+            lambda: client.history_get_total(login, start, end),
+            lambda offset, n: client.history_get_page(login, start, end, offset, n),
+        )
+        return trade_service_pb2.ListHistoryOrdersResponse(
+            orders=await self._map_records(client, records, m.order_to_proto, login),
+            next_page_token=token,
+            total_size=total,
+        )
+
+    async def GetHistoryOrder(  # noqa: N802 - gRPC method name
+        self, request: trade_service_pb2.GetHistoryOrderRequest, context: Ctx
+    ) -> trade_service_pb2.GetHistoryOrderResponse:
+        del context
+        checks = _Checks()
+        checks.positive("ticket", request.ticket)
+        checks.raise_if_any()
+        _, client = self._client(request.server)
+        add_error_metadata(ticket=request.ticket)
+        order = await client.history_get(request.ticket)
+        (out,) = await self._map_records(client, [order], m.order_to_proto)
+        return trade_service_pb2.GetHistoryOrderResponse(order=out)
+
+    async def BatchGetHistoryOrders(  # noqa: N802 - gRPC method name
+        self, request: trade_service_pb2.BatchGetHistoryOrdersRequest, context: Ctx
+    ) -> trade_service_pb2.BatchGetHistoryOrdersResponse:
+        del context
+        sel = _selection(request, ranged=True)
+        _, client = self._client(request.server)
+        start, end = sel.window or (None, None)
+        found = await client.history_get_batch(
+            logins=sel.logins, groups=sel.groups, tickets=sel.tickets,
+            symbols=sel.symbols, from_=start, to=end,
+        )  # fmt: skip
+        records, token = _batch_page(request, found)
+        return trade_service_pb2.BatchGetHistoryOrdersResponse(
+            orders=await self._map_records(client, records, m.order_to_proto),
+            next_page_token=token,
+        )
+
+    # ------------------------------------------------------------ deals
+
+    async def ListDeals(  # noqa: N802 - gRPC method name
+        self, request: trade_service_pb2.ListDealsRequest, context: Ctx
+    ) -> trade_service_pb2.ListDealsResponse:
+        del context
+        login, start, end = self._ranged_login(request)
+        _, client = self._client(request.server)
+        records, token, total = await _list_page(
+            request,
+            lambda: client.deal_get_total(login, start, end),
+            lambda offset, n: client.deal_get_page(login, start, end, offset, n),
+        )
+        return trade_service_pb2.ListDealsResponse(
+            deals=await self._map_records(client, records, m.deal_to_proto, login),
+            next_page_token=token,
+            total_size=total,
+        )
+
+    async def GetDeal(  # noqa: N802 - gRPC method name
+        self, request: trade_service_pb2.GetDealRequest, context: Ctx
+    ) -> trade_service_pb2.GetDealResponse:
+        del context
+        checks = _Checks()
+        checks.positive("ticket", request.ticket)
+        checks.raise_if_any()
+        _, client = self._client(request.server)
+        add_error_metadata(ticket=request.ticket)
+        deal = await client.deal_get(request.ticket)
+        (out,) = await self._map_records(client, [deal], m.deal_to_proto)
+        return trade_service_pb2.GetDealResponse(deal=out)
+
+    async def BatchGetDeals(  # noqa: N802 - gRPC method name
+        self, request: trade_service_pb2.BatchGetDealsRequest, context: Ctx
+    ) -> trade_service_pb2.BatchGetDealsResponse:
+        del context
+        sel = _selection(request, ranged=True)
+        _, client = self._client(request.server)
+        start, end = sel.window or (None, None)
+        found = await client.deal_get_batch(
+            logins=sel.logins, groups=sel.groups, tickets=sel.tickets,
+            symbols=sel.symbols, from_=start, to=end,
+        )  # fmt: skip
+        records, token = _batch_page(request, found)
+        return trade_service_pb2.BatchGetDealsResponse(
+            deals=await self._map_records(client, records, m.deal_to_proto),
+            next_page_token=token,
+        )
+
+    @staticmethod
+    def _ranged_login(
+        request: trade_service_pb2.ListHistoryOrdersRequest
+        | trade_service_pb2.ListDealsRequest,
+    ) -> tuple[int, datetime, datetime]:
+        checks = _Checks()
+        checks.positive("login", request.login)
+        window = _time_range(
+            checks,
+            request.start_time,
+            request.end_time,
+            has_start=request.HasField("start_time"),
+            has_end=request.HasField("end_time"),
+            required=True,
+        )
+        checks.raise_if_any()
+        assert window is not None  # noqa: S101 - required above
+        add_error_metadata(login=request.login)
+        return request.login, window[0], window[1]
