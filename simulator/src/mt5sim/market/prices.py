@@ -1,4 +1,5 @@
-"""PriceFeed: moves quotes with a mean-reverting random walk until cancelled."""
+"""PriceFeed: moves quotes with a random walk around the history curve until
+cancelled."""
 
 from __future__ import annotations
 
@@ -30,10 +31,11 @@ class PriceFeed:
             name = rng.choice(self._names)
             tick = broker.ticks[name]
             spec = tick.symbol
-            anchor = spec.to_points(spec.price)
-            drift = (anchor - tick.bid) / 2000  # pull back towards the reference price
-            move = round(rng.gauss(drift, spec.volatility))
-            bid = max(1, tick.bid + move)
+            # Quotes wander around the seeded history curve (mean-reverting offset),
+            # so chart/get and tick/history stay close to what tick/last showed.
+            curve = broker.price_history[name].mid(now) - spec.spread // 2
+            offset = round((tick.bid - curve) * 0.98 + rng.gauss(0, spec.volatility))
+            bid = max(1, curve + offset)
             ask = bid + spec.spread + rng.choice((0, 0, 0, 1, 2))
             broker.apply_tick(name, bid, ask, int(now * 1000))
 
