@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -151,3 +152,17 @@ async def test_group_restricted_manager(mt5_session: Any) -> None:
             assert groups["answer"] == ["demo\\forex", "demo\\forex-usd"]
             _, op = await c.get("trade/balance", login=real, type=2, balance=1)
             assert op == {"retcode": "8 Not enough permissions"}
+
+
+async def test_legacy_raw_paths(sim: Simulator, mt5_session: Any) -> None:
+    async with mt5_session(sim) as c:
+        login = await _first_login(c, "demo\\*")
+        check = {"login": login, "type": "main", "password": f"Main#{login}"}
+        assert (await c.get("/user_pass_check", **check))[1] == {"retcode": "0 Done"}
+        _, rest = await c.get("user/account/get", login=login)
+        _, legacy = await c.get("/user_account_get", login=login)
+        assert legacy["answer"]["Login"] == rest["answer"]["Login"] == login
+        now = int(time.time())
+        window = {"from": now - 600, "to": now}
+        _, ticks = await c.get("/tick_history_get", symbol="BTCUSD", **window)
+        assert ticks["retcode"] == "0 Done"

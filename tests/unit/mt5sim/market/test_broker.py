@@ -47,7 +47,9 @@ def test_market_size(broker: Broker) -> None:
     }  # fmt: skip
 
 
-def test_balance_is_the_sum_of_deals(broker: Broker) -> None:
+@pytest.mark.parametrize("seed", range(1, 9))
+def test_balance_is_the_sum_of_deals(seed: int) -> None:
+    broker = Broker.seeded(seed, NOW)
     for user in broker.users.values():
         deals = broker.book(user.login).deals
         balance = sum((d.money for d in deals if d.action != 3), Decimal(0))
