@@ -1,0 +1,86 @@
+"""``mt5gateway serve``: settings from ``MT5GW_*`` and an optional TOML file.
+
+Passwords are never taken from the command line (they would show in ``ps``); use
+``MT5GW_MT5__<NAME>__PASSWORD`` or ``..._PASSWORD_FILE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TYPE_CHECKING, Any
+
+from mt5gateway_server import app, log
+from mt5gateway_server.settings import Settings, SettingsError, parse_host_port
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["build_parser", "main"]
+
+
+def _host_port(value: str) -> str:
+    try:
+        parse_host_port(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mt5gateway",
+        description="gRPC gateway in front of the MetaTrader 5 manager Web API.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="serve the gRPC API",
+        description=(
+            "Serve the gRPC API. Settings come from MT5GW_* environment variables "
+            "and an optional TOML file. With no MT5 server configured, an embedded "
+            "MT5 simulator is started (demo mode)."
+        ),
+    )
+    serve.add_argument(
+        "--listen",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="gRPC address (default 127.0.0.1:50051; MT5GW_GRPC__LISTEN)",
+    )
+    serve.add_argument(
+        "--metrics-listen",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="Prometheus /metrics address (MT5GW_TELEMETRY__METRICS_LISTEN)",
+    )
+    serve.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML settings file (MT5GW_CONFIG_FILE); environment variables win",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if args.listen:
+        overrides["grpc"] = {"listen": args.listen}
+    if args.metrics_listen:
+        overrides["telemetry"] = {"metrics_listen": args.metrics_listen}
+    try:
+        settings = Settings.load(args.config, **overrides)
+    except SettingsError as exc:
+        print(f"mt5gateway: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    log.configure(settings)
+    try:
+        return asyncio.run(app.run(settings))
+    except KeyboardInterrupt:  # pragma: no cover - signal handlers catch it first
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""Composition root: resources in dependency order on one AsyncExitStack, and the drain.
+
+telemetry -> Redis (optional) -> idempotency store -> audit log -> MT5 pools (or the
+embedded simulator when no MT5 server is configured) -> gRPC server. SIGTERM/SIGINT:
+health NOT_SERVING -> pause -> stream drain hooks -> ``server.stop(grace)`` -> the
+stack closes pools (quitting MT5 sessions), audit, store, Redis, telemetry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
+
+from pydantic import SecretStr
+
+from mt5gateway_server.audit import AuditLog
+from mt5gateway_server.cache.idempotency import create_store
+from mt5gateway_server.cache.redis import redis_client
+from mt5gateway_server.log import get_logger
+from mt5gateway_server.rpc.deps import ServiceDeps
+from mt5gateway_server.rpc.server import GatewayServer
+from mt5gateway_server.settings import Mt5ServerSettings, Settings, parse_host_port
+from mt5gateway_server.telemetry import Telemetry
+from mt5gateway_server.webapi import AuthError, PoolManager, ServerConfig
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from mt5sim import Simulator
+
+__all__ = [
+    "DEMO_LOGIN",
+    "DEMO_SERVER",
+    "App",
+    "grpcurl_hint",
+    "open_app",
+    "run",
+    "server_config",
+]
+
+_log = get_logger("app")
+
+DEMO_SERVER = "demo"
+DEMO_LOGIN = 100_000  # first seeded client account of mt5sim
+_SIM_MANAGER_LOGIN = 1000
+_SIM_MANAGER_PASSWORD = "Password1"  # noqa: S105 - mt5sim's documented demo manager
+# How long start-up waits for a first MT5 session before serving anyway (health
+# reports NOT_SERVING until one is ready).
+_START_WAIT_SECONDS = 15.0
+
+
+def server_config(cfg: Mt5ServerSettings) -> ServerConfig:
+    """Settings of one MT5 server -> the pool's config (password read here)."""
+    return ServerConfig(
+        url=str(cfg.url).rstrip("/"),
+        login=cfg.login,
+        password=cfg.read_password(),
+        name=cfg.name,
+        pool_size=cfg.pool_size,
+        ping_interval=cfg.ping_interval_seconds,
+        connect_timeout=cfg.connect_timeout_seconds,
+        read_timeout=cfg.read_timeout_seconds,
+        total_timeout=cfg.total_timeout_seconds,
+        acquire_timeout=cfg.acquire_timeout_seconds,
+        tls_verify=cfg.tls_verify,
+        ca_file=None if cfg.ca_file is None else str(cfg.ca_file),
+        backoff_base=cfg.backoff_base_seconds,
+        backoff_cap=cfg.backoff_cap_seconds,
+        breaker_failure_threshold=cfg.breaker_threshold,
+        breaker_reset_timeout=cfg.breaker_reset_seconds,
+    )
+
+
+def _pool_configs(settings: Settings) -> list[ServerConfig]:
+    # The default server goes first: PoolManager's default is its first pool.
+    default = settings.default_server_name
+    names = sorted(settings.mt5, key=lambda name: name != default)
+    return [server_config(settings.mt5[name]) for name in names]
+
+
+async def _start_simulator() -> tuple[Simulator, ServerConfig]:
+    from mt5sim import SimConfig, Simulator  # noqa: PLC0415 - demo mode only
+
+    # TLS with a generated CA, like a real MT5 server; the pool trusts that CA.
+    sim = Simulator(SimConfig(tls=True, seed=1))
+    await sim.start()
+    cfg = ServerConfig(
+        url=sim.url,
+        login=_SIM_MANAGER_LOGIN,
+        password=SecretStr(_SIM_MANAGER_PASSWORD),
+        name=DEMO_SERVER,
+        pool_size=4,
+        ca_file=sim.ca_file,
+    )
+    return sim, cfg
+
+
+def grpcurl_hint(port: int, host: str = "127.0.0.1") -> str:
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return (
+        f"grpcurl -plaintext -d '{{\"login\": {DEMO_LOGIN}}}' {target} "
+        "mt5gateway.v1.UserService/GetUser"
+    )
+
+
+@dataclass(eq=False)
+class App:
+    settings: Settings
+    telemetry: Telemetry
+    deps: ServiceDeps
+    server: GatewayServer
+    port: int
+    simulator: Simulator | None = None
+    _drained: bool = field(default=False, repr=False)
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self.telemetry.metrics_port
+
+    async def drain(self) -> None:
+        """Health NOT_SERVING, streams ended, in-flight calls finished; idempotent."""
+        grpc_settings = self.settings.grpc
+        await self.server.drain(
+            grace=grpc_settings.grace_period_seconds,
+            pause=grpc_settings.drain_pause_seconds,
+        )
+
+
+async def _start_pools(pools: PoolManager) -> None:
+    try:
+        async with asyncio.timeout(_START_WAIT_SECONDS):
+            await pools.start()
+    except TimeoutError:
+        # Serve anyway: calls answer UNAVAILABLE and health says NOT_SERVING until
+        # a session is ready; the pool keeps reconnecting.
+        _log.warning("mt5_not_ready_at_startup", servers=pools.names)
+    except AuthError:
+        _log.error("mt5_login_rejected_at_startup", servers=pools.names)
+        raise
+
+
+@contextlib.asynccontextmanager
+async def open_app(
+    settings: Settings, *, install_global_telemetry: bool = False
+) -> AsyncIterator[App]:
+    """Everything started; leaving the block drains and closes in reverse order."""
+    async with AsyncExitStack() as stack:
+        telemetry = Telemetry.start(settings, install_global=install_global_telemetry)
+        stack.callback(telemetry.shutdown)
+        redis = await stack.enter_async_context(redis_client(settings))
+        store = create_store(settings, redis, metrics=telemetry.metrics)
+        stack.push_async_callback(store.aclose)
+        audit = AuditLog.create(settings, redis)
+        stack.push_async_callback(audit.aclose)
+
+        sim: Simulator | None = None
+        if settings.demo_mode:
+            sim, demo_cfg = await _start_simulator()
+            stack.push_async_callback(sim.stop)
+            configs = [demo_cfg]
+            _log.info("embedded_simulator_started", url=sim.url)
+        else:
+            configs = _pool_configs(settings)
+        pools = PoolManager(configs, metrics=telemetry.metrics.webapi_hooks())
+        stack.push_async_callback(pools.aclose)
+        await _start_pools(pools)
+
+        deps = ServiceDeps(
+            pools=pools,
+            settings=settings,
+            idempotency=store,
+            audit=audit,
+            metrics=telemetry.metrics,
+            default_server=pools.default,
+        )
+        server = GatewayServer(deps, tracer_provider=telemetry.tracer_provider)
+        port = await server.start(settings.grpc.listen)
+        app = App(settings, telemetry, deps, server, port, sim)
+        # Runs first on exit: the server stops before the pools it uses close.
+        stack.push_async_callback(app.drain)
+        yield app
+
+
+def _ready_lines(app: App) -> list[str]:
+    host, _ = parse_host_port(app.settings.grpc.listen)
+    target = f"[{host}]:{app.port}" if ":" in host else f"{host}:{app.port}"
+    lines = [f"mt5gateway ready on {target}"]
+    if app.simulator is not None:
+        lines.append(f"  embedded MT5 simulator at {app.simulator.url} (demo mode)")
+    if app.metrics_port is not None:
+        lines.append(f"  metrics: http://{host}:{app.metrics_port}/metrics")
+    call_host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+    lines.append(f"  try: {grpcurl_hint(app.port, call_host)}")
+    return lines
+
+
+async def run(settings: Settings, *, out: TextIO | None = None) -> int:
+    """Serve until SIGTERM/SIGINT, drain, exit code 0."""
+    stream = out if out is not None else sys.stderr
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with open_app(settings, install_global_telemetry=True) as app:
+            _log.info(
+                "gateway_ready",
+                port=app.port,
+                metrics_port=app.metrics_port,
+                servers=app.deps.pools.names,
+                demo=app.simulator is not None,
+            )
+            print("\n".join(_ready_lines(app)), file=stream, flush=True)
+            await stop.wait()
+            _log.info("gateway_shutdown_requested")
+            await app.drain()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    _log.info("gateway_stopped")
+    return 0
