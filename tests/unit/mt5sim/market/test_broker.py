@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mt5sim.market import wire
 from mt5sim.market.broker import Broker, BrokerOptions
 from mt5sim.market.prices import PriceFeed
@@ -215,3 +217,38 @@ async def test_price_feed_run_is_cancellable(broker: Broker) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([2, 3, 4, 5, 6]),
+            st.decimals(min_value=-5000, max_value=5000, places=3),
+        ),
+        min_size=1,
+        max_size=15,
+    )
+)
+def test_balance_operations_keep_books_exact(ops: list[tuple[int, Decimal]]) -> None:
+    broker = Broker.seeded(2, NOW)
+    user = broker.users[100_007]
+    applied = Decimal(0)
+    rejected: set[int] = set()
+    for action, amount in ops:
+        try:
+            deal = broker.balance_operation(
+                user, action, amount, "p", check_margin=True, now=NOW
+            )
+        except Mt5Error as exc:
+            rejected.add(exc.code)
+            continue
+        applied += deal.profit
+        assert deal.profit == amount.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert rejected <= {Retcode.ERR_PARAMS, Retcode.REQUEST_NO_MONEY}
+    deals = broker.book(user.login).deals
+    assert user.balance == sum((d.money for d in deals if d.action != 3), Decimal(0))
+    assert user.credit == sum((d.profit for d in deals if d.action == 3), Decimal(0))
+    assert user.credit >= 0
+    stats = broker.balance_stats()
+    assert stats["per_login"] == ({"100007": str(applied)} if stats["count"] else {})
