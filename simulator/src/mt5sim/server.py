@@ -100,6 +100,9 @@ class Simulator:
                 # connection open and restarts after every answer.
                 keepalive_timeout=cfg.idle_timeout,
                 access_log=None,
+                # tick/last takes up to 4096 characters of symbols (§9.1); masks
+                # with percent-encoded backslashes need more than aiohttp's 8190.
+                max_line_size=65536,
             )
             runner = web.ServerRunner(server, shutdown_timeout=cfg.shutdown_timeout)
             await runner.setup()

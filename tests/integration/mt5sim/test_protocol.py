@@ -316,13 +316,15 @@ async def test_idle_connection_dropped(sim: Simulator, mt5_session) -> None:
 
 
 @pytest.mark.parametrize(
-    "sim_config", [SimConfig(tls=False, ticks_per_second=0, idle_timeout=0.5)]
+    "sim_config", [SimConfig(tls=False, ticks_per_second=0, idle_timeout=1.0)]
 )
 async def test_requests_keep_connection_alive(sim: Simulator, mt5_session) -> None:
+    # 4 x 0.4 s > the idle timeout in total, but never idle that long at once.
     async with mt5_session(sim) as c:
-        for _ in range(6):
-            await asyncio.sleep(0.2)
+        for _ in range(4):
+            await asyncio.sleep(0.4)
             assert await c.get("test/access") == (200, {"retcode": "0 Done"})
+    assert sim.stats()["connections_opened"] == 1
 
 
 async def test_quit_closes_connection(client: Any, sim: Simulator) -> None:
@@ -482,6 +484,12 @@ async def test_case_insensitive_names(client: Any) -> None:
 async def test_query_decoding(client: Any, raw_query, expected) -> None:
     _, body = await client.get("sim/echo", raw_query=raw_query)
     assert body["answer"]["get"]["name"] == expected
+
+
+async def test_long_query_line(client: Any) -> None:
+    value = "Forex\\Major\\EURUSD," * 300  # 5.4 KB, ~9 KB once percent-encoded
+    _, body = await client.get("sim/echo", name=value)
+    assert body["answer"]["get"]["name"] == value
 
 
 async def test_helper_escaping_round_trip(client: Any) -> None:
