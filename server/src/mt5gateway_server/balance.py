@@ -82,6 +82,8 @@ __all__ = [
     "Caller",
     "NotAppliedError",
     "OutcomeUnknownError",
+    "canonical_request_id",
+    "comment_length",
     "mt5_comment",
     "reconciliation_tag",
 ]
@@ -397,7 +399,12 @@ class BalanceWorkflow:
                 {"retcode": str(exc.retcode)},
             )
             await self._write_audit(
-                request, caller, AuditOutcome.FAILED, comment, retcode=exc.retcode
+                request,
+                caller,
+                AuditOutcome.FAILED,
+                comment,
+                retcode=exc.retcode,
+                currency=account.currency,
             )
             raise
         except (w.TransportError, w.AuthError, w.CircuitOpen):
@@ -413,7 +420,12 @@ class BalanceWorkflow:
         result = self._result(request, account, comment, ticket)
         await claim.complete(result.to_json())
         await self._write_audit(
-            request, caller, AuditOutcome.SUCCEEDED, comment, deal=ticket
+            request,
+            caller,
+            AuditOutcome.SUCCEEDED,
+            comment,
+            deal=ticket,
+            currency=account.currency,
         )
         return BalanceOutcome(result, replayed=False)
 
@@ -450,6 +462,7 @@ class BalanceWorkflow:
                 comment,
                 deal=deal.ticket,
                 changes={"reconciled": "found"},
+                currency=account.currency,
             )
             return BalanceOutcome(result, replayed=not first, reconciled=True)
         if verdict is _Verdict.ABSENT and not first:
@@ -468,9 +481,12 @@ class BalanceWorkflow:
                 AuditOutcome.FAILED,
                 comment,
                 changes={"reconciled": "not_applied"},
+                currency=account.currency,
             )
             raise NotAppliedError(request.request_id)
-        await self._write_audit(request, caller, AuditOutcome.UNKNOWN, comment)
+        await self._write_audit(
+            request, caller, AuditOutcome.UNKNOWN, comment, currency=account.currency
+        )
         raise OutcomeUnknownError(request.request_id)
 
     async def _find(
@@ -535,7 +551,12 @@ class BalanceWorkflow:
             )
         result = BalanceResult.from_json(record.payload)
         await self._write_audit(
-            request, caller, AuditOutcome.REPLAYED, comment, deal=result.deal_ticket
+            request,
+            caller,
+            AuditOutcome.REPLAYED,
+            comment,
+            deal=result.deal_ticket,
+            currency=result.currency,
         )
         return BalanceOutcome(result, replayed=True)
 
@@ -564,6 +585,7 @@ class BalanceWorkflow:
         deal: int | None = None,
         retcode: int | None = None,
         changes: Mapping[str, str] | None = None,
+        currency: str | None = None,
     ) -> None:
         if self._audit is None:
             return
@@ -575,7 +597,7 @@ class BalanceWorkflow:
             request_id=request.request_id,
             login=request.login,
             amount=request.amount,
-            currency=request.currency_code or None,
+            currency=currency or request.currency_code or None,
             deal=deal,
             retcode=retcode,
             caller=caller.identity,

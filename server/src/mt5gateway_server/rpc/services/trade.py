@@ -229,7 +229,7 @@ def _balance_request(
         request_id=request_id,
         login=request.login,
         action=BalanceOperation(action),
-        amount=amount,
+        amount=amount.normalize(),
         currency_code=request.amount.currency_code,
         comment=request.comment,
         check_margin=not request.skip_margin_check,
