@@ -132,3 +132,19 @@ def test_repr_hides_values() -> None:
     p = RequestParams.from_request("login=1", b'{"Password": "secret"}')
     assert "secret" not in repr(p)
     assert "Password" in repr(p)
+
+
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z_]{1,12}", fullmatch=True),
+        st.text(st.characters(exclude_categories=("Cs",))),
+        max_size=6,
+    )
+)
+def test_query_round_trip(params: dict[str, str]) -> None:
+    from urllib.parse import quote  # noqa: PLC0415
+
+    raw = "&".join(
+        f"{k.upper()}={quote(mt5_escape(v), safe='')}" for k, v in params.items()
+    )
+    assert parse_query(raw) == params
