@@ -15,10 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import grpc
-from google.rpc import (  # type: ignore[import-untyped, unused-ignore]
-    error_details_pb2,
-    status_pb2,
-)
+from google.rpc import error_details_pb2, status_pb2
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -314,19 +311,20 @@ def decode_status(
     violations: list[FieldViolation] = []
     retry_delay: timedelta | None = None
     for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR) and info is None:
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
+        # Any.Unpack answers False for another type: no descriptor comparison needed.
+        candidate = error_details_pb2.ErrorInfo()
+        if info is None and detail.Unpack(candidate):
+            info = candidate
+            continue
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad):
             violations.extend(
                 FieldViolation(v.field, v.description, v.reason)
                 for v in bad.field_violations
             )
-        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            retry = error_details_pb2.RetryInfo()
-            detail.Unpack(retry)
+            continue
+        retry = error_details_pb2.RetryInfo()
+        if detail.Unpack(retry):
             retry_delay = retry.retry_delay.ToTimedelta()
     reason = info.reason if info is not None else ""
     domain = info.domain if info is not None else ""

@@ -11,10 +11,7 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import TypeAlias
 
-from google.type import (  # type: ignore[import-untyped, unused-ignore]
-    decimal_pb2,
-    money_pb2,
-)
+from google.type import decimal_pb2, money_pb2
 
 __all__ = [
     "NANOS_PER_UNIT",

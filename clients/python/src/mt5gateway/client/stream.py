@@ -61,7 +61,7 @@ class _ReopenPolicy:
 
 
 def _keep(message: quote_service_pb2.StreamQuotesResponse, *, heartbeats: bool) -> bool:
-    return heartbeats or message.WhichOneof("event") != "heartbeat"
+    return heartbeats or not message.HasField("heartbeat")
 
 
 class AsyncQuoteStream:
@@ -95,6 +95,9 @@ class AsyncQuoteStream:
     def reopens(self) -> int:
         return self._policy.reopens
 
+    def cancelled(self) -> bool:
+        return self._cancelled
+
     def cancel(self) -> None:
         self._cancelled = True
         if self._call is not None:
@@ -104,13 +107,19 @@ class AsyncQuoteStream:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[quote_service_pb2.StreamQuotesResponse]:
-        while not self._cancelled:
+        while not self.cancelled():
             self._call = self._open(self._request, metadata=self._metadata)
             try:
                 async for message in self._call:
                     self._policy.failures = 0  # the stream worked; start backoff over
                     if _keep(message, heartbeats=self._heartbeats):
                         yield message
+            except asyncio.CancelledError:
+                # A cancelled aio call raises CancelledError from its iterator; only
+                # our own cancel() is swallowed, a cancelled task still propagates.
+                if self.cancelled():
+                    return
+                raise
             except aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.CANCELLED:
                     return
@@ -153,13 +162,16 @@ class QuoteStream:
     def reopens(self) -> int:
         return self._policy.reopens
 
+    def cancelled(self) -> bool:
+        return self._cancelled
+
     def cancel(self) -> None:
         self._cancelled = True
         if self._call is not None:
             self._call.cancel()
 
     def __iter__(self) -> Iterator[quote_service_pb2.StreamQuotesResponse]:
-        while not self._cancelled:
+        while not self.cancelled():
             self._call = self._open(self._request, metadata=self._metadata)
             try:
                 for message in self._call:
