@@ -1,3 +1,5 @@
+from urllib.parse import quote
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -142,8 +144,6 @@ def test_repr_hides_values() -> None:
     )
 )
 def test_query_round_trip(params: dict[str, str]) -> None:
-    from urllib.parse import quote  # noqa: PLC0415
-
     raw = "&".join(
         f"{k.upper()}={quote(mt5_escape(v), safe='')}" for k, v in params.items()
     )
