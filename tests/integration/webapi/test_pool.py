@@ -33,19 +33,27 @@ async def test_drop_sessions_mid_load_all_reads_succeed(open_pool, control):
         client = pool.client()
         login = await a_trader(client)
 
+        done = asyncio.Event()
+        calls = 0
+
         async def reader(i):
-            for _ in range(20):
+            nonlocal calls
+            while not done.is_set():
                 if i % 2:
                     await client.user_get(login)
                 else:
                     await client.tick_last(["EURUSD"])
+                calls += 1
 
         async def dropper():
             for _ in range(3):
                 await asyncio.sleep(0.05)
                 await control.drop_sessions()
+            await asyncio.sleep(0.05)
+            done.set()
 
         await asyncio.gather(*(reader(i) for i in range(10)), dropper())
+        assert calls > 10
         stats = await control.stats()
         assert stats["connections_dropped"] >= 1
         assert stats["handshakes"]["completed"] > 5  # sessions re-authenticated
