@@ -189,22 +189,38 @@ async def test_wrong_password_retcode_mode(sim: Simulator, mt5_session) -> None:
 
 
 @pytest.mark.parametrize(
-    "sim_config", [SimConfig(tls=False, ticks_per_second=0, auth_answer_timeout=0.2)]
+    ("sim_config", "expected"),
+    [
+        (
+            SimConfig(tls=False, ticks_per_second=0, auth_answer_timeout=0.2),
+            (403, None),
+        ),
+        (
+            SimConfig(
+                tls=False,
+                ticks_per_second=0,
+                auth_answer_timeout=0.2,
+                auth_failure="retcode",
+            ),
+            (200, {"retcode": "3006 Invalid account password"}),
+        ),
+    ],
 )
-async def test_late_answer_rejected(sim: Simulator, mt5_session) -> None:
+async def test_late_answer_rejected(sim: Simulator, mt5_session, expected) -> None:
     async with mt5_session(sim, authenticate=False) as c:
         _, start = await c.get(
             "auth/start", version=3470, agent="WebManager", login=1000, type="manager"
         )
         await asyncio.sleep(0.3)
-        status, _ = await c.get(
+        result = await c.get(
             "auth/answer",
             srv_rand_answer=mt5_rand_answer(
                 mt5_password_hash("Password1"), start["srv_rand"]
             ),
             cli_rand=OFFICIAL_CLI_RAND,
         )
-        assert status == 403
+        assert result == expected
+        assert await c.get("test/access") == (403, None)
     stats = sim.stats()
     assert stats["handshakes"] == {"started": 1, "completed": 0, "failed": 1}
 
