@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
-from google.rpc import (  # type: ignore[import-untyped]
+from google.rpc import (
     error_details_pb2,
     status_pb2,
 )
@@ -133,7 +133,7 @@ class GatewayError(Exception):
 
 def _pack(message: error_details_pb2.ErrorInfo | object) -> any_pb2.Any:
     out = any_pb2.Any()
-    out.Pack(message)  # type: ignore[arg-type]
+    out.Pack(message)  # type: ignore[arg-type,unused-ignore]
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from google.type import decimal_pb2, money_pb2  # type: ignore[import-untyped]
+from google.type import decimal_pb2, money_pb2
 
 __all__ = [
     "NANOS_PER_UNIT",
