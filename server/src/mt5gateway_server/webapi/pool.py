@@ -458,7 +458,7 @@ class SessionPool:
         log.info("mt5_pool_closed", server=self.name, sessions=len(sessions))
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        if self._started and self._close_task is None:
+        if getattr(self, "_started", False) and self._close_task is None:
             _warn(f"unclosed {self!r}", ResourceWarning, source=self, stacklevel=1)
 
     def client(self) -> WebApiClient:
