@@ -312,3 +312,27 @@ async def test_cancelled_calls_leave_the_pool_usable(open_pool, control):
             repr(pool)
             == "<SessionPool main [2 ready, 0 busy, 0 reauth, 0 broken | 0 waiting]>"
         )
+
+
+async def test_failed_ping_breaks_and_replaces_sessions(open_pool, control):
+    metrics = RecordingMetrics()
+    async with open_pool(pool_size=2, ping_interval=0.1) as pool:
+        pool._metrics = metrics
+        await control.faults(reject_handshakes=1018)
+        await control.drop_sessions()  # the next ping must re-authenticate, and cannot
+        for _ in range(100):
+            if "2 broken" in repr(pool):
+                break
+            await asyncio.sleep(0.02)
+        assert "0 ready" in repr(pool)
+        assert "ping_failed" in metrics.reconnects
+        await control.faults()
+        for _ in range(200):
+            if "2 ready" in repr(pool):
+                break
+            await asyncio.sleep(0.02)
+        assert (
+            repr(pool)
+            == "<SessionPool main [2 ready, 0 busy, 0 reauth, 0 broken | 0 waiting]>"
+        )
+        assert await pool.client().user_total() > 0

@@ -49,7 +49,7 @@ async def test_wrong_password_is_an_auth_error(sim):
     assert "Wrong123" not in repr(info.value)
 
 
-async def test_plain_http_and_reauth_after_server_drop(sim, control):
+async def test_reauth_after_server_drop_over_tls(sim, control):
     session = await Mt5Session.open(server_config(sim, url=sim.url), ping=False)
     try:
         await control.drop_sessions()
