@@ -279,3 +279,13 @@ async def test_tick_cursor_follows_trans_id(client):
     again = await cursor.poll()
     assert len(again) == 3
     assert cursor.trans_id < 10**12
+
+
+async def test_long_batch_lists_go_in_a_json_body(client, control):
+    logins = [lg for lg in await client.user_logins(["*"]) if lg >= 100000]
+    # Thousands of unknown logins push the list past the query limit.
+    wanted = logins[:3] + list(range(900_000_000, 900_000_600))
+    users = await client.user_get_batch(logins=wanted)
+    assert sorted(u.login for u in users) == sorted(logins[:3])
+    positions = await client.position_get_batch(logins=wanted)
+    assert {p.login for p in positions} <= set(logins[:3])

@@ -42,6 +42,7 @@ from mt5gateway_server.webapi.wire import (
     JsonBody,
     QueryValue,
     TimeConvention,
+    build_query,
     to_int,
 )
 
@@ -186,6 +187,27 @@ def _one_of(**lists: Sequence[Any] | None) -> None:
         raise ValueError(f"pass exactly one of {', '.join(lists)}")
 
 
+# Beyond this, batch lists move from the query string into a JSON body (POST),
+# which §5.4 allows as arrays; URLs stay short and proxies happy.
+MAX_QUERY_LIST = 2000
+_BODY_LISTS = frozenset({"login", "group", "ticket"})  # the documented body arrays
+
+
+def _split_lists(
+    params: Mapping[str, QueryValue],
+) -> tuple[dict[str, QueryValue], dict[str, object] | None]:
+    if len(build_query(params)) <= MAX_QUERY_LIST:
+        return dict(params), None
+    query: dict[str, QueryValue] = {}
+    body: dict[str, object] = {}
+    for name, value in params.items():
+        if name in _BODY_LISTS and isinstance(value, list):
+            body[name] = [str(v) for v in value]
+        else:
+            query[name] = value
+    return query, body
+
+
 def _page(offset: int, total: int) -> None:
     if offset < 0 or not 1 <= total <= MAX_PAGE:
         raise ValueError(f"need offset >= 0 and 1 <= total <= {MAX_PAGE}")
@@ -230,6 +252,12 @@ class WebApiClient:
         accept: frozenset[int] = frozenset(),
     ) -> Envelope:
         return await self.pool.call(command, params, body=body, accept=accept)
+
+    async def _batch_read(
+        self, command: str, params: Mapping[str, QueryValue]
+    ) -> Envelope:
+        query, body = _split_lists(params)
+        return await self._read(command, query, body=body)
 
     async def _write(
         self,
@@ -300,7 +328,7 @@ class WebApiClient:
     ) -> list[User]:
         login_list, group_list = _ids(logins), _ids(groups)
         _one_of(logins=login_list, groups=group_list)
-        env = await self._read(
+        env = await self._batch_read(
             "user/get_batch", {"login": login_list, "group": group_list}
         )
         return self._many(User, env)
@@ -344,7 +372,7 @@ class WebApiClient:
     ) -> list[Account]:
         login_list, group_list = _ids(logins), _ids(groups)
         _one_of(logins=login_list, groups=group_list)
-        env = await self._read(
+        env = await self._batch_read(
             "user/account/get_batch", {"login": login_list, "group": group_list}
         )
         return self._many(Account, env)
@@ -408,7 +436,9 @@ class WebApiClient:
         symbols: Iterable[str] | None = None,
     ) -> list[Position]:
         params = self._batch(logins, groups, tickets, symbols)
-        return self._many(Position, await self._read("position/get_batch", params))
+        return self._many(
+            Position, await self._batch_read("position/get_batch", params)
+        )
 
     def _batch(  # noqa: PLR0917 - private helper mirroring the public keywords
         self,
@@ -464,7 +494,7 @@ class WebApiClient:
         symbols: Iterable[str] | None = None,
     ) -> list[Order]:
         params = self._batch(logins, groups, tickets, symbols)
-        return self._many(Order, await self._read("order/get_batch", params))
+        return self._many(Order, await self._batch_read("order/get_batch", params))
 
     # ------------------------------------------------------------ history orders, deals
 
@@ -499,7 +529,7 @@ class WebApiClient:
         to: datetime | None = None,
     ) -> list[Order]:
         params = self._batch(logins, groups, tickets, symbols, from_, to, history=True)
-        return self._many(Order, await self._read("history/get_batch", params))
+        return self._many(Order, await self._batch_read("history/get_batch", params))
 
     async def deal_get(self, ticket: int) -> Deal:
         return self._one(Deal, await self._read("deal/get", {"ticket": ticket}))
@@ -530,7 +560,7 @@ class WebApiClient:
         to: datetime | None = None,
     ) -> list[Deal]:
         params = self._batch(logins, groups, tickets, symbols, from_, to, history=True)
-        return self._many(Deal, await self._read("deal/get_batch", params))
+        return self._many(Deal, await self._batch_read("deal/get_batch", params))
 
     def _range(
         self, login: int, from_: datetime, to: datetime

@@ -123,3 +123,23 @@ def test_scrub_redacts_passwords():
         "PassMain": "<redacted>",
         "comment": "c",
     }
+
+
+async def test_long_batch_lists_move_to_the_body():
+    pool = FakePool([Envelope(0, "Done", []), Envelope(0, "Done", [])])
+    client = WebApiClient(pool)  # type: ignore[arg-type]
+    await client.user_get_batch(logins=[1, 2])
+    assert pool.calls[0][1] == {"login": ["1", "2"], "group": None}
+    assert pool.calls[0][2] is None
+    many = list(range(100_000, 100_500))
+    await client.deal_get_batch(logins=many, from_=T0, to=T0, symbols=["EURUSD"])
+    _, query, body, write = pool.calls[1]
+    assert body == {"login": [str(x) for x in many]}
+    assert query == {
+        "group": None,
+        "ticket": None,
+        "symbol": ["EURUSD"],
+        "from": S0,
+        "to": S0,
+    }
+    assert not write
