@@ -2,6 +2,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from mt5gateway_server.webapi import Deal, Position, ProtocolError, Symbol, Tick, User
 from mt5gateway_server.webapi.models import parse_chart_bars, parse_tick_rows
 
@@ -97,3 +99,26 @@ def test_history_rows_in_letter_order():
     assert bars[0].tick_volume == 12
     with pytest.raises(ProtocolError):
         parse_tick_rows({"x": 1}, "d")
+
+
+money = st.decimals(min_value=Decimal(-(10**12)), max_value=Decimal(10**12), places=2)
+volumes = st.integers(min_value=0, max_value=10**14)
+
+
+@given(money, volumes, st.integers(min_value=1, max_value=4_102_444_800), st.booleans())
+def test_deal_round_trip_strings_or_numbers(profit, volume_ext, seconds, as_numbers):
+    wire = {
+        "Deal": "1",
+        "Profit": str(profit),
+        "VolumeExt": str(volume_ext),
+        "Time": str(seconds),
+        "Unknown": "kept",
+    }
+    if as_numbers:
+        wire.update(VolumeExt=volume_ext, Time=seconds)
+    d = Deal.from_wire(wire)
+    assert d.profit == profit
+    assert d.volume * 100_000_000 == volume_ext
+    assert d.time is not None
+    assert int(d.time.timestamp()) == seconds
+    assert d.extra == {"Unknown": "kept"}
