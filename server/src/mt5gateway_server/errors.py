@@ -34,6 +34,7 @@ __all__ = [
     "GatewayDraining",
     "GatewayError",
     "IdempotencyConflict",
+    "IdempotencyPending",
     "InternalError",
     "InvalidPageToken",
     "Rule",
@@ -105,6 +106,40 @@ class GatewayError(Exception):
             f" {self.message!r} {self.metadata}>"
         )
 
+    @classmethod
+    def from_status(cls, status: status_pb2.Status) -> GatewayError:
+        """Rebuild an error from its stored ``google.rpc.Status`` (replays)."""
+        code = _CODES_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN)
+        reason: int = error_reason_pb2.INTERNAL_ERROR
+        metadata: dict[str, str] = {}
+        delay: float | None = None
+        violations: list[FieldViolation] = []
+        for detail in status.details:
+            kind = detail.type_url.rsplit("/", 1)[-1]
+            if kind == "google.rpc.ErrorInfo":
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                reason = Reason.Value(info.reason)
+                metadata = dict(info.metadata)
+            elif kind == "google.rpc.RetryInfo":
+                retry = error_details_pb2.RetryInfo()
+                detail.Unpack(retry)
+                delay = retry.retry_delay.ToNanoseconds() / 1e9
+            elif kind == "google.rpc.BadRequest":
+                bad = error_details_pb2.BadRequest()
+                detail.Unpack(bad)
+                violations = [
+                    FieldViolation(v.field, v.description) for v in bad.field_violations
+                ]
+        return GatewayError(
+            status.message,
+            metadata=metadata,
+            retry_delay=delay,
+            violations=violations,
+            code=code,
+            reason=reason,
+        )
+
     def to_status(self) -> status_pb2.Status:
         """``google.rpc.Status`` with ErrorInfo, then BadRequest/RetryInfo if any."""
         details: list[any_pb2.Any] = []
@@ -139,6 +174,9 @@ def _pack(message: error_details_pb2.ErrorInfo | object) -> any_pb2.Any:
 
 _CODE_NUMBERS: Mapping[grpc.StatusCode, int] = MappingProxyType(
     {code: code.value[0] for code in grpc.StatusCode}
+)
+_CODES_BY_NUMBER: Mapping[int, grpc.StatusCode] = MappingProxyType(
+    {number: code for code, number in _CODE_NUMBERS.items()}
 )
 
 
@@ -198,6 +236,20 @@ class IdempotencyConflict(GatewayError):
         super().__init__(
             "request_id was already used with a different request",
             metadata={"requestId": request_id},
+        )
+
+
+class IdempotencyPending(GatewayError):
+    """A call with the same request_id is still running after the wait."""
+
+    code = grpc.StatusCode.ABORTED
+    reason = error_reason_pb2.IDEMPOTENCY_CONFLICT
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            "a call with this request_id is still being processed",
+            metadata={"requestId": request_id},
+            retry_delay=RETRY_UNAVAILABLE,
         )
 
 

@@ -36,7 +36,7 @@ from mt5gateway_server.settings import (
 from mt5sim import SimConfig, Simulator
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
     from contextlib import AbstractAsyncContextManager
 
 MANAGER_LOGIN = 1000
@@ -177,7 +177,7 @@ def decode_error(exc: grpc.aio.AioRpcError) -> RpcFailure:
     return RpcFailure(exc.code(), exc.details() or "", info, bad, retry)
 
 
-async def rpc_error(call: Any) -> RpcFailure:
+async def expect_error(call: Any) -> RpcFailure:
     """Await a call that must fail; its decoded status."""
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call
@@ -208,6 +208,13 @@ async def sim(sim_config: SimConfig) -> AsyncIterator[Simulator]:
 async def gateway(sim: Simulator) -> AsyncIterator[Gateway]:
     async with open_gateway(sim) as gw:
         yield gw
+
+
+@pytest.fixture
+def rpc_error() -> Callable[[Any], Awaitable[RpcFailure]]:
+    """``failure = await rpc_error(stub.Call(request))`` (tests cannot import
+    conftest under --import-mode=importlib, so helpers come as fixtures)."""
+    return expect_error
 
 
 @pytest.fixture

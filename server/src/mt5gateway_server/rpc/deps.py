@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mt5gateway_server.errors import ServerNotFound
+from mt5gateway_server.rpc.interceptors import current_call
+from mt5gateway_server.rpc.services.common import CurrencyCache
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,6 +33,8 @@ class ServiceDeps:
     clock: Callable[[], float] = field(default=time.time)
     # The server a request with an empty `server` field goes to.
     default_server: str = ""
+    # Group -> deposit currency (Money fields), shared by all services.
+    currencies: CurrencyCache = field(default_factory=CurrencyCache)
 
     def server_name(self, requested: str) -> str:
         """The configured name for a request's ``server`` field, or ServerNotFound."""
@@ -43,4 +47,9 @@ class ServiceDeps:
         return self.pools.pool(self.server_name(requested))
 
     def client(self, requested: str) -> WebApiClient:
-        return self.pools.client(self.server_name(requested))
+        """The Web API client for a request's server; noted for the access log."""
+        name = self.server_name(requested)
+        call = current_call()
+        if call is not None:
+            call.server = name
+        return self.pools.client(name)

@@ -23,11 +23,15 @@ import grpc
 import structlog
 from grpc_status import rpc_status  # type: ignore[import-untyped]
 
-from mt5gateway_server.cache.idempotency import IdempotencyConflictError
+from mt5gateway_server.cache.idempotency import (
+    IdempotencyConflictError,
+    IdempotencyPendingError,
+)
 from mt5gateway_server.errors import (
     CallerUnauthenticated,
     GatewayError,
     IdempotencyConflict,
+    IdempotencyPending,
     InternalError,
     from_webapi,
 )
@@ -101,8 +105,6 @@ def _metadata(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str:
         if name == key:
             return value.decode() if isinstance(value, bytes) else value
     return ""
-
-
 
 
 class _Wrapping(grpc.aio.ServerInterceptor, ABC):
@@ -269,6 +271,10 @@ def to_gateway_error(exc: Exception) -> GatewayError:
         return from_webapi(exc, extra)
     if isinstance(exc, IdempotencyConflictError):
         return IdempotencyConflict(exc.request_id)
+    if isinstance(exc, IdempotencyPendingError):
+        return IdempotencyPending(exc.request_id)
+    if isinstance(exc, NotImplementedError):
+        return GatewayError("not implemented yet", code=grpc.StatusCode.UNIMPLEMENTED)
     _log.error("rpc_internal_error", exc_info=exc)
     return InternalError()
 
