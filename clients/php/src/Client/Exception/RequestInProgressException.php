@@ -1,0 +1,16 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Mt5Gateway\Client\Exception;
+
+/**
+ * Another call with this request_id is still running: repeat it later.
+ */
+class RequestInProgressException extends GatewayException
+{
+    public function isRetryable(): bool
+    {
+        return true;
+    }
+}
