@@ -1,0 +1,198 @@
+"""QuoteService.StreamQuotes: snapshot, SnapshotComplete, then live changes.
+
+``QuoteStreamHandler.stream`` is an async generator the QuoteService delegates to.
+Per stream: ``sequence`` counts every message from 1; a ``Heartbeat`` goes out when
+nothing else was sent for ``quotes.heartbeat_seconds``; ``min_interval`` throttles
+each symbol (ticks in between are conflated, latest wins). A tick older than one
+already sent for the same symbol is never sent (the snapshot fetch and the poller
+can race). On drain the stream ends with UNAVAILABLE + RetryInfo (raised as
+``GatewayDraining``; the ErrorMapping interceptor writes the status).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from google.type import decimal_pb2
+from mt5gateway.v1 import quote_pb2, quote_service_pb2, stream_pb2
+
+from mt5gateway_server.errors import FieldViolation, GatewayDraining, ValidationError
+from mt5gateway_server.mapping.money import decimal_text
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    import grpc
+
+    from mt5gateway_server.feeds.hub import FeedTick, QuoteHub, Subscription
+    from mt5gateway_server.rpc.streams import StreamRegistry
+    from mt5gateway_server.settings import QuoteSettings
+    from mt5gateway_server.webapi.models import Tick
+
+__all__ = ["MAX_MIN_INTERVAL_SECONDS", "QuoteStreamHandler", "quote_from_tick"]
+
+MAX_MIN_INTERVAL_SECONDS = 60.0
+MAX_SYMBOL_ITEMS = 1000
+MAX_SYMBOL_CHARS = 4096  # tick/last's limit for the joined list (§5.7)
+_Response = quote_service_pb2.StreamQuotesResponse
+
+
+def _dec(value: Decimal) -> decimal_pb2.Decimal:
+    return decimal_pb2.Decimal(value=decimal_text(value))
+
+
+def quote_from_tick(tick: Tick) -> quote_pb2.Quote:
+    """The Quote of a Tick DTO (``mapping.quotes`` once the service layer has it)."""
+    quote = quote_pb2.Quote(
+        symbol=tick.symbol,
+        digits=tick.digits,
+        bid=_dec(tick.bid),
+        ask=_dec(tick.ask),
+        last=_dec(tick.last),
+        volume=_dec(tick.volume_real or Decimal(tick.volume)),
+    )
+    when = tick.time_msc or tick.time
+    if when is not None:
+        quote.quote_time.FromDatetime(when)
+    return quote
+
+
+def _quote_of(tick: FeedTick) -> quote_pb2.Quote:
+    # Built once per tick and shared by every stream that sends it.
+    cached = tick.payload
+    if cached is None:
+        cached = tick.payload = quote_from_tick(tick.tick)
+    return cached  # type: ignore[return-value]
+
+
+def _validate(request: quote_service_pb2.StreamQuotesRequest) -> float:
+    """The per-symbol minimum interval in seconds, or ValidationError."""
+    problems: list[FieldViolation] = []
+    items = list(request.symbols)
+    if not items:
+        problems.append(FieldViolation("symbols", "at least one symbol or mask"))
+    elif len(items) > MAX_SYMBOL_ITEMS:
+        problems.append(FieldViolation("symbols", f"at most {MAX_SYMBOL_ITEMS} items"))
+    elif any(not s.strip() for s in items):
+        problems.append(FieldViolation("symbols", "empty symbol name"))
+    elif len(",".join(items)) > MAX_SYMBOL_CHARS:
+        problems.append(
+            FieldViolation("symbols", "joined, the list exceeds 4096 characters")
+        )
+    interval = 0.0  # unset and zero mean the same: no throttle beyond polling
+    d = request.min_interval
+    if d.seconds < 0 or d.nanos < 0:
+        problems.append(FieldViolation("min_interval", "must not be negative"))
+    else:
+        interval = min(d.seconds + d.nanos / 1e9, MAX_MIN_INTERVAL_SECONDS)
+    if problems:
+        raise ValidationError(problems)
+    return interval
+
+
+class QuoteStreamHandler:
+    """StreamQuotes for any number of concurrent streams of one process."""
+
+    def __init__(
+        self,
+        hub: QuoteHub,
+        registry: StreamRegistry,
+        settings: QuoteSettings,
+        *,
+        server_name: Callable[[str], str],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.hub = hub
+        self.registry = registry
+        self.settings = settings
+        self._server_name = server_name
+        self._clock = clock
+        self._poll_interval = settings.poll_interval_ms / 1000
+        beat = stream_pb2.Heartbeat()
+        beat.interval.FromTimedelta(timedelta(seconds=settings.heartbeat_seconds))
+        self._heartbeat_interval = beat.interval
+
+    def __repr__(self) -> str:
+        return f"<QuoteStreamHandler {self.hub!r} {self.registry!r}>"
+
+    async def stream(
+        self,
+        request: quote_service_pb2.StreamQuotesRequest,
+        context: grpc.aio.ServicerContext[object, object],  # noqa: ARG002
+    ) -> AsyncIterator[quote_service_pb2.StreamQuotesResponse]:
+        min_interval = _validate(request)
+        # Each poll gives at most one tick per symbol: a throttle at or below the
+        # poll interval changes nothing, so it costs nothing either.
+        if min_interval <= self._poll_interval:
+            min_interval = 0.0
+        server = self._server_name(request.server)
+        if self.registry.draining:
+            raise GatewayDraining
+        sub = await self.hub.subscribe(
+            server,
+            list(request.symbols),
+            group=request.group,
+            min_interval=min_interval,
+        )
+        try:
+            with self.registry.track(sub):
+                async for message in self._messages(sub):
+                    yield message
+        finally:
+            await self.hub.unsubscribe(sub)
+
+    async def _messages(
+        self, sub: Subscription
+    ) -> AsyncIterator[quote_service_pb2.StreamQuotesResponse]:
+        clock = self._clock
+        heartbeat = self.settings.heartbeat_seconds
+        sequence = 0
+        sent: dict[str, FeedTick] = {}
+        stamp = _Response().send_time  # one Timestamp, copied into each message
+
+        def envelope(**kwargs: object) -> _Response:
+            nonlocal sequence
+            sequence += 1
+            msg = _Response(sequence=sequence, **kwargs)  # type: ignore[arg-type]
+            msg.send_time.CopyFrom(stamp)
+            return msg
+
+        stamp.GetCurrentTime()
+        for tick in sub.snapshot:
+            sent[tick.symbol] = tick
+            yield envelope(quote=_quote_of(tick))
+        yield envelope(
+            snapshot_complete=stream_pb2.SnapshotComplete(record_count=len(sent))
+        )
+        sub.snapshot = []  # the stream keeps only what it needs
+        last_send = clock()
+        while True:
+            if sub.error is not None:
+                raise sub.error
+            now = clock()
+            ticks, next_due = sub.take(now)
+            if ticks:
+                stamp.GetCurrentTime()
+                for tick in ticks:
+                    prev = sent.get(tick.symbol)
+                    if prev is not None and not tick.newer_than(prev):
+                        continue  # stale or repeated: never step back in time
+                    sent[tick.symbol] = tick
+                    yield envelope(quote=_quote_of(tick))
+                last_send = clock()
+                continue
+            idle_left = last_send + heartbeat - now
+            if idle_left <= 0:
+                stamp.GetCurrentTime()
+                yield envelope(
+                    heartbeat=stream_pb2.Heartbeat(
+                        heartbeat_time=stamp, interval=self._heartbeat_interval
+                    )
+                )
+                last_send = clock()
+                continue
+            timeout = idle_left if next_due is None else min(idle_left, next_due - now)
+            await sub.wait(timeout)
