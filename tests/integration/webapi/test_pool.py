@@ -10,6 +10,7 @@ from mt5gateway_server.webapi import (
     AuthError,
     BalanceOperation,
     CircuitOpen,
+    DeadlineExceeded,
     OutcomeUnknown,
     PoolManager,
     PoolTimeout,
@@ -336,3 +337,15 @@ async def test_failed_ping_breaks_and_replaces_sessions(open_pool, control):
             == "<SessionPool main [2 ready, 0 busy, 0 reauth, 0 broken | 0 waiting]>"
         )
         assert await pool.client().user_total() > 0
+
+
+async def test_expired_deadline_sends_nothing_and_keeps_sessions(open_pool, control):
+    async with open_pool(pool_size=1) as pool:
+        async with pool.lease() as session:
+            with deadline_scope(-1), pytest.raises(DeadlineExceeded):
+                await session.request("trade/balance", {"login": 1}, write=True)
+        assert (
+            repr(pool)
+            == "<SessionPool main [1 ready, 0 busy, 0 reauth, 0 broken | 0 waiting]>"
+        )
+        assert "trade/balance" not in (await control.stats())["requests"]

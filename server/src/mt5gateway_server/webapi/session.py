@@ -469,6 +469,8 @@ class Mt5Session:
                     server=self.config.name,
                     command=command,
                 ) from None
+            except DeadlineExceeded:
+                raise  # the caller ran out of time; the session is fine
             except (ReadError, ReadTimeout) as exc:
                 self.state = SessionState.BROKEN
                 if write:
