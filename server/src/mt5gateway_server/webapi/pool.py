@@ -182,6 +182,8 @@ class SessionPool:
         if not wait:
             return
         while not self._ready.is_set():
+            if self._closing:
+                raise ConnectError("pool closed while starting", server=self.name)
             err = self.last_error
             hopeless = (
                 isinstance(err, AuthError) or self._breaker.state is BreakerState.OPEN

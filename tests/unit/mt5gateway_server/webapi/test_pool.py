@@ -333,3 +333,13 @@ def test_config_validation():
     for bad in ({"pool_size": 0}, {"pool_size": 65}, {"agent": "a b"}, {"version": 10}):
         with pytest.raises(ValueError):  # noqa: PT011
             cfg(**bad)
+
+
+async def test_close_while_starting_unblocks_start():
+    h = Harness(cfg(pool_size=2))
+    h.gate = asyncio.Event()
+    starting = asyncio.create_task(h.pool.start())
+    await settle()
+    await h.pool.aclose()
+    with pytest.raises(ConnectError, match="closed while starting"):
+        await starting
