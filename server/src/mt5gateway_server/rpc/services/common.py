@@ -34,6 +34,7 @@ from mt5gateway_server.webapi import (
     ReadError,
     ReadTimeout,
     RetcodeError,
+    TimeConvention,
     TooFrequent,
     Unavailable,
     WebApiError,
@@ -53,6 +54,7 @@ __all__ = [
     "WriteSpec",
     "idempotent_write",
     "page_cursor",
+    "time_convention",
 ]
 
 _log = get_logger("rpc.services")
@@ -93,6 +95,11 @@ def page_cursor(request: Message, *, default: int, maximum: int) -> PageCursor:
         paged.page_token, paged.page_size, fp, default=default, maximum=maximum
     )
     return PageCursor(page, fp)
+
+
+def time_convention(client: WebApiClient) -> TimeConvention:
+    """How this server's MT5 time stamps become UTC (for fields the DTOs left raw)."""
+    return TimeConvention(client.pool.config.server_utc_offset)
 
 
 # ------------------------------------------------------------------ currencies
