@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from google.type import decimal_pb2
 from mt5gateway.v1 import quote_pb2
 
 from mt5gateway_server.mapping.enums import TICK_DIRECTION
@@ -14,6 +13,8 @@ from mt5gateway_server.mapping.time import optional_timestamp
 from mt5gateway_server.webapi.wire import to_decimal
 
 if TYPE_CHECKING:
+    from google.type import decimal_pb2
+
     from mt5gateway_server.webapi import ChartBar, Tick, TickRow, TickStat
 
 __all__ = ["bar_to_proto", "history_tick_to_proto", "quote_to_proto", "stats_to_proto"]
