@@ -1,4 +1,4 @@
-"""UserService end to end: Python stub -> gateway -> mt5sim, values and error details."""
+"""UserService end to end: Python stub -> gateway -> mt5sim; values and errors."""
 
 from __future__ import annotations
 
