@@ -58,7 +58,7 @@ final class StatusDecoder
         7 => Exception\PermissionDeniedException::class,
         8 => Exception\RateLimitedException::class,
         9 => Exception\FailedPreconditionException::class,
-        10 => Exception\FailedPreconditionException::class,
+        10 => Exception\AbortedException::class,
         11 => Exception\InvalidArgumentException::class,
         12 => Exception\UnimplementedException::class,
         13 => Exception\InternalException::class,
@@ -142,9 +142,13 @@ final class StatusDecoder
                 $metadata[(string) $key] = (string) $value;
             }
         }
-        $class = ($domain === self::DOMAIN ? (self::BY_REASON[$reason] ?? null) : null)
-            ?? self::BY_CODE[$code]
-            ?? GatewayException::class;
+        $byCode = self::BY_CODE[$code] ?? GatewayException::class;
+        $class = $domain === self::DOMAIN ? (self::BY_REASON[$reason] ?? null) : null;
+        // The reason refines the code's class; a reason contradicting the code (e.g.
+        // INTERNAL_ERROR sent with UNIMPLEMENTED) must not turn it into another kind.
+        if ($class === null || !is_a($class, $byCode, true)) {
+            $class = $byCode;
+        }
         return new $class($message, $code, $reason, $domain, $metadata, $violations, $retryDelay);
     }
 

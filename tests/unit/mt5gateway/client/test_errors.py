@@ -131,7 +131,11 @@ def test_retry_info_gives_delay() -> None:
         (grpc.StatusCode.INTERNAL, "INTERNAL_ERROR", e.InternalError),
         # Unknown reasons fall back to the class of the code (error_reason.proto).
         (grpc.StatusCode.NOT_FOUND, "SOMETHING_NEW", e.NotFound),
-        (grpc.StatusCode.INTERNAL, "SOMETHING_NEW", e.GatewayError),
+        (grpc.StatusCode.INTERNAL, "SOMETHING_NEW", e.InternalError),
+        (grpc.StatusCode.DATA_LOSS, "SOMETHING_NEW", e.GatewayError),
+        # A reason contradicting the code does not change the kind of error.
+        (grpc.StatusCode.UNIMPLEMENTED, "INTERNAL_ERROR", e.Unimplemented),
+        (grpc.StatusCode.NOT_FOUND, "MT5_NO_MONEY", e.NotFound),
     ],
 )
 def test_reason_to_class(code: grpc.StatusCode, reason: str, cls: type) -> None:

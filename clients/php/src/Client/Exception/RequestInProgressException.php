@@ -7,7 +7,7 @@ namespace Mt5Gateway\Client\Exception;
 /**
  * Another call with this request_id is still running: repeat it later.
  */
-class RequestInProgressException extends GatewayException
+class RequestInProgressException extends AbortedException
 {
     public function isRetryable(): bool
     {

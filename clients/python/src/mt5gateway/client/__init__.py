@@ -9,6 +9,7 @@ from mt5gateway.client.channel import (
 )
 from mt5gateway.client.client import AsyncGatewayClient, GatewayClient
 from mt5gateway.client.errors import (
+    Aborted,
     AlreadyExists,
     DeadlineExceeded,
     FailedPrecondition,
@@ -23,6 +24,7 @@ from mt5gateway.client.errors import (
     PermissionDenied,
     RateLimited,
     Rejected,
+    RequestInProgress,
     Unauthenticated,
     Unavailable,
     Unimplemented,
@@ -40,6 +42,7 @@ from mt5gateway.client.stream import AsyncQuoteStream, QuoteStream
 
 __all__ = [
     "API_KEY_HEADER",
+    "Aborted",
     "AlreadyExists",
     "AsyncGatewayClient",
     "AsyncQuoteStream",
@@ -59,6 +62,7 @@ __all__ = [
     "QuoteStream",
     "RateLimited",
     "Rejected",
+    "RequestInProgress",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",

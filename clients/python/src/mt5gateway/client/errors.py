@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DOMAIN",
     "STATUS_DETAILS_KEY",
+    "Aborted",
     "AlreadyExists",
     "Cancelled",
     "DeadlineExceeded",
@@ -191,7 +192,11 @@ class IdempotencyConflict(InvalidArgument):
     """The request_id was already used with a different payload: use a new one."""
 
 
-class RequestInProgress(GatewayError):  # noqa: N818
+class Aborted(GatewayError):  # noqa: N818
+    pass
+
+
+class RequestInProgress(Aborted):
     """Another call with this request_id is still running: repeat it later."""
 
     retryable = True
@@ -275,13 +280,14 @@ _BY_CODE: dict[grpc.StatusCode, type[GatewayError]] = {
     grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.ALREADY_EXISTS: AlreadyExists,
     grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
-    grpc.StatusCode.ABORTED: FailedPrecondition,
+    grpc.StatusCode.ABORTED: Aborted,
     grpc.StatusCode.RESOURCE_EXHAUSTED: RateLimited,
     grpc.StatusCode.UNAVAILABLE: Unavailable,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
     grpc.StatusCode.UNKNOWN: Mt5Error,
     grpc.StatusCode.UNIMPLEMENTED: Unimplemented,
     grpc.StatusCode.CANCELLED: Cancelled,
+    grpc.StatusCode.INTERNAL: InternalError,
 }
 
 _CODES_BY_VALUE = {code.value[0]: code for code in grpc.StatusCode}
@@ -328,9 +334,12 @@ def decode_status(
             retry_delay = retry.retry_delay.ToTimedelta()
     reason = info.reason if info is not None else ""
     domain = info.domain if info is not None else ""
+    by_code = _BY_CODE.get(code, GatewayError)
     cls = _BY_REASON.get(reason) if domain == DOMAIN else None
-    if cls is None:
-        cls = _BY_CODE.get(code, GatewayError)
+    # The reason refines the code's class; a reason that contradicts the code (e.g.
+    # INTERNAL_ERROR sent with UNIMPLEMENTED) must not turn the error into another kind.
+    if cls is None or not issubclass(cls, by_code):
+        cls = by_code
     return cls(
         status.message,
         code=code,
