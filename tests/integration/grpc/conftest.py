@@ -218,6 +218,12 @@ def rpc_error() -> Callable[[Any], Awaitable[RpcFailure]]:
 
 
 @pytest.fixture
+def mt5_server_settings() -> Callable[..., Mt5ServerSettings]:
+    """``mt5_server_settings(sim, "name", login=..., password=...)``."""
+    return mt5_server
+
+
+@pytest.fixture
 def make_gateway() -> Callable[..., AbstractAsyncContextManager[Gateway]]:
     """``async with make_gateway(sim, grpc={"api_keys": [...]}) as gw``."""
     return open_gateway
