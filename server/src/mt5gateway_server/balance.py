@@ -26,15 +26,20 @@ Reconciliation reads the login's deals around the attempt (``deal/get_batch`` by
 login and time range) and looks for the tag with the same action and amount:
 
 - found: stored as succeeded, answered as success;
-- provably absent (several reads, the last one after ``settle_seconds``; MT5 applies
-  a balance operation synchronously): the record stays ``unknown`` with
-  ``outcome=not_applied`` and the caller gets ``NotAppliedError`` (UNAVAILABLE with
-  RetryInfo). A repeat with the SAME request_id reconciles again and, when the deal is
-  still absent, only then writes: never a blind second write;
-- cannot tell (MT5 unreachable): stored ``unknown``, ``OutcomeUnknownError``
-  (DEADLINE_EXCEEDED, MT5_OUTCOME_UNKNOWN); a repeat reconciles again.
+- provably absent (every one of ``checks`` reads succeeded, the last one
+  ``settle_seconds`` after the lost answer; MT5 applies a balance operation
+  synchronously): the record stays ``unknown`` with ``outcome=not_applied`` and the
+  caller gets ``NotAppliedError`` (UNAVAILABLE with RetryInfo). A repeat with the SAME
+  request_id reconciles again and, when the deal is still absent, only then writes:
+  never a blind second write. (A ``failed`` record would replay forever, so "not
+  applied" is kept as a re-checkable ``unknown`` instead.)
+- cannot tell (MT5 unreachable, or too little of the deadline left to re-check):
+  stored ``unknown``, ``OutcomeUnknownError`` (DEADLINE_EXCEEDED,
+  MT5_OUTCOME_UNKNOWN); a repeat reconciles again.
 
-A pending record whose owner died (lease expired) is reconciled the same way.
+A repeat of an ``unknown`` record (or of a ``pending`` one whose owner died: lease
+expired) reconciles: found -> success (``replayed``); absent -> "not applied" the
+first time, the write itself only on the repeat after that "not applied" answer.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from mt5gateway_server.cache.idempotency import ClaimStatus, fingerprint
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.webapi import errors as w
 from mt5gateway_server.webapi.client import MAX_COMMENT, BalanceOperation
+from mt5gateway_server.webapi.retry import remaining as deadline_remaining
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -98,6 +104,16 @@ _TAG_CHARS = 10  # base32: 50 bits of SHA-256 of the request_id
 MAX_USER_COMMENT = MAX_COMMENT - len(TAG_PREFIX) - _TAG_CHARS - 1
 # Retcodes that, on a write, mean "sent, MT5 did not say" (STYLE.md error table).
 _UNKNOWN_RETCODES = frozenset({9, 10012})
+# Write failures that prove the request never reached MT5.
+_NEVER_SENT = (
+    w.ConnectError,
+    w.PoolTimeout,
+    w.CircuitOpen,
+    w.DeadlineExceeded,
+    w.AuthError,
+)
+# Reconciliation stops re-checking when less than this is left of the deadline.
+_ANSWER_RESERVE_SECONDS = 0.2
 _OPERATION_NAMES = {
     BalanceOperation.CREDIT: "credit",
     BalanceOperation.CHARGE: "charge",
@@ -290,6 +306,7 @@ class BalanceWorkflow:
         settle_seconds: float = 0.5,
         window_seconds: float = 300.0,
         currency_ttl_seconds: float = 60.0,
+        remaining: Callable[[], float | None] = deadline_remaining,
     ) -> None:
         if checks < 2:
             raise ValueError("checks must be 2 or more")
@@ -303,6 +320,7 @@ class BalanceWorkflow:
         # to now plus this.
         self._window = window_seconds
         self._currency_ttl = currency_ttl_seconds
+        self._remaining = remaining  # seconds left of the RPC's deadline, if any
         self._currencies: dict[tuple[str, str], tuple[float, str]] = {}
 
     async def run(
@@ -323,9 +341,10 @@ class BalanceWorkflow:
                 raise
             if claim.status is ClaimStatus.RECONCILE:
                 assert claim.existing is not None  # noqa: S101 - store contract
-                since = min(claim.existing.created_at, claim.existing.updated_at)
+                earlier = claim.existing
+                since = min(earlier.created_at, earlier.updated_at)
                 return await self._reconcile(
-                    claim, request, client, caller, account, since, first=False
+                    claim, request, client, caller, account, since, earlier=earlier
                 )
             return await self._write(claim, request, client, caller, account)
 
@@ -383,15 +402,16 @@ class BalanceWorkflow:
             )
         except w.OutcomeUnknown:
             return await self._reconcile(
-                claim, request, client, caller, account, started, first=True
+                claim, request, client, caller, account, started, earlier=None
             )
         except w.RetcodeError as exc:
             if exc.retcode in _UNKNOWN_RETCODES:
                 return await self._reconcile(
-                    claim, request, client, caller, account, started, first=True
+                    claim, request, client, caller, account, started, earlier=None
                 )
-            if exc.retryable:
-                # MT5 answered "busy"/"not connected": it did not take the write.
+            if exc.retryable or isinstance(exc, w.AuthError):
+                # MT5 answered "busy"/"not connected"/"not logged in": it did not
+                # take the write.
                 await claim.release()
                 raise
             await claim.fail(
@@ -407,15 +427,15 @@ class BalanceWorkflow:
                 currency=account.currency,
             )
             raise
-        except (w.TransportError, w.AuthError, w.CircuitOpen):
-            # Session code turns "sent, no answer" into OutcomeUnknown; what reaches
-            # here never left (connect failed, pool timeout, breaker open).
+        except _NEVER_SENT:
+            # Connect failed, pool timeout, breaker open, deadline before sending.
             await claim.release()
             raise
-        except w.ProtocolError:
-            # MT5 answered, but not in a form we understand: it may have applied it.
+        except (w.TransportError, w.ProtocolError):
+            # A read error/timeout on a write (the session normally reports these
+            # as OutcomeUnknown) or an answer we cannot parse: it may have applied.
             return await self._reconcile(
-                claim, request, client, caller, account, started, first=True
+                claim, request, client, caller, account, started, earlier=None
             )
         result = self._result(request, account, comment, ticket)
         await claim.complete(result.to_json())
@@ -438,10 +458,12 @@ class BalanceWorkflow:
         account: _Account,
         since: float,
         *,
-        first: bool,
+        earlier: IdempotencyRecord | None,
     ) -> BalanceOutcome:
-        """``first``: the answer of this call's own write was lost; otherwise an
-        earlier call's outcome is unknown (stored unknown, or its owner died)."""
+        """``earlier`` None: the answer of this call's own write was lost. Otherwise
+        the record of an earlier call whose outcome is unknown (stored unknown, or
+        its owner died while pending)."""
+        first = earlier is None
         comment = mt5_comment(request.request_id, request.comment)
         verdict, deal = await self._find(client, request, since)
         _log.info(
@@ -465,8 +487,13 @@ class BalanceWorkflow:
                 currency=account.currency,
             )
             return BalanceOutcome(result, replayed=not first, reconciled=True)
-        if verdict is _Verdict.ABSENT and not first:
-            # An earlier attempt provably did not reach MT5: this is the one write.
+        if (
+            verdict is _Verdict.ABSENT
+            and earlier is not None
+            and earlier.details.get("outcome") == "not_applied"
+        ):
+            # The caller was told "not applied" and retried with the same id; the
+            # deal is still provably absent: this is the one write.
             return await self._write(claim, request, client, caller, account)
         details = {
             "outcome": "not_applied" if verdict is _Verdict.ABSENT else "unknown",
@@ -492,15 +519,20 @@ class BalanceWorkflow:
     async def _find(
         self, client: BalanceClient, request: BalanceRequest, since: float
     ) -> tuple[_Verdict, Deal | None]:
-        """FOUND on the first read that shows the tagged deal; ABSENT only when at
-        least two reads succeeded, the last one ``settle_seconds`` after the first."""
+        """FOUND on the first read that shows the tagged deal; ABSENT only when every
+        read succeeded, the last one ``settle_seconds`` after the first."""
         tag = reconciliation_tag(request.request_id)
         start = datetime.fromtimestamp(since - self._window, UTC)
         absent_reads = 0
         last_ok = False
+        pause = self._settle / (self._checks - 1)
         for attempt in range(self._checks):
             if attempt:
-                await self._sleep(self._settle / (self._checks - 1))
+                left = self._remaining()
+                if left is not None and left < pause + _ANSWER_RESERVE_SECONDS:
+                    # Keep time to answer: "unknown" beats the caller's own timeout.
+                    break
+                await self._sleep(pause)
             end = datetime.fromtimestamp(self._clock(), UTC) + timedelta(
                 seconds=self._window
             )
@@ -525,7 +557,7 @@ class BalanceWorkflow:
                     return _Verdict.FOUND, deal
             absent_reads += 1
             last_ok = True
-        if last_ok and absent_reads >= 2:
+        if last_ok and absent_reads == self._checks:
             return _Verdict.ABSENT, None
         return _Verdict.UNKNOWN, None
 

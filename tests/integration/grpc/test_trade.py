@@ -16,7 +16,7 @@ from mt5gateway.v1 import trade_service_pb2 as ts
 from mt5gateway_server.balance import mt5_comment, reconciliation_tag
 from mt5gateway_server.mapping.money import money_from_proto, money_to_proto
 
-from .conftest import rpc_error
+from .conftest import expect_error as rpc_error
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -401,3 +401,65 @@ def test_fingerprint_ignores_request_id_and_trailing_zeros() -> None:
     b = request(amount=Decimal("100.5"))
     assert a.fingerprint == b.fingerprint
     assert a.fingerprint != request(comment="other").fingerprint
+
+
+async def test_unknown_then_absent_answers_not_applied_before_writing(
+    flow: BalanceWorkflow, mt5: FakeMt5, store: Any
+) -> None:
+    mt5.plan = ["unsent"]
+    mt5.failing_reads = 3  # cannot tell
+    req = request()
+    with pytest.raises(OutcomeUnknownError):
+        await flow.run(req, mt5, CALLER)
+    # MT5 reachable: the repeat proves absence and says so; it does not write yet.
+    with pytest.raises(NotAppliedError):
+        await flow.run(req, mt5, CALLER)
+    assert mt5.writes == 1
+    record = await store.get(METHOD, req.request_id)
+    assert record.details["outcome"] == "not_applied"
+    # Told "not applied", the caller retries the same id: now the one write.
+    outcome = await flow.run(req, mt5, CALLER)
+    assert not outcome.replayed
+    assert mt5.writes == 2
+    assert len(mt5.deals) == 1
+
+
+async def test_crashed_owner_without_a_deal_is_not_applied_then_written(
+    flow: BalanceWorkflow, mt5: FakeMt5, store: Any, clock: Clock
+) -> None:
+    req = request()
+    ctx = store.claim(METHOD, req.request_id, req.fingerprint)
+    await ctx.__aenter__()
+    await store.aclose()  # died before its write left
+    clock.now += 31
+    with pytest.raises(NotAppliedError):
+        await flow.run(req, mt5, CALLER)
+    assert mt5.writes == 0
+    outcome = await flow.run(req, mt5, CALLER)
+    assert outcome.result.deal_ticket == mt5.deals[0].ticket
+    assert mt5.writes == 1
+
+
+async def test_short_deadline_answers_unknown_instead_of_waiting(
+    store: Any, audit: FakeAudit, clock: Clock, mt5: FakeMt5
+) -> None:
+    flow = BalanceWorkflow(
+        store,  # type: ignore[arg-type]
+        audit,  # type: ignore[arg-type]
+        clock=clock,
+        sleep=clock.sleep,
+        remaining=lambda: 0.1,
+    )
+    mt5.plan = ["unsent"]
+    req = request()
+    with pytest.raises(OutcomeUnknownError):
+        await flow.run(req, mt5, CALLER)
+    assert mt5.reads == 1
+    assert clock.sleeps == []
+    record = await store.get(METHOD, req.request_id)
+    assert record.state is RecordState.UNKNOWN
+
+
+def test_checks_must_allow_a_second_read(store: Any) -> None:
+    with pytest.raises(ValueError, match="checks"):
+        BalanceWorkflow(store, None, checks=1)

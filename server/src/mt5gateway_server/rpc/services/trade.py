@@ -10,7 +10,6 @@ request's filters (``mapping.pagination``). Money fields need the account curren
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -31,31 +30,27 @@ from mt5gateway_server.balance import (
     comment_length,
 )
 from mt5gateway_server.cache.idempotency import IdempotencyPendingError
-from mt5gateway_server.errors import (
-    FieldViolation,
-    GatewayError,
-    ValidationError,
-)
+from mt5gateway_server.errors import GatewayError, ValidationError
 from mt5gateway_server.mapping import trade as m
 from mt5gateway_server.mapping.money import money_from_proto
-from mt5gateway_server.mapping.pagination import (
-    decode_page,
-    encode_page,
-    request_fingerprint,
-)
-from mt5gateway_server.mapping.time import datetime_from_timestamp
+from mt5gateway_server.mapping.pagination import encode_page
 from mt5gateway_server.rpc.interceptors import add_error_metadata, current_call
-from mt5gateway_server.webapi import BalanceOperation, TimeConvention
+from mt5gateway_server.rpc.services.common import (
+    CurrencyCache,
+    page_cursor,
+    time_convention,
+)
+from mt5gateway_server.rpc.validation import Violations
+from mt5gateway_server.webapi import BalanceOperation
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Sequence
     from datetime import datetime
 
     from google.protobuf.message import Message
-    from google.protobuf.timestamp_pb2 import Timestamp
 
     from mt5gateway_server.rpc.deps import ServiceDeps
-    from mt5gateway_server.webapi import WebApiClient
+    from mt5gateway_server.webapi import TimeConvention, WebApiClient
 
 __all__ = ["TradeServicer"]
 
@@ -64,9 +59,7 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MT5_PAGE = 100  # get_page "total" limit (PROTOCOL.md §9.1)
-MAX_LOGINS = 1000
 MAX_TICKETS = 1000
-MAX_GROUPS = 100
 MAX_SYMBOLS = 100
 RETRY_IN_PROGRESS = 1.0
 RETRY_NOT_APPLIED = 0.2
@@ -86,43 +79,32 @@ P = TypeVar("P")
 # ---------------------------------------------------------------- validation
 
 
-class _Checks:
-    """Collects field violations, raised together (AIP-193 BadRequest)."""
+def _ticket(v: Violations, field: str, value: int) -> None:
+    if value <= 0:
+        v.add(field, "must be a ticket of 1 or more")
 
-    def __init__(self) -> None:
-        self.violations: list[FieldViolation] = []
 
-    def add(self, field: str, description: str) -> None:
-        self.violations.append(FieldViolation(field, description))
+def _login_only(login: int) -> None:
+    v = Violations()
+    v.login("login", login)
+    v.check()
 
-    def positive(self, field: str, value: int) -> None:
-        if value < 1:
-            self.add(field, "must be 1 or more")
 
-    def raise_if_any(self) -> None:
-        if self.violations:
-            raise ValidationError(self.violations)
+def _ticket_only(ticket: int) -> None:
+    v = Violations()
+    _ticket(v, "ticket", ticket)
+    v.check()
 
 
 def _time_range(
-    checks: _Checks,
-    start: Timestamp,
-    end: Timestamp,
-    *,
-    has_start: bool,
-    has_end: bool,
-    required: bool,
+    v: Violations, request: Message, *, required: bool
 ) -> tuple[datetime, datetime] | None:
-    if not (has_start and has_end):
-        if required:
-            for name, present in (("start_time", has_start), ("end_time", has_end)):
-                if not present:
-                    checks.add(name, "required")
+    start = v.timestamp("start_time", request, required=required)
+    end = v.timestamp("end_time", request, required=required)
+    v.time_range("start_time", start, "end_time", end)
+    if start is None or end is None:
         return None
-    first, last = datetime_from_timestamp(start), datetime_from_timestamp(end)
-    if last < first:
-        checks.add("end_time", "must not be before start_time")
-    return first, last
+    return start, end
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,50 +117,32 @@ class _Selection:
 
 
 def _check_lists(
-    checks: _Checks,
+    v: Violations,
     logins: list[int],
     groups: list[str],
     tickets: list[int],
     symbols: list[str],
 ) -> None:
-    named = (("logins", logins), ("groups", groups), ("tickets", tickets))
-    if sum(1 for _, values in named if values) != 1:
-        checks.add("logins", "set exactly one of logins, groups and tickets")
-    for name, values, limit in (
-        ("logins", logins, MAX_LOGINS),
-        ("groups", groups, MAX_GROUPS),
-        ("tickets", tickets, MAX_TICKETS),
-        ("symbols", symbols, MAX_SYMBOLS),
-    ):
-        if len(values) > limit:
-            checks.add(name, f"at most {limit} values")
-    for name, numbers in (("logins", logins), ("tickets", tickets)):
-        for i, number in enumerate(numbers):
-            checks.positive(f"{name}[{i}]", number)
-    for name, texts in (("groups", groups), ("symbols", symbols)):
-        for i, text in enumerate(texts):
-            if not text.strip():
-                checks.add(f"{name}[{i}]", "must not be empty")
+    if sum(1 for values in (logins, groups, tickets) if values) != 1:
+        v.add("logins", "set exactly one of logins, groups and tickets")
+    v.logins("logins", logins)
+    v.masks("groups", groups)
+    if len(tickets) > MAX_TICKETS:
+        v.add("tickets", f"at most {MAX_TICKETS} tickets")
+    for i, ticket in enumerate(tickets):
+        _ticket(v, f"tickets[{i}]", ticket)
+    v.masks("symbols", symbols, max_count=MAX_SYMBOLS)
     if symbols and tickets:
-        checks.add("symbols", "only with logins or groups")
+        v.add("symbols", "only with logins or groups")
 
 
 def _selection(request: Any, *, ranged: bool) -> _Selection:  # noqa: ANN401 - any Batch*Request
-    checks = _Checks()
+    v = Violations()
     logins, groups = list(request.logins), list(request.groups)
     tickets, symbols = list(request.tickets), list(request.symbols)
-    _check_lists(checks, logins, groups, tickets, symbols)
-    window = None
-    if ranged:
-        window = _time_range(
-            checks,
-            request.start_time,
-            request.end_time,
-            has_start=request.HasField("start_time"),
-            has_end=request.HasField("end_time"),
-            required=not tickets,
-        )
-    checks.raise_if_any()
+    _check_lists(v, logins, groups, tickets, symbols)
+    window = _time_range(v, request, required=not tickets) if ranged else None
+    v.check()
     return _Selection(
         logins=logins or None,
         groups=groups or None,
@@ -191,36 +155,30 @@ def _selection(request: Any, *, ranged: bool) -> _Selection:  # noqa: ANN401 - a
 def _balance_request(
     request: trade_service_pb2.CreateBalanceOperationRequest, server: str
 ) -> BalanceRequest:
-    checks = _Checks()
+    checks = Violations()
+    checks.request_id("request_id", request.request_id)
     request_id = canonical_request_id(request.request_id)
-    if not request.request_id:
-        checks.add("request_id", "required: a UUID chosen by the client")
-    elif request_id is None:
-        checks.add("request_id", "must be a UUID (RFC 4122 text form)")
-    checks.positive("login", request.login)
+    checks.login("login", request.login)
     action = m.BALANCE_TYPE_TO_MT5.get(request.type)
     if action is None:
         checks.add("type", "required: one of the BalanceOperationType values")
     amount = None
-    if not request.HasField("amount"):
-        checks.add("amount", "required")
+    try:
+        amount = money_from_proto(request.amount)  # unset reads as zero
+    except ValueError as exc:
+        checks.add("amount.nanos", str(exc))
     else:
-        try:
-            amount = money_from_proto(request.amount)
-        except ValueError as exc:
-            checks.add("amount.nanos", str(exc))
-        else:
-            if amount == 0:
-                checks.add("amount", "must not be zero")
-            elif abs(amount) > MAX_AMOUNT:
-                checks.add("amount", "absolute value at most 1,000,000,000")
+        if amount == 0:
+            checks.add("amount", "is required and must not be zero")
+        elif abs(amount) > MAX_AMOUNT:
+            checks.add("amount", "absolute value at most 1,000,000,000")
     if comment_length(request.comment) > MAX_USER_COMMENT:
         checks.add(
             "comment",
             f"at most {MAX_USER_COMMENT} characters: the gateway's 14-character "
             "reconciliation tag shares MT5's 31",
         )
-    checks.raise_if_any()
+    checks.check()
     assert request_id is not None  # noqa: S101 - checked above
     assert action is not None  # noqa: S101
     assert amount is not None  # noqa: S101
@@ -245,14 +203,8 @@ async def _list_page(
     fetch: Callable[[int, int], Awaitable[Sequence[R]]],
 ) -> tuple[list[R], str, int]:
     """One AIP-158 page over get_total + get_page (several MT5 pages if needed)."""
-    fingerprint = request_fingerprint(request)
-    page = decode_page(
-        request.page_token,  # type: ignore[attr-defined]
-        request.page_size,  # type: ignore[attr-defined]
-        fingerprint,
-        default=DEFAULT_PAGE,
-        maximum=MAX_PAGE,
-    )
+    cursor = page_cursor(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+    page = cursor.page
     total = await count()
     records: list[R] = []
     offset = page.offset
@@ -262,61 +214,43 @@ async def _list_page(
             break
         records.extend(chunk)
         offset += len(chunk)
-    token = encode_page(offset, fingerprint) if records and offset < total else ""
+    token = (
+        encode_page(offset, cursor.fingerprint) if records and offset < total else ""
+    )
     return records, token, total
 
 
 def _batch_page(request: Message, found: Iterable[R]) -> tuple[list[R], str]:
     """A page of a whole get_batch answer: ascending tickets, keyset token."""
-    fingerprint = request_fingerprint(request)
-    page = decode_page(
-        request.page_token,  # type: ignore[attr-defined]
-        request.page_size,  # type: ignore[attr-defined]
-        fingerprint,
-        default=DEFAULT_PAGE,
-        maximum=MAX_PAGE,
-    )
-    after = page.offset  # the last ticket of the previous page, 0 on the first
+    cursor = page_cursor(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+    page = cursor.page
+    # The token's offset is the last ticket of the previous page (keyset), 0 first.
+    after = page.offset
     unique = {r.ticket: r for r in found if r.ticket > after}
     ordered = [unique[t] for t in sorted(unique)]
     records = ordered[: page.size]
     more = len(ordered) > page.size
-    return records, encode_page(records[-1].ticket, fingerprint) if more else ""
+    return records, encode_page(records[-1].ticket, cursor.fingerprint) if more else ""
 
 
 # ---------------------------------------------------------------- currencies
 
 
 class _Currencies:
-    """Account currency per login: user/get(_batch) + group/get cached a minute."""
+    """Account currency per login: user/get(_batch), then the shared group cache."""
 
-    def __init__(self, clock: Callable[[], float], ttl: float = 60.0) -> None:
-        self._clock = clock
-        self._ttl = ttl
-        self._groups: dict[tuple[str, str], tuple[float, str]] = {}
-
-    async def _group(self, client: WebApiClient, group: str) -> str:
-        key = (client.server, group)
-        now = self._clock()
-        hit = self._groups.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        currency = (await client.group_get(group)).currency
-        self._groups[key] = (now + self._ttl, currency)
-        return currency
+    def __init__(self, groups: CurrencyCache) -> None:
+        self._groups = groups
 
     async def of_login(self, client: WebApiClient, login: int) -> str:
         user = await client.user_get(login)
-        return await self._group(client, user.group)
+        return await self._groups.get(client, user.group)
 
     async def of_logins(self, client: WebApiClient, logins: set[int]) -> dict[int, str]:
         if not logins:
             return {}
         users = await client.user_get_batch(logins=sorted(logins))
-        out: dict[int, str] = {}
-        for user in users:
-            out[user.login] = await self._group(client, user.group)
-        return out
+        return {u.login: await self._groups.get(client, u.group) for u in users}
 
 
 # ---------------------------------------------------------------- the service
@@ -327,7 +261,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
 
     def __init__(self, deps: ServiceDeps) -> None:
         self._deps = deps
-        self._currencies = _Currencies(time.monotonic)
+        self._currencies = _Currencies(CurrencyCache())
         self._balance = BalanceWorkflow(deps.idempotency, deps.audit, clock=deps.clock)
 
     def _client(self, server: str) -> tuple[str, WebApiClient]:
@@ -336,10 +270,6 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         if state is not None:
             state.server = name
         return name, self._deps.pools.client(name)
-
-    @staticmethod
-    def _tc(client: WebApiClient) -> TimeConvention:
-        return TimeConvention(client.pool.config.server_utc_offset)
 
     async def _map_records(
         self,
@@ -356,7 +286,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         else:
             logins = {r.login for r in records}
             currencies = await self._currencies.of_logins(client, logins)
-        tc = self._tc(client)
+        tc = time_convention(client)
         return [to_proto(r, currencies.get(r.login, ""), tc) for r in records]
 
     # ------------------------------------------------------------ balance
@@ -410,9 +340,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         self, request: trade_service_pb2.ListPositionsRequest, context: Ctx
     ) -> trade_service_pb2.ListPositionsResponse:
         del context
-        checks = _Checks()
-        checks.positive("login", request.login)
-        checks.raise_if_any()
+        _login_only(request.login)
         _, client = self._client(request.server)
         add_error_metadata(login=request.login)
         login = request.login
@@ -433,11 +361,10 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         self, request: trade_service_pb2.GetPositionRequest, context: Ctx
     ) -> trade_service_pb2.GetPositionResponse:
         del context
-        checks = _Checks()
-        checks.positive("login", request.login)
-        if not request.symbol.strip():
-            checks.add("symbol", "required")
-        checks.raise_if_any()
+        v = Violations()
+        v.login("login", request.login)
+        v.name("symbol", request.symbol)
+        v.check()
         _, client = self._client(request.server)
         add_error_metadata(login=request.login, symbol=request.symbol)
         position = await client.position_get(request.login, request.symbol)
@@ -468,9 +395,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         self, request: trade_service_pb2.ListOrdersRequest, context: Ctx
     ) -> trade_service_pb2.ListOrdersResponse:
         del context
-        checks = _Checks()
-        checks.positive("login", request.login)
-        checks.raise_if_any()
+        _login_only(request.login)
         _, client = self._client(request.server)
         add_error_metadata(login=request.login)
         login = request.login
@@ -489,9 +414,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         self, request: trade_service_pb2.GetOrderRequest, context: Ctx
     ) -> trade_service_pb2.GetOrderResponse:
         del context
-        checks = _Checks()
-        checks.positive("ticket", request.ticket)
-        checks.raise_if_any()
+        _ticket_only(request.ticket)
         _, client = self._client(request.server)
         add_error_metadata(ticket=request.ticket)
         order = await client.order_get(request.ticket)
@@ -537,9 +460,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         self, request: trade_service_pb2.GetHistoryOrderRequest, context: Ctx
     ) -> trade_service_pb2.GetHistoryOrderResponse:
         del context
-        checks = _Checks()
-        checks.positive("ticket", request.ticket)
-        checks.raise_if_any()
+        _ticket_only(request.ticket)
         _, client = self._client(request.server)
         add_error_metadata(ticket=request.ticket)
         order = await client.history_get(request.ticket)
@@ -586,9 +507,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         self, request: trade_service_pb2.GetDealRequest, context: Ctx
     ) -> trade_service_pb2.GetDealResponse:
         del context
-        checks = _Checks()
-        checks.positive("ticket", request.ticket)
-        checks.raise_if_any()
+        _ticket_only(request.ticket)
         _, client = self._client(request.server)
         add_error_metadata(ticket=request.ticket)
         deal = await client.deal_get(request.ticket)
@@ -617,17 +536,10 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         request: trade_service_pb2.ListHistoryOrdersRequest
         | trade_service_pb2.ListDealsRequest,
     ) -> tuple[int, datetime, datetime]:
-        checks = _Checks()
-        checks.positive("login", request.login)
-        window = _time_range(
-            checks,
-            request.start_time,
-            request.end_time,
-            has_start=request.HasField("start_time"),
-            has_end=request.HasField("end_time"),
-            required=True,
-        )
-        checks.raise_if_any()
+        v = Violations()
+        v.login("login", request.login)
+        window = _time_range(v, request, required=True)
+        v.check()
         assert window is not None  # noqa: S101 - required above
         add_error_metadata(login=request.login)
         return request.login, window[0], window[1]
