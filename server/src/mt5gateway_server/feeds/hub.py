@@ -102,7 +102,6 @@ class Subscription:
     """One stream's view of a feed: the symbols it wants and its unsent ticks."""
 
     __slots__ = (
-        "_conflated",
         "_due",
         "_waiter",
         "error",
@@ -120,7 +119,6 @@ class Subscription:
         self.pending: dict[str, FeedTick] = {}
         self.snapshot: list[FeedTick] = []
         self.error: BaseException | None = None
-        self._conflated = 0
         self._waiter: asyncio.Future[None] | None = None
         # symbol -> earliest time (monotonic) the next tick may go out (throttle)
         self._due: dict[str, float] | None = {} if min_interval > 0 else None
@@ -133,7 +131,7 @@ class Subscription:
 
     def offer(self, tick: FeedTick) -> None:
         if tick.symbol in self.pending:
-            self._conflated += 1
+            self.feed.conflated += 1
         self.pending[tick.symbol] = tick
         self._wake()
 
@@ -168,9 +166,6 @@ class Subscription:
 
     def take(self, now: float) -> tuple[list[FeedTick], float | None]:
         """Ticks that may go out now, and when the next held-back one is due."""
-        conflated, self._conflated = self._conflated, 0
-        if conflated:
-            self.feed.hub.count_conflated(self.feed.key.server, conflated)
         if self._due is None:
             out = list(self.pending.values())
             self.pending.clear()
@@ -215,6 +210,7 @@ class Feed:
         self._lower: dict[str, str] = {}
         self._masks: dict[tuple[str, ...], tuple[float, frozenset[str]]] = {}
         self.published = 0
+        self.conflated = 0  # since the last publish, reported in one go
 
     def __repr__(self) -> str:
         return (
@@ -240,6 +236,9 @@ class Feed:
             self.published += 1
             for sub in subs:
                 sub.offer(tick)
+        if self.conflated:  # one metrics call per batch, not per tick
+            self.hub.count_conflated(self.key.server, self.conflated)
+            self.conflated = 0
 
     def canonical(self, item: str) -> str | None:
         """A plain item (name or full path) as a known symbol name, if known."""
