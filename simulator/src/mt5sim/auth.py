@@ -58,11 +58,16 @@ class StartRequest:
     type: str | None
 
 
-def validate_start(req: StartRequest, known_logins: set[int] | frozenset[int]) -> int:
+def validate_start(  # noqa: PLR0911 - one return per refusal
+    req: StartRequest, known_logins: set[int] | frozenset[int]
+) -> int:
     """Retcode for an auth/start request: 0, or why it is refused.
 
-    Malformed parameters → 3; version below 484 → 1010 "Client has old version";
-    a login that is not a configured manager → 1001 "Invalid account".
+    Malformed or missing parameters → 3; a ``type`` other than ``manager`` (the
+    only terminal type the Web API serves, §2.1) → 1000 "Invalid terminal type"
+    (MT_RET_AUTH_CLIENT_INVALID: the retcode named for exactly this); version below
+    484 → 1010 "Client has old version"; a login that is not a configured manager
+    → 1001 "Invalid account".
     """
     try:
         version = int(req.version or "")
@@ -71,8 +76,10 @@ def validate_start(req: StartRequest, known_logins: set[int] | frozenset[int]) -
         return Retcode.ERR_PARAMS
     if not req.agent or any(c.isspace() for c in req.agent):
         return Retcode.ERR_PARAMS
-    if (req.type or "").lower() != "manager":
+    if not req.type:
         return Retcode.ERR_PARAMS
+    if req.type.lower() != "manager":
+        return Retcode.AUTH_CLIENT_INVALID
     if version < MIN_CLIENT_VERSION:
         return Retcode.AUTH_CLIENT_OLD
     if login not in known_logins:

@@ -5,13 +5,16 @@ is a space), then MT5-unescape (``\\=``, ``\\|``, ``\\\\``, ``\\<LF>``; any othe
 backslash is literal). Whether the real server turns ``+`` into a space is unknown; MT5
 says spaces must be ``%20``, so by default ``+`` stays a literal plus
 (``plus_as_space`` switches).
-Query names are case-insensitive; the first occurrence of a name wins.
+Query names are case-insensitive; the first occurrence of a name wins. JSON body field
+names are case-sensitive (§4.1): a handler asking for ``pass_main`` finds the body field
+``pass_main`` or ``PassMain``, never ``PASSMAIN``.
 """
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -96,6 +99,15 @@ def json_scalar_text(value: object) -> str | None:  # noqa: PLR0911
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+@lru_cache(maxsize=512)
+def record_name(name: str) -> str:
+    """The record (JSON body) spelling of a query name: ``check_margin`` →
+    ``CheckMargin``, ``login`` → ``Login``; names with capitals stay as they are."""
+    if any(c.isupper() for c in name):
+        return name
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
 def _split_list(value: str) -> list[str]:
     return [item for item in (p.strip() for p in value.split(",")) if item]
 
@@ -103,7 +115,7 @@ def _split_list(value: str) -> list[str]:
 class RequestParams:
     """Implements ``mt5sim.commands.base.Params``."""
 
-    __slots__ = ("_body", "_body_lower", "_query", "json_value", "raw_body")
+    __slots__ = ("_body", "_query", "json_value", "raw_body")
 
     def __init__(
         self, query: Mapping[str, str], json_value: object = None, raw_body: bytes = b""
@@ -115,7 +127,6 @@ class RequestParams:
         self._body: Mapping[str, Any] | None = (
             json_value if isinstance(json_value, dict) else None
         )
-        self._body_lower: dict[str, Any] | None = None
 
     @classmethod
     def from_request(
@@ -133,17 +144,16 @@ class RequestParams:
         return self._query
 
     def _body_value(self, name: str) -> object:
+        """A body field by its exact name or its record spelling (``pass_main`` →
+        ``PassMain``). JSON field names are case-sensitive (§4.1: the entry
+        ``{"LEADCAMPAIGN": ...}`` is incorrect), so no other case variant matches."""
         body = self._body
         if not body:
             return None
-        if name in body:
-            return body[name]
-        if self._body_lower is None:
-            lower: dict[str, Any] = {}
-            for key, value in body.items():
-                lower.setdefault(key.lower(), value)
-            self._body_lower = lower
-        return self._body_lower.get(name.lower())
+        value = body.get(name)
+        if value is None:
+            value = body.get(record_name(name))
+        return value
 
     def get(self, name: str) -> str | None:
         value = self._body_value(name)

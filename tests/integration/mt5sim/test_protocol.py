@@ -256,6 +256,10 @@ async def test_answer_without_start_rejected(sim: Simulator, mt5_session) -> Non
         ),
         (
             {"version": 3470, "agent": "WebManager", "login": 1000, "type": "client"},
+            "1000 Invalid terminal type",
+        ),
+        (
+            {"version": 3470, "agent": "WebManager", "login": 1000},
             "3 Invalid parameters",
         ),
         (

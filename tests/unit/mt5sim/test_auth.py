@@ -95,7 +95,10 @@ LOGINS = frozenset({1000})
         (StartRequest("3470", "Web Manager", "1000", "manager"), 3),
         (StartRequest("3470", "", "1000", "manager"), 3),
         (StartRequest("3470", None, "1000", "manager"), 3),
-        (StartRequest("3470", "WebManager", "1000", "client"), 3),
+        # Wrong terminal type: 1000 MT_RET_AUTH_CLIENT_INVALID; a missing one is 3.
+        (StartRequest("3470", "WebManager", "1000", "client"), 1000),
+        (StartRequest("3470", "WebManager", "1000", None), 3),
+        (StartRequest("3470", "WebManager", "1000", ""), 3),
         (StartRequest(None, "WebManager", "1000", "manager"), 3),
         (StartRequest("3470", "WebManager", "abc", "manager"), 3),
     ],

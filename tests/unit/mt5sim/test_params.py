@@ -9,6 +9,7 @@ from mt5sim.params import (
     mt5_unescape,
     parse_body,
     parse_query,
+    record_name,
     url_decode,
 )
 from mt5sim.retcodes import Mt5Error
@@ -91,17 +92,43 @@ def test_json_scalar_text(value, text) -> None:
     assert json_scalar_text(value) == text
 
 
-def test_get_body_overrides_query_case_insensitive() -> None:
+def test_get_body_overrides_query() -> None:
     p = RequestParams.from_request(
         "login=1&name=q&group=g", b'{"Login": 2, "PassMain": "x", "comment": null}'
     )
-    assert p.get("login") == "2"
-    assert p.get("LOGIN") == "2"
-    assert p.get("passmain") == "x"
+    assert p.get("login") == "2"  # record spelling of the query name
+    assert p.get("pass_main") == "x"
+    assert p.get("PassMain") == "x"
     assert p.get("name") == "q"
     assert p.get("comment") is None
     assert p.get("missing") is None
     assert p.body == {"Login": 2, "PassMain": "x", "comment": None}
+
+
+def test_body_names_are_case_sensitive() -> None:
+    # §4.1: {"LEADCAMPAIGN": ...} is not LeadCampaign; the query stays in force.
+    p = RequestParams.from_request(
+        "leadcampaign=q&login=1",
+        b'{"LEADCAMPAIGN": "x", "LOGIN": 2, "passmain": "y", "lOgin": 3}',
+    )
+    assert p.get("LeadCampaign") == "q"
+    assert p.get("login") == "1"
+    assert p.get("PassMain") is None
+    assert p.get("pass_main") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "record"),
+    [
+        ("login", "Login"),
+        ("pass_main", "PassMain"),
+        ("check_margin", "CheckMargin"),
+        ("PassMain", "PassMain"),
+        ("ID", "ID"),
+    ],
+)
+def test_record_name(name, record) -> None:
+    assert record_name(name) == record
 
 
 def test_exact_body_name_wins() -> None:

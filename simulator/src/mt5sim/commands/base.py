@@ -23,8 +23,9 @@ class Params(Protocol):
     """
 
     def get(self, name: str) -> str | None:
-        """One value by case-insensitive name: body field (exact or case-insensitive
-        match) first, then the query. Numbers in the body are returned as strings."""
+        """One value: the body field named exactly ``name`` or its record spelling
+        (``pass_main`` → ``PassMain``; body names are case-sensitive, §4.1) first,
+        then the query (case-insensitive). Body numbers come back as strings."""
         ...
 
     def get_list(self, name: str) -> list[str] | None:

@@ -18,7 +18,7 @@ from mt5sim.commands.args import (
 from mt5sim.commands.base import Reply
 from mt5sim.market import wire
 from mt5sim.market.instruments import SYMBOLS
-from mt5sim.market.masks import MaskSet
+from mt5sim.market.masks import MaskSet, SymbolMasks
 from mt5sim.retcodes import Mt5Error, Retcode
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mt5sim.market.instruments import GroupSpec, SymbolSpec
 
 T = TypeVar("T")
+MASK_MAX = 5000  # symbol/get and group/get by mask answer at most 5000 configs
 
 
 @lru_cache(maxsize=256)
@@ -50,7 +51,7 @@ def _next(items: Sequence[T], params: Params, to_wire: Callable[[T], object]) ->
     return Reply([to_wire(i) for i in chosen])
 
 
-def _mask_args(params: Params, single: str) -> tuple[str | None, MaskSet | None]:
+def _mask_args(params: Params, single: str) -> tuple[str | None, list[str] | None]:
     """``single=name`` wins over ``mask=list``; one of them is required."""
     name = opt_str(params, single)
     if name is not None and name.strip():
@@ -58,7 +59,15 @@ def _mask_args(params: Params, single: str) -> tuple[str | None, MaskSet | None]
     masks = opt_list(params, "mask")
     if masks is None:
         raise bad(f"{single} or mask required")
-    return None, MaskSet(masks)
+    return None, masks
+
+
+def _capped(records: list[Any]) -> Reply:
+    """A mask answer: always an array, at most MASK_MAX configs, else the first
+    MASK_MAX with retcode 14 (§5.8, §9.1)."""
+    if len(records) > MASK_MAX:
+        return Reply(records[:MASK_MAX], retcode=Retcode.ERR_PARTIAL)
+    return Reply(records)
 
 
 def symbol_list(_ctx: CommandContext, _params: Params) -> Reply:
@@ -85,12 +94,9 @@ def symbol_get(ctx: CommandContext, params: Params) -> Reply:
     if name is not None:
         return Reply(_symbol_wire(_symbol(ctx, name)))
     assert masks is not None  # noqa: S101 - _mask_args returns one of the two
-    return Reply(
-        [
-            _symbol_wire(s)
-            for s in SYMBOLS
-            if masks.matches(s.path) or masks.matches(s.name)
-        ]
+    selector = SymbolMasks(masks)
+    return _capped(
+        [_symbol_wire(s) for s in SYMBOLS if selector.matches(s.name, s.path)]
     )
 
 
@@ -131,4 +137,7 @@ def group_get(ctx: CommandContext, params: Params) -> Reply:
     if name is not None:
         return Reply(wire.group(_group(ctx, name)))
     assert masks is not None  # noqa: S101 - _mask_args returns one of the two
-    return Reply([wire.group(g) for g in _visible_groups(ctx) if masks.matches(g.name)])
+    selector = MaskSet(masks)
+    return _capped(
+        [wire.group(g) for g in _visible_groups(ctx) if selector.matches(g.name)]
+    )

@@ -35,11 +35,13 @@ _BAR_LETTERS = frozenset("dohlctvs")
 def _changed_ticks(
     ctx: CommandContext, params: Params
 ) -> tuple[list[TickState], dict[str, str]]:
+    raw = params.get("symbol")
+    # The limit is on the parameter as sent (spaces and empty items included).
+    if raw is not None and len(raw) > SYMBOL_LIST_MAX:
+        raise bad("symbol list longer than 4096 characters")
     items = opt_list(params, "symbol")
     if items is None:
         raise bad("symbol required")
-    if sum(map(len, items)) + len(items) - 1 > SYMBOL_LIST_MAX:
-        raise bad("symbol list longer than 4096 characters")
     specs = ctx.broker.resolve_symbols(items)
     ticks, trans_id = ctx.broker.ticks_since(specs, opt_int(params, "trans_id", 0))
     return ticks, {"trans_id": str(trans_id)}

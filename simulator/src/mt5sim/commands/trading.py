@@ -26,7 +26,7 @@ from mt5sim.commands.args import (
 )
 from mt5sim.commands.base import Reply
 from mt5sim.market import wire
-from mt5sim.market.masks import MaskSet
+from mt5sim.market.masks import SymbolMasks
 from mt5sim.retcodes import Mt5Error, Retcode
 
 if TYPE_CHECKING:
@@ -112,13 +112,13 @@ def _visible(ctx: CommandContext, record: Record) -> bool:
     return group_allowed(ctx, ctx.broker.users[record.login].group.name)
 
 
-def _symbol_filter(params: Params) -> MaskSet | None:
+def _symbol_filter(params: Params) -> SymbolMasks | None:
     symbols = opt_list(params, "symbol")
-    return MaskSet(symbols) if symbols is not None else None
+    return SymbolMasks(symbols) if symbols is not None else None
 
 
-def _symbol_matches(masks: MaskSet, spec: SymbolSpec | None) -> bool:
-    return spec is not None and (masks.matches(spec.name) or masks.matches(spec.path))
+def _symbol_matches(masks: SymbolMasks, spec: SymbolSpec | None) -> bool:
+    return spec is not None and masks.matches(spec.name, spec.path)
 
 
 def make_batch(family: Family[R]) -> Handler:

@@ -33,8 +33,9 @@ LEVERAGE_MAX = 500
 # Field length limits (§6.1); longer values are cut like the server's fixed buffers.
 _TEXT_LIMITS = {"Company": 63, "Comment": 63, "TradeAccounts": 127}
 _TEXT_DEFAULT_LIMIT = 127
-# Alternative (query) spellings of body field names.
-_ALIASES = {"PhonePassword": ("pass_phone",)}
+# Alternative spellings: the query name of PhonePassword, and the docs' ZIPCode
+# next to the ZipCode live servers send (§6.1). Body names are case-sensitive.
+_ALIASES = {"PhonePassword": ("pass_phone",), "ZipCode": ("ZIPCode",)}
 _INT_FIELDS = ("Rights", "Language", "Color", "Agent", "LimitOrders", "LimitPositions")
 _PASSWORD_TYPES = ("main", "investor", "api")
 
@@ -94,7 +95,14 @@ def _snake(name: str) -> str:
 
 
 def _leverage(params: Params, *, required: bool) -> int | None:
-    value = req_int(params, "leverage") if required else opt_int(params, "leverage", 0)
+    if required:
+        value = req_int(params, "leverage")
+    else:
+        # user/update ignores invalid values (§5.2), a non-number included.
+        try:
+            value = opt_int(params, "leverage", 0)
+        except Mt5Error:
+            return None
     if 1 <= value <= LEVERAGE_MAX:
         return value
     if required:

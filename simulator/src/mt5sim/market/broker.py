@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from mt5sim.market import seed as seeding
 from mt5sim.market.history import PriceHistory
 from mt5sim.market.instruments import CALC_FOREX, GROUPS, LOT_EXT, SYMBOLS
-from mt5sim.market.masks import MaskSet, is_mask
+from mt5sim.market.masks import SymbolMasks
 from mt5sim.market.records import ZERO, Deal, TickState
 from mt5sim.retcodes import Mt5Error, Retcode
 
@@ -203,34 +203,17 @@ class Broker:
 
     def resolve_symbols(self, items: Iterable[str]) -> tuple[SymbolSpec, ...]:
         """A symbol list with plain names/paths and masks (``Forex\\Major*``,
-        ``!AUDUSD``), in configuration order. Masks match the full path or the
-        name; an unknown plain name raises 13."""
+        ``!AUDUSD``), in configuration order. Masks match the full path only (§5.7);
+        an unknown plain name raises 13."""
         key = tuple(items)
         cached = self._resolve_cache.get(key)
         if cached is not None:
             return cached
-        plain = [i for i in key if not is_mask(i)]
-        positive = MaskSet(i for i in key if is_mask(i) and not i.startswith("!"))
-        negative = MaskSet(i[1:] for i in key if i.startswith("!") and i[1:])
-        chosen: set[str] = set()
-        for item in plain:
-            spec = self.symbol(item)
-            if spec is None:
+        selector = SymbolMasks(key)
+        for item in selector.names:
+            if self.symbol(item) is None:
                 raise Mt5Error(Retcode.ERR_NOTFOUND, f"symbol {item}")
-            chosen.add(spec.name)
-        only_exclusions = not plain and not positive and negative
-        result = tuple(
-            s
-            for s in SYMBOLS
-            if (
-                only_exclusions
-                or s.name in chosen
-                or (positive and (positive.matches(s.path) or positive.matches(s.name)))
-            )
-            and not (
-                negative and (negative.matches(s.path) or negative.matches(s.name))
-            )
-        )
+        result = tuple(s for s in SYMBOLS if selector.matches(s.name, s.path))
         if len(self._resolve_cache) >= _RESOLVE_CACHE_MAX:
             self._resolve_cache.clear()
         self._resolve_cache[key] = result

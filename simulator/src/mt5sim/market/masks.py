@@ -53,3 +53,69 @@ class MaskSet:
 def mask_set(masks: tuple[str, ...]) -> MaskSet:
     """A cached MaskSet (manager group lists repeat on every request)."""
     return MaskSet(masks)
+
+
+class SymbolMasks:
+    """A symbol list as tick/last, symbol/get and the batch filters take it (§5.7).
+
+    An item with ``*`` is a mask and is matched against the symbol's full path
+    (``Forex\\Major\\*``, ``*USD``); "a mask needs the full path", so ``EUR*`` matches
+    nothing when EURUSD lives in ``Forex\\Major``. An item without ``*`` is a plain
+    symbol name or full path. A leading ``!`` excludes either kind. A list made only
+    of exclusions means "every symbol except".
+    """
+
+    __slots__ = (
+        "_exclude",
+        "_exclude_names",
+        "_include",
+        "_include_names",
+        "everything",
+    )
+
+    def __init__(self, items: Iterable[str]) -> None:
+        include: list[re.Pattern[str]] = []
+        exclude: list[re.Pattern[str]] = []
+        include_names: set[str] = set()
+        exclude_names: set[str] = set()
+        for raw in items:
+            item = raw.strip()
+            negative = item.startswith("!")
+            if negative:
+                item = item[1:].strip()
+            if not item:
+                continue
+            if "*" in item:
+                (exclude if negative else include).append(_compile(item))
+            else:
+                (exclude_names if negative else include_names).add(item.lower())
+        self._include = tuple(include)
+        self._exclude = tuple(exclude)
+        self._include_names = frozenset(include_names)
+        self._exclude_names = frozenset(exclude_names)
+        self.everything = (
+            not include and not include_names and bool(exclude or exclude_names)
+        )
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The plain (non-mask) items, lower case."""
+        return self._include_names
+
+    def _hit(
+        self, names: frozenset[str], masks: tuple[re.Pattern[str], ...], name: str,
+        path: str,
+    ) -> bool:  # fmt: skip
+        return (
+            name.lower() in names
+            or path.lower() in names
+            or any(p.fullmatch(path) for p in masks)
+        )
+
+    def matches(self, name: str, path: str) -> bool:
+        included = self.everything or self._hit(
+            self._include_names, self._include, name, path
+        )
+        return included and not self._hit(
+            self._exclude_names, self._exclude, name, path
+        )

@@ -374,8 +374,10 @@ def symbol(spec: SymbolSpec, spread_diff: int = 0) -> dict[str, Any]:
     is_fx = spec.path.startswith("Forex")
     tick_value = spec.contract_size * spec.point
     margin = {"MarginInitial": f8(0), "MarginMaintenance": f8(0)}
+    # Per-order-type margin rates as MetaQuotes' own libraries read them
+    # (MarginInitialBuy ... MarginMaintenanceSellStopLimit, §6.9).
     rates = {
-        f"MarginRate{kind}{side}": f8(1)
+        f"Margin{kind}{side}": f8(1)
         for kind in ("Initial", "Maintenance")
         for side in (
             "Buy", "Sell", "BuyLimit", "SellLimit", "BuyStop", "SellStop",
