@@ -472,3 +472,22 @@ async def test_outcome_unknown_when_mt5_cannot_be_asked(gateway: Gateway) -> Non
     stats = await gateway.stats()
     assert stats["balance_operations"]["count"] == 1
     assert stats["requests"]["trade/balance"] == 1
+
+
+async def test_unknown_then_provably_absent_then_applied_once(gateway: Gateway) -> None:
+    await gateway.faults(drop_rate=1.0, commands=["trade/balance", "deal/get_batch"])
+    request = deposit("8.25")
+    failure = await rpc_error(gateway.trade.CreateBalanceOperation(request, timeout=20))
+    assert failure.reason == "MT5_OUTCOME_UNKNOWN"
+    await gateway.faults()
+    # The repeat can tell now: not applied (retryable), and it wrote nothing.
+    failure = await rpc_error(gateway.trade.CreateBalanceOperation(request))
+    assert failure.code is grpc.StatusCode.UNAVAILABLE
+    assert failure.retry is not None
+    assert (await gateway.stats())["balance_operations"]["count"] == 0
+    reply = await gateway.trade.CreateBalanceOperation(request)
+    assert not reply.replayed
+    again = await gateway.trade.CreateBalanceOperation(request)
+    assert again.replayed
+    assert again.balance_operation == reply.balance_operation
+    assert (await gateway.stats())["balance_operations"]["count"] == 1
