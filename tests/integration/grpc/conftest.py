@@ -72,7 +72,7 @@ def gateway_settings(sim: Simulator, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "mt5": {"main": mt5_server(sim)},
         "grpc": GrpcSettings(
-            listen="127.0.0.1:0", grace_period_seconds=2.0, **grpc_overrides
+            **{"listen": "127.0.0.1:0", "grace_period_seconds": 2.0, **grpc_overrides}
         ),
         "telemetry": TelemetrySettings(metrics_listen=None, log_format="json"),
     }

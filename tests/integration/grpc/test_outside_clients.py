@@ -28,13 +28,13 @@ def _grpcurl() -> str:
     return found
 
 
-async def _run(*argv: str, timeout: float = 60) -> tuple[int, str, str]:
+async def _run(*argv: str, limit: float = 60) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(limit):
         out, err = await proc.communicate()
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
@@ -98,7 +98,7 @@ async def _npm_install() -> None:
     npm = shutil.which("npm")
     assert npm is not None
     code, out, err = await _run(
-        npm, "install", "--no-audit", "--no-fund", "--prefix", str(NODE_DIR), timeout=50
+        npm, "install", "--no-audit", "--no-fund", "--prefix", str(NODE_DIR), limit=50
     )
     assert code == 0, (out, err)
 

@@ -1,0 +1,183 @@
+"""``mt5gateway serve`` as a process, and the graceful drain in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from mt5gateway.v1 import user_service_pb2 as pb
+from mt5gateway.v1 import user_service_pb2_grpc
+from mt5sim import ManagerSpec, SimConfig
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from mt5sim import Simulator
+
+FIRST = 100_000
+SECRET = "Sup3r-Secret-Pw!"  # the manager password that must never be logged
+READY = re.compile(r"mt5gateway ready on 127\.0\.0\.1:(\d+)")
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+SERVING = health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.fixture
+def sim_config() -> SimConfig:
+    return SimConfig(
+        tls=False,
+        seed=1,
+        ticks_per_second=0,
+        idle_timeout=30.0,
+        managers=(ManagerSpec(1000, SECRET),),
+    )
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MT5GW_")}
+    env.update(extra)
+    return env
+
+
+class Served:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.stderr = ""
+        self.port = 0
+
+    async def wait_ready(self) -> int:
+        assert self.proc.stderr is not None
+        async with asyncio.timeout(40):
+            while True:
+                line = (await self.proc.stderr.readline()).decode()
+                if not line:
+                    raise AssertionError(f"exited before ready: {self.stderr}")
+                self.stderr += line
+                found = READY.search(line)
+                if found:
+                    self.port = int(found.group(1))
+                if self.port and "try: grpcurl" in line:  # the block's last line
+                    return self.port
+
+    async def stop(self) -> tuple[int, str, str]:
+        self.proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            out, err = await self.proc.communicate()
+        assert self.proc.returncode is not None
+        self.stderr += err.decode()
+        return self.proc.returncode, out.decode(), self.stderr
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[object]:
+    started: list[Served] = []
+
+    async def start(env: dict[str, str]) -> Served:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "mt5gateway_server",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        served = Served(proc)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        if served.proc.returncode is None:
+            served.proc.kill()
+            await served.proc.wait()
+
+
+async def _get_user(port: int) -> pb.GetUserResponse:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = user_service_pb2_grpc.UserServiceStub(channel)
+        return await stub.GetUser(pb.GetUserRequest(login=FIRST), timeout=10)
+
+
+async def test_serve_configured_server_drains_on_sigterm(sim: Simulator, serve) -> None:
+    env = _clean_env(
+        MT5GW_MT5__MAIN__URL=sim.url,
+        MT5GW_MT5__MAIN__LOGIN="1000",
+        MT5GW_MT5__MAIN__PASSWORD=SECRET,
+        MT5GW_TELEMETRY__LOG_FORMAT="json",
+    )
+    served = await serve(env)
+    port = await served.wait_ready()
+    assert "grpcurl -plaintext" in served.stderr
+    reply = await _get_user(port)
+    assert reply.user.login == FIRST
+    code, out, err = await served.stop()
+    assert code == 0, err
+    assert '"event": "rpc_finished"' in out or '"event":"rpc_finished"' in out
+    assert "gateway_stopped" in out
+    assert "mt5_pool_closed" in out
+    # The manager password appears nowhere: not in logs, not in the ready text.
+    assert SECRET not in out
+    assert SECRET not in err
+    stats = sim.stats()
+    assert stats["requests"].get("quit", 0) >= 1 or stats["connections_dropped"] >= 1
+
+
+async def test_serve_embedded_demo_mode(serve) -> None:
+    served = await serve(_clean_env(MT5GW_TELEMETRY__LOG_FORMAT="json"))
+    port = await served.wait_ready()
+    assert "embedded MT5 simulator" in served.stderr
+    assert f"127.0.0.1:{port} mt5gateway.v1.UserService/GetUser" in served.stderr
+    reply = await _get_user(port)
+    assert reply.user.login == FIRST
+    code, _, err = await served.stop()
+    assert code == 0, err
+
+
+async def test_serve_rejects_bad_settings(serve) -> None:
+    served = await serve(_clean_env(MT5GW_MT5__MAIN__URL="not a url"))
+    async with asyncio.timeout(30):
+        _, err = await served.proc.communicate()
+    assert served.proc.returncode == 2
+    assert "invalid settings" in err.decode()
+
+
+async def test_drain_health_then_in_flight_finishes(
+    sim: Simulator, make_gateway, mt5_server_settings
+) -> None:
+    grpc_overrides = {"drain_pause_seconds": 0.5, "grace_period_seconds": 5.0}
+    servers = {"main": mt5_server_settings(sim, password=SECRET)}
+    async with make_gateway(sim, grpc=grpc_overrides, mt5=servers) as gateway:
+        health = health_pb2_grpc.HealthStub(gateway.channel)
+        check = health_pb2.HealthCheckRequest(service="mt5gateway.v1.UserService")
+        assert (await health.Check(check)).status == SERVING
+        await gateway.faults(latency_ms=800, commands=["user/get"])
+        in_flight = asyncio.ensure_future(
+            gateway.users.GetUser(pb.GetUserRequest(login=FIRST), timeout=10)
+        )
+        async with asyncio.timeout(5):
+            while sim.stats()["requests"].get("user/get", 0) == 0:
+                await asyncio.sleep(0.01)
+        drain = asyncio.ensure_future(gateway.app.drain())
+        await asyncio.sleep(0.1)  # inside the drain pause
+        assert (await health.Check(check)).status == NOT_SERVING
+        overall = await health.Check(health_pb2.HealthCheckRequest(service=""))
+        assert overall.status == NOT_SERVING
+        reply = await in_flight
+        assert reply.user.login == FIRST
+        await drain
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await gateway.users.GetUser(pb.GetUserRequest(login=FIRST), timeout=2)
+        assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
+        # Draining twice is a no-op.
+        await gateway.app.drain()
