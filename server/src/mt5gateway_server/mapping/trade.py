@@ -9,12 +9,12 @@ with the Web API's own converters, so they stay exact decimals.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from mt5gateway.v1 import trade_pb2
 
 from mt5gateway_server.mapping import money
+from mt5gateway_server.mapping.enums import EnumTable
 from mt5gateway_server.mapping.money import decimal_to_proto
 from mt5gateway_server.mapping.time import optional_timestamp as time_to_proto
 from mt5gateway_server.webapi.wire import UTC_TIME, TimeConvention, to_decimal, to_int
@@ -31,8 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIVATION_ORDER",
     "ACTIVATION_POSITION",
-    "BALANCE_TYPE_FROM_MT5",
-    "BALANCE_TYPE_TO_MT5",
+    "BALANCE_TYPE",
     "DEAL_ACTION",
     "DEAL_ENTRY",
     "ORDER_FILLING",
@@ -51,54 +50,54 @@ __all__ = [
 _NANO = Decimal(1).scaleb(-9)
 
 
-def _table(pairs: Mapping[int, int]) -> Mapping[int, int]:
-    return MappingProxyType(dict(pairs))
+def _consecutive(name: str, count: int) -> EnumTable[int]:
+    """MT5 0..count-1 -> proto 1..count: the proto enums list MT5's values in order."""
+    return EnumTable(name, {i: i + 1 for i in range(count)})
 
 
-# MT5 integer -> proto enum number. PROTOCOL.md §7.
-POSITION_TYPE = _table(
-    {0: trade_pb2.POSITION_TYPE_BUY, 1: trade_pb2.POSITION_TYPE_SELL}
+# MT5 integer -> proto enum number (PROTOCOL.md §7); the proto comments name the
+# MT5 value of each member, and the unit tests check the tables against them.
+POSITION_TYPE = EnumTable(
+    "PositionType", {0: trade_pb2.POSITION_TYPE_BUY, 1: trade_pb2.POSITION_TYPE_SELL}
 )
-ORDER_TYPE = _table({i: i + 1 for i in range(9)})  # BUY 0 .. CLOSE_BY 8
-ORDER_STATE = _table({i: i + 1 for i in range(10)})  # STARTED 0 .. REQUEST_CANCEL 9
-ORDER_FILLING = _table({i: i + 1 for i in range(3)})  # FOK, IOC, RETURN
-ORDER_TIME = _table({i: i + 1 for i in range(4)})  # GTC, DAY, SPECIFIED, SPECIFIED_DAY
-TRADE_REASON = _table({i: i + 1 for i in range(19)})  # CLIENT 0 .. SPLIT 18
-DEAL_ACTION = _table({i: i + 1 for i in range(20)})  # BUY 0 .. SO_COMPENSATION 19
-DEAL_ENTRY = _table({i: i + 1 for i in range(4)})  # IN, OUT, INOUT, OUT_BY
+ORDER_TYPE = _consecutive("OrderType", 9)  # BUY 0 .. CLOSE_BY 8
+ORDER_STATE = _consecutive("OrderState", 10)  # STARTED 0 .. REQUEST_CANCEL 9
+ORDER_FILLING = _consecutive("OrderFilling", 3)  # FOK, IOC, RETURN
+ORDER_TIME = _consecutive("OrderTime", 4)  # GTC, DAY, SPECIFIED, SPECIFIED_DAY
+TRADE_REASON = _consecutive("TradeReason", 19)  # CLIENT 0 .. SPLIT 18
+DEAL_ACTION = _consecutive("DealAction", 20)  # BUY 0 .. SO_COMPENSATION 19
+DEAL_ENTRY = _consecutive("DealEntry", 4)  # IN, OUT, INOUT, OUT_BY
 # EnActivation (positions) and EnOrderActivation (orders) share the proto enum.
-ACTIVATION_POSITION = _table(
+ACTIVATION_POSITION = EnumTable(
+    "ActivationMode(position)",
     {
         0: trade_pb2.ACTIVATION_MODE_NONE,
         1: trade_pb2.ACTIVATION_MODE_STOP_LOSS,
         2: trade_pb2.ACTIVATION_MODE_TAKE_PROFIT,
         3: trade_pb2.ACTIVATION_MODE_STOP_OUT,
-    }
+    },
 )
-ACTIVATION_ORDER = _table(
+ACTIVATION_ORDER = EnumTable(
+    "ActivationMode(order)",
     {
         0: trade_pb2.ACTIVATION_MODE_NONE,
         1: trade_pb2.ACTIVATION_MODE_PENDING,
         2: trade_pb2.ACTIVATION_MODE_STOP_LIMIT,
         3: trade_pb2.ACTIVATION_MODE_EXPIRATION,
         4: trade_pb2.ACTIVATION_MODE_STOP_OUT,
-    }
+    },
 )
-# BalanceOperationType <-> the EnDealAction value trade/balance takes.
-BALANCE_TYPE_TO_MT5 = _table(
+# The EnDealAction values trade/balance takes <-> BalanceOperationType.
+BALANCE_TYPE = EnumTable(
+    "BalanceOperationType",
     {
-        trade_pb2.BALANCE_OPERATION_TYPE_BALANCE: 2,
-        trade_pb2.BALANCE_OPERATION_TYPE_CREDIT: 3,
-        trade_pb2.BALANCE_OPERATION_TYPE_CHARGE: 4,
-        trade_pb2.BALANCE_OPERATION_TYPE_CORRECTION: 5,
-        trade_pb2.BALANCE_OPERATION_TYPE_BONUS: 6,
-    }
+        2: trade_pb2.BALANCE_OPERATION_TYPE_BALANCE,
+        3: trade_pb2.BALANCE_OPERATION_TYPE_CREDIT,
+        4: trade_pb2.BALANCE_OPERATION_TYPE_CHARGE,
+        5: trade_pb2.BALANCE_OPERATION_TYPE_CORRECTION,
+        6: trade_pb2.BALANCE_OPERATION_TYPE_BONUS,
+    },
 )
-BALANCE_TYPE_FROM_MT5 = _table({v: k for k, v in BALANCE_TYPE_TO_MT5.items()})
-
-
-def _enum(table: Mapping[int, int], value: int) -> int:
-    return table.get(value, 0)
 
 
 def money_to_proto(value: Decimal, currency: str) -> Money:
@@ -127,7 +126,7 @@ def position_to_proto(
         login=pos.login,
         dealer=pos.dealer,
         symbol=pos.symbol,
-        type=_enum(POSITION_TYPE, pos.action),  # type: ignore[arg-type]
+        type=POSITION_TYPE.to_proto(pos.action),  # type: ignore[arg-type]
         digits=pos.digits,
         currency_digits=pos.digits_currency,
         contract_size=decimal_to_proto(pos.contract_size),
@@ -145,14 +144,14 @@ def position_to_proto(
         expert_id=pos.expert_id,
         expert_position_id=pos.expert_position_id,
         comment=pos.comment,
-        activation_mode=_enum(  # type: ignore[arg-type]
-            ACTIVATION_POSITION, _extra_int(extra, "ActivationMode")
+        activation_mode=ACTIVATION_POSITION.to_proto(  # type: ignore[arg-type]
+            _extra_int(extra, "ActivationMode")
         ),
         activation_time=time_to_proto(tc.from_seconds(extra.get("ActivationTime"))),
         activation_price=_extra_dec(extra, "ActivationPrice"),
         activation_flags=_extra_int(extra, "ActivationFlags"),
         modification_flags=pos.modification_flags,
-        reason=_enum(TRADE_REASON, pos.reason),  # type: ignore[arg-type]
+        reason=TRADE_REASON.to_proto(pos.reason),  # type: ignore[arg-type]
     )
 
 
@@ -170,14 +169,14 @@ def order_to_proto(
         digits=order.digits,
         currency_digits=order.digits_currency,
         contract_size=decimal_to_proto(order.contract_size),
-        state=_enum(ORDER_STATE, order.state),  # type: ignore[arg-type]
-        reason=_enum(TRADE_REASON, order.reason),  # type: ignore[arg-type]
+        state=ORDER_STATE.to_proto(order.state),  # type: ignore[arg-type]
+        reason=TRADE_REASON.to_proto(order.reason),  # type: ignore[arg-type]
         setup_time=time_to_proto(order.setup_time_msc or order.setup_time),
         expiration_time=time_to_proto(order.expiration_time),
         done_time=time_to_proto(order.done_time_msc or order.done_time),
-        type=_enum(ORDER_TYPE, order.type),  # type: ignore[arg-type]
-        filling=_enum(ORDER_FILLING, order.type_fill),  # type: ignore[arg-type]
-        time_type=_enum(ORDER_TIME, order.type_time),  # type: ignore[arg-type]
+        type=ORDER_TYPE.to_proto(order.type),  # type: ignore[arg-type]
+        filling=ORDER_FILLING.to_proto(order.type_fill),  # type: ignore[arg-type]
+        time_type=ORDER_TIME.to_proto(order.type_time),  # type: ignore[arg-type]
         order_price=decimal_to_proto(order.price_order),
         trigger_price=decimal_to_proto(order.price_trigger),
         current_price=decimal_to_proto(order.price_current),
@@ -189,8 +188,8 @@ def order_to_proto(
         position_id=order.position_id,
         position_by_id=order.position_by_id,
         comment=order.comment,
-        activation_mode=_enum(  # type: ignore[arg-type]
-            ACTIVATION_ORDER, _extra_int(extra, "ActivationMode")
+        activation_mode=ACTIVATION_ORDER.to_proto(  # type: ignore[arg-type]
+            _extra_int(extra, "ActivationMode")
         ),
         activation_time=time_to_proto(tc.from_seconds(extra.get("ActivationTime"))),
         activation_price=_extra_dec(extra, "ActivationPrice"),
@@ -211,9 +210,9 @@ def deal_to_proto(
         login=deal.login,
         dealer=deal.dealer,
         order_ticket=deal.order,
-        action=_enum(DEAL_ACTION, deal.action),  # type: ignore[arg-type]
-        entry=_enum(DEAL_ENTRY, deal.entry),  # type: ignore[arg-type]
-        reason=_enum(TRADE_REASON, deal.reason),  # type: ignore[arg-type]
+        action=DEAL_ACTION.to_proto(deal.action),  # type: ignore[arg-type]
+        entry=DEAL_ENTRY.to_proto(deal.entry),  # type: ignore[arg-type]
+        reason=TRADE_REASON.to_proto(deal.reason),  # type: ignore[arg-type]
         digits=deal.digits,
         currency_digits=deal.digits_currency,
         contract_size=decimal_to_proto(deal.contract_size),
@@ -251,7 +250,7 @@ def deal_to_proto(
 def balance_operation_to_proto(result: BalanceResult) -> trade_pb2.BalanceOperation:
     return trade_pb2.BalanceOperation(
         login=result.login,
-        type=_enum(BALANCE_TYPE_FROM_MT5, result.action),  # type: ignore[arg-type]
+        type=BALANCE_TYPE.to_proto(result.action),  # type: ignore[arg-type]
         amount=money_to_proto(result.amount, result.currency),
         comment=result.comment,
         deal_ticket=result.deal_ticket,

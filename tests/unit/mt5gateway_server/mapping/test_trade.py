@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given
@@ -14,6 +15,9 @@ from mt5gateway_server.mapping import trade as m
 from mt5gateway_server.mapping.money import money_from_proto
 from mt5gateway_server.webapi.models import Deal, Order, Position
 from mt5gateway_server.webapi.wire import TimeConvention
+
+if TYPE_CHECKING:
+    from mt5gateway_server.mapping.enums import EnumTable
 
 POSITION = {
     "Position": "5000774",
@@ -180,28 +184,40 @@ def test_deal() -> None:
         (m.ACTIVATION_ORDER, 2, trade_pb2.ACTIVATION_MODE_STOP_LIMIT),
     ],
 )
-def test_enum_tables_by_name(table: object, mt5: int, proto: int) -> None:
-    assert table[mt5] == proto  # type: ignore[index]
+def test_enum_tables_by_name(table: EnumTable[int], mt5: int, proto: int) -> None:
+    assert table.to_proto(mt5) == proto
+    assert table.to_mt5(proto) == mt5
 
 
 def test_enum_tables_cover_every_proto_value() -> None:
     def values(enum: object) -> set[int]:
         return {v.number for v in enum.DESCRIPTOR.values if v.number}  # type: ignore[attr-defined]
 
-    assert set(m.DEAL_ACTION.values()) == values(trade_pb2.DealAction)
-    assert set(m.DEAL_ENTRY.values()) == values(trade_pb2.DealEntry)
-    assert set(m.ORDER_TYPE.values()) == values(trade_pb2.OrderType)
-    assert set(m.ORDER_STATE.values()) == values(trade_pb2.OrderState)
-    assert set(m.ORDER_FILLING.values()) == values(trade_pb2.OrderFilling)
-    assert set(m.ORDER_TIME.values()) == values(trade_pb2.OrderTime)
-    assert set(m.TRADE_REASON.values()) == values(trade_pb2.TradeReason)
-    assert set(m.POSITION_TYPE.values()) == values(trade_pb2.PositionType)
-    merged = set(m.ACTIVATION_POSITION.values()) | set(m.ACTIVATION_ORDER.values())
+    assert set(m.DEAL_ACTION.forward.values()) == values(trade_pb2.DealAction)
+    assert set(m.DEAL_ENTRY.forward.values()) == values(trade_pb2.DealEntry)
+    assert set(m.ORDER_TYPE.forward.values()) == values(trade_pb2.OrderType)
+    assert set(m.ORDER_STATE.forward.values()) == values(trade_pb2.OrderState)
+    assert set(m.ORDER_FILLING.forward.values()) == values(trade_pb2.OrderFilling)
+    assert set(m.ORDER_TIME.forward.values()) == values(trade_pb2.OrderTime)
+    assert set(m.TRADE_REASON.forward.values()) == values(trade_pb2.TradeReason)
+    assert set(m.POSITION_TYPE.forward.values()) == values(trade_pb2.PositionType)
+    merged = set(m.ACTIVATION_POSITION.forward.values()) | set(
+        m.ACTIVATION_ORDER.forward.values()
+    )
     assert merged == values(trade_pb2.ActivationMode)
-    assert set(m.BALANCE_TYPE_TO_MT5) == values(trade_pb2.BalanceOperationType)
-    for proto, mt5 in m.BALANCE_TYPE_TO_MT5.items():
-        assert m.BALANCE_TYPE_FROM_MT5[mt5] == proto
-        assert m.DEAL_ACTION[mt5] - 1 == mt5  # same EnDealAction numbering
+    assert set(m.BALANCE_TYPE.forward.values()) == values(
+        trade_pb2.BalanceOperationType
+    )
+    for mt5 in m.BALANCE_TYPE.forward:
+        # trade/balance takes EnDealAction values: the deal shows the same action.
+        assert trade_pb2.DealAction.Name(m.DEAL_ACTION.to_proto(mt5)).removeprefix(
+            "DEAL_ACTION_"
+        ) in trade_pb2.BalanceOperationType.Name(m.BALANCE_TYPE.to_proto(mt5))
+
+
+def test_unknown_mt5_values_are_unspecified() -> None:
+    assert m.DEAL_ACTION.to_proto(99) == trade_pb2.DEAL_ACTION_UNSPECIFIED
+    assert m.ORDER_STATE.to_proto(-1) == trade_pb2.ORDER_STATE_UNSPECIFIED
 
 
 @given(

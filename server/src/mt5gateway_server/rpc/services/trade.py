@@ -159,9 +159,7 @@ def _balance_request(
     checks.request_id("request_id", request.request_id)
     request_id = canonical_request_id(request.request_id)
     checks.login("login", request.login)
-    action = m.BALANCE_TYPE_TO_MT5.get(request.type)
-    if action is None:
-        checks.add("type", "required: one of the BalanceOperationType values")
+    checks.enum("type", request.type, m.BALANCE_TYPE)
     amount = None
     try:
         amount = money_from_proto(request.amount)  # unset reads as zero
@@ -180,13 +178,12 @@ def _balance_request(
         )
     checks.check()
     assert request_id is not None  # noqa: S101 - checked above
-    assert action is not None  # noqa: S101
     assert amount is not None  # noqa: S101
     return BalanceRequest(
         server=server,
         request_id=request_id,
         login=request.login,
-        action=BalanceOperation(action),
+        action=BalanceOperation(m.BALANCE_TYPE.to_mt5(request.type)),
         amount=amount.normalize(),
         currency_code=request.amount.currency_code,
         comment=request.comment,
