@@ -1,0 +1,317 @@
+"""Points of PROTOCOL.md a protocol review found the simulator getting wrong (or
+untested), each checked over real sockets."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from mt5sim.commands import config as config_commands
+
+if TYPE_CHECKING:
+    from mt5sim import Simulator
+
+NEW_USER = {
+    "Group": "demo\\forex",
+    "Name": "Fidelity Test",
+    "Leverage": "100",
+    "PassMain": "Str0ng#Pass",
+    "PassInvestor": "Inv3st#Pass",
+}
+
+
+async def _demo_login(c: Any) -> str:
+    _, body = await c.get("user/logins", group="demo\\forex")
+    return str(body["answer"][0])
+
+
+# -- handshake -------------------------------------------------------------------
+
+
+async def test_terminal_type_other_than_manager(sim: Simulator, mt5_session) -> None:
+    async with mt5_session(sim, authenticate=False) as c:
+        params = {"version": 3470, "agent": "WebManager", "login": 1000}
+        for kind in ("client", "terminal", "admin"):
+            assert await c.get("auth/start", type=kind, **params) == (
+                200,
+                {"retcode": "1000 Invalid terminal type"},
+            )
+        # Case does not matter: the raw protocol spells it MANAGER.
+        _, ok = await c.get("auth/start", type="MANAGER", **params)
+        assert ok["retcode"] == "0 Done"
+
+
+# -- JSON body names (§4.1) --------------------------------------------------------
+
+
+async def test_body_field_names_are_case_sensitive(sim: Simulator, mt5_session) -> None:
+    async with mt5_session(sim) as c:
+        body = {**NEW_USER, "LEADCAMPAIGN": "ignored", "LeadSource": "kept"}
+        _, added = await c.post("user/add", body)
+        assert added["retcode"] == "0 Done"
+        assert added["answer"]["LeadCampaign"] == ""
+        assert added["answer"]["LeadSource"] == "kept"
+        # A required field under a wrong case is missing.
+        upper = {**NEW_USER, "NAME": NEW_USER["Name"]}
+        del upper["Name"]
+        assert (await c.post("user/add", upper))[1] == {
+            "retcode": "3 Invalid parameters"
+        }
+        login = added["login"]
+        wrong_case = {"LOGIN": login, "TYPE": "main", "PASSWORD": "Str0ng#Pass"}
+        assert (await c.post("user/check_password", wrong_case))[1] == {
+            "retcode": "3 Invalid parameters"
+        }
+        # Documented spellings: record names, or the query names themselves.
+        for check in (
+            {"Login": login, "Type": "main", "Password": "Str0ng#Pass"},
+            {"login": login, "type": "main", "password": "Str0ng#Pass"},
+        ):
+            assert (await c.post("user/check_password", check))[1] == {
+                "retcode": "0 Done"
+            }
+
+
+async def test_docs_zipcode_spelling_accepted(sim: Simulator, mt5_session) -> None:
+    async with mt5_session(sim) as c:
+        _, added = await c.post("user/add", {**NEW_USER, "ZIPCode": "10115"})
+        assert added["answer"]["ZipCode"] == "10115"
+
+
+# -- user/add, user/update (§5.2) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "missing", ["Group", "Name", "Leverage", "PassMain", "PassInvestor"]
+)
+async def test_user_add_required_fields(
+    sim: Simulator, mt5_session, missing: str
+) -> None:
+    body = {k: v for k, v in NEW_USER.items() if k != missing}
+    async with mt5_session(sim) as c:
+        _, answer = await c.post("user/add", body)
+    # A missing group is a missing parameter (an unknown one would be 8).
+    assert answer == {"retcode": "3 Invalid parameters"}
+
+
+async def test_user_add_body_overrides_query(sim: Simulator, mt5_session) -> None:
+    async with mt5_session(sim) as c:
+        _, added = await c.post(
+            "user/add", NEW_USER, group="real\\standard", name="Query", leverage=50
+        )
+    assert added["retcode"] == "0 Done"
+    assert set(added) == {"retcode", "login", "answer"}
+    assert added["login"] == added["answer"]["Login"]
+    user = added["answer"]
+    assert (user["Group"], user["Name"], user["Leverage"]) == (
+        "demo\\forex",
+        "Fidelity Test",
+        "100",
+    )
+
+
+async def test_user_update_never_changes_passwords(sim: Simulator, mt5_session) -> None:
+    async with mt5_session(sim) as c:
+        login = await _demo_login(c)
+        _, before = await c.get("user/get", login=login)
+        body = {
+            "Login": login,
+            "PassMain": "Oth3r#Pass",
+            "PassInvestor": "Oth3r#Inv1",
+            "Leverage": "not a number",  # invalid values are ignored on update
+            "Comment": "updated",
+        }
+        _, updated = await c.post("user/update", body, login=login)
+        assert updated["retcode"] == "0 Done"
+        assert updated["answer"]["Comment"] == "updated"
+        assert updated["answer"]["Leverage"] == before["answer"]["Leverage"]
+        for kind, password in (
+            ("main", f"Main#{login}"),
+            ("investor", f"Invest#{login}"),
+        ):
+            check = {"Login": login, "Type": kind, "Password": password}
+            assert (await c.post("user/check_password", check))[1] == {
+                "retcode": "0 Done"
+            }
+
+
+async def test_password_types(sim: Simulator, mt5_session) -> None:
+    async with mt5_session(sim) as c:
+        login = await _demo_login(c)
+        api = {"Login": login, "Type": "api", "Password": "Ap1#Secret"}
+        # No API password is set on seeded accounts.
+        assert (await c.post("user/check_password", api))[1] == {
+            "retcode": "3006 Invalid account password"
+        }
+        assert (await c.post("user/change_password", api))[1] == {"retcode": "0 Done"}
+        assert (await c.post("user/check_password", api))[1] == {"retcode": "0 Done"}
+        # The other passwords are untouched.
+        main = {"Login": login, "Type": "main", "Password": f"Main#{login}"}
+        assert (await c.post("user/check_password", main))[1] == {"retcode": "0 Done"}
+        bad = {**main, "Type": "master"}
+        assert (await c.post("user/check_password", bad))[1] == {
+            "retcode": "3 Invalid parameters"
+        }
+
+
+# -- trade/balance (§5.3) -------------------------------------------------------
+
+
+async def test_balance_types_create_deals(sim: Simulator, mt5_session) -> None:
+    async with mt5_session(sim) as c:
+        login = await _demo_login(c)
+        for kind in (2, 3, 4, 5, 6):
+            _, op = await c.get("trade/balance", login=login, type=kind, balance="1.5")
+            assert set(op) == {"retcode", "answer"}
+            assert list(op["answer"]) == ["Ticket"]
+            _, deal = await c.get("deal/get", ticket=op["answer"]["Ticket"])
+            assert deal["answer"]["Action"] == str(kind)
+            assert deal["answer"]["Profit"] == "1.50"
+        for kind in (0, 1, 7, 10, 18):
+            _, op = await c.get("trade/balance", login=login, type=kind, balance="1")
+            assert op == {"retcode": "3 Invalid parameters"}
+
+
+async def test_balance_comment_is_cut_not_rejected(sim: Simulator, mt5_session) -> None:
+    comment = "A" * 31 + "-cut-off"
+    async with mt5_session(sim) as c:
+        login = await _demo_login(c)
+        _, op = await c.get(
+            "trade/balance", login=login, type=2, balance="1", comment=comment
+        )
+        assert op["retcode"] == "0 Done"
+        _, deal = await c.get("deal/get", ticket=op["answer"]["Ticket"])
+    assert deal["answer"]["Comment"] == "A" * 31
+
+
+async def test_balance_limits_and_no_money(sim: Simulator, mt5_session) -> None:
+    async with mt5_session(sim) as c:
+        login = await _demo_login(c)
+        _, user = await c.get("user/get", login=login)
+        balance = Decimal(user["answer"]["Balance"])
+        too_much = str(-(balance + 1))
+        # check_margin defaults to 1: a withdrawal beyond the money is refused.
+        for extra in ({}, {"check_margin": 1}):
+            _, op = await c.get(
+                "trade/balance", login=login, type=2, balance=too_much, **extra
+            )
+            assert op == {"retcode": "10019 No money"}
+        # More credit than was issued cannot be taken back.
+        _, credit = await c.get("trade/balance", login=login, type=3, balance="-1")
+        assert credit == {"retcode": "10019 No money"}
+        _, limit = await c.get("trade/balance", login=login, type=2, balance="1e9")
+        assert limit["retcode"] == "0 Done"
+        _, over = await c.get(
+            "trade/balance", login=login, type=2, balance="1000000000.01"
+        )
+        assert over == {"retcode": "4005 Money limit reached"}
+
+
+# -- symbol lists and masks (§5.7, §5.8) ----------------------------------------
+
+
+async def test_masks_need_the_full_path(sim: Simulator, mt5_session) -> None:
+    async with mt5_session(sim) as c:
+        # A name-only mask matches nothing: EURUSD's path is Forex\Major\EURUSD.
+        _, by_name = await c.get("tick/last", symbol="EUR*")
+        assert by_name["answer"] == []
+        _, by_path = await c.get("tick/last", symbol="Forex\\*\\EUR*")
+        assert {t["Symbol"] for t in by_path["answer"]} == {
+            "EURUSD", "EURGBP", "EURJPY", "EURCHF", "EURAUD",
+        }  # fmt: skip
+        # Plain names (and full paths) need no path; "!" excludes either kind.
+        _, plain = await c.get("tick/last", symbol="EURUSD,Metals\\XAUUSD")
+        assert [t["Symbol"] for t in plain["answer"]] == ["EURUSD", "XAUUSD"]
+        _, excluded = await c.get(
+            "tick/last", symbol="Forex\\Major\\*,!AUDUSD,!Forex\\Major\\USD*"
+        )
+        assert [t["Symbol"] for t in excluded["answer"]] == [
+            "EURUSD",
+            "GBPUSD",
+            "NZDUSD",
+        ]
+        _, masked = await c.get("symbol/get", mask="EUR*")
+        assert masked == {"retcode": "0 Done", "answer": []}
+        _, masked = await c.get("symbol/get", mask="Forex\\Major\\*,!Forex\\Major\\U*")
+        assert {s["Symbol"] for s in masked["answer"]} == {
+            "EURUSD", "GBPUSD", "AUDUSD", "NZDUSD",
+        }  # fmt: skip
+        _, deals = await c.get(
+            "deal/get_batch", group="*", symbol="XAU*", to=2**31, **{"from": 0}
+        )
+        assert deals["answer"] == []
+
+
+async def test_symbol_and_group_get_shapes(sim: Simulator, mt5_session) -> None:
+    async with mt5_session(sim) as c:
+        # symbol wins over mask: an object, not an array.
+        _, both = await c.get("symbol/get", symbol="EURUSD", mask="Metals\\*")
+        assert both["answer"]["Symbol"] == "EURUSD"
+        # A mask always gives an array, even for one match.
+        _, one = await c.get("symbol/get", mask="Metals\\XAUUSD")
+        assert [s["Symbol"] for s in one["answer"]] == ["XAUUSD"]
+        _, group = await c.get("group/get", group="real\\vip", mask="demo\\*")
+        assert group["answer"]["Group"] == "real\\vip"
+        _, groups = await c.get("group/get", mask="real\\vip")
+        assert [g["Group"] for g in groups["answer"]] == ["real\\vip"]
+        _, none = await c.get("group/get", mask="nothing\\*")
+        assert none == {"retcode": "0 Done", "answer": []}
+
+
+async def test_mask_answers_are_capped(
+    sim: Simulator, mt5_session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real cap is 5000 configs; two here stand in for it.
+    monkeypatch.setattr(config_commands, "MASK_MAX", 2)
+    async with mt5_session(sim) as c:
+        _, symbols = await c.get("symbol/get", mask="Forex\\Major\\*")
+        _, groups = await c.get("group/get", mask="*")
+        _, exact = await c.get("symbol/get", mask="Metals\\*")
+    assert symbols["retcode"] == "14 Operation has not been completed"
+    assert [s["Symbol"] for s in symbols["answer"]] == ["EURUSD", "GBPUSD"]
+    assert groups["retcode"] == "14 Operation has not been completed"
+    assert len(groups["answer"]) == 2
+    assert exact["retcode"] == "0 Done"
+
+
+async def test_tick_last_symbol_parameter_limit(sim: Simulator, mt5_session) -> None:
+    # 4096 characters of parameter, empty items included.
+    value = ",".join(["EURUSD"] * 585) + ",,"
+    assert len(value) == 4096
+    async with mt5_session(sim) as c:
+        _, ok = await c.get("tick/last", symbol=value)
+        assert [t["Symbol"] for t in ok["answer"]] == ["EURUSD"]
+        _, too_long = await c.get("tick/last", symbol=value + ",")
+        assert too_long == {"retcode": "3 Invalid parameters"}
+        _, too_long = await c.post("tick/last", {"symbol": value + ","})
+        assert too_long == {"retcode": "3 Invalid parameters"}
+
+
+# -- trans_id (§9.2) ------------------------------------------------------------
+
+
+async def test_trans_id_model(sim: Simulator, mt5_session) -> None:
+    async with mt5_session(sim) as c:
+        _, full = await c.get("tick/last", symbol="EURUSD,GBPUSD")  # no trans_id
+        assert len(full["answer"]) == 2
+        cursor = int(full["trans_id"])
+        assert cursor == sim.broker.trans_id
+        now = int(time.time() * 1000)
+        sim.broker.apply_tick("EURUSD", 108_000, 108_010, now)
+        sim.broker.apply_tick("USDJPY", 150_000, 150_010, now)  # not asked for
+        for command in ("tick/last", "tick/stat"):
+            _, delta = await c.get(command, symbol="EURUSD,GBPUSD", trans_id=cursor)
+            assert [t["Symbol"] for t in delta["answer"]] == ["EURUSD"], command
+            assert int(delta["trans_id"]) == cursor + 2
+        _, group = await c.get(
+            "tick/last_group",
+            symbol="EURUSD,GBPUSD",
+            group="demo\\forex",
+            trans_id=cursor,
+        )
+        assert [t["Symbol"] for t in group["answer"]] == ["EURUSD"]
+        # An id from the future (e.g. before a server restart): full snapshot.
+        _, future = await c.get("tick/last", symbol="EURUSD,GBPUSD", trans_id=10**12)
+        assert len(future["answer"]) == 2
