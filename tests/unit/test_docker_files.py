@@ -392,3 +392,28 @@ def test_health_probe_is_an_executable_python_script() -> None:
     tracked = _git_files("scripts/health-probe")
     if tracked:
         assert tracked[0].startswith("100755"), "scripts/health-probe: chmod +x"
+
+
+# ---------------------------------------------------------------- docs
+
+
+def _env_names(model: type[BaseModel], prefix: str) -> list[str]:
+    names: list[str] = []
+    for field, info in model.model_fields.items():
+        name = f"{prefix}{field.upper()}"
+        annotation = info.annotation
+        if model is Settings and field == "mt5":
+            names += _env_names(Mt5ServerSettings, f"{name}__<NAME>__")
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names += _env_names(annotation, f"{name}__")
+        else:
+            names.append(name)
+    return names
+
+
+def test_deployment_doc_lists_every_setting() -> None:
+    doc = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    names = _env_names(Settings, "MT5GW_")
+    assert "MT5GW_GRPC__LISTEN" in names
+    missing = [name for name in names if f"`{name}`" not in doc]
+    assert not missing, f"docs/deployment.md lacks {missing}"
