@@ -7,6 +7,8 @@ INVALID_ARGUMENT (field violations) and NOT_FOUND.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 import uuid
 from decimal import Decimal
@@ -44,6 +46,18 @@ STREAMING_SKIP = (
     "StreamQuotes answers UNIMPLEMENTED: QuoteService is not served yet "
     "(gRPC streaming issue); the re-open logic is covered by test_python_fake_server"
 )
+
+
+STREAM_QUOTES = 5
+STREAM_SECONDS = 15.0
+
+
+def check_stream(messages: list[quote_service_pb2.StreamQuotesResponse]) -> None:
+    """At least the snapshot (one quote per symbol), contiguous sequence numbers."""
+    quotes = [m.quote for m in messages if m.HasField("quote")]
+    assert {q.symbol for q in quotes} == {"EURUSD", "GBPUSD"}
+    assert len(quotes) <= STREAM_QUOTES
+    assert [m.sequence for m in messages] == list(range(1, len(messages) + 1))
 
 
 def all_time() -> tuple[Timestamp, Timestamp]:
@@ -189,18 +203,21 @@ async def test_async_stream_quotes(live_gateway: RunningGateway) -> None:
         stream = gw.stream_quotes(
             quote_service_pb2.StreamQuotesRequest(symbols=["EURUSD", "GBPUSD"]),
             max_reopens=0,
+            heartbeats=True,  # every message, so sequence numbers must be contiguous
         )
-        quotes = []
+        messages: list[quote_service_pb2.StreamQuotesResponse] = []
         try:
-            async for message in stream:
-                if message.HasField("quote"):
-                    quotes.append(message.quote)
-                if len(quotes) == 5:
-                    stream.cancel()
+            # Bounded: the snapshot comes at once, live ticks need a few seconds.
+            async with asyncio.timeout(STREAM_SECONDS):
+                async for message in stream:
+                    messages.append(message)
+                    if sum(m.HasField("quote") for m in messages) == STREAM_QUOTES:
+                        stream.cancel()
         except Unimplemented:
             pytest.skip(STREAMING_SKIP)
-    assert len(quotes) == 5
-    assert {q.symbol for q in quotes} <= {"EURUSD", "GBPUSD"}
+        except TimeoutError:
+            stream.cancel()
+    check_stream(messages)
 
 
 # ------------------------------------------------------------------------- sync
@@ -263,15 +280,20 @@ def test_sync_typed_errors(live_gateway: RunningGateway) -> None:
 def test_sync_stream_quotes(live_gateway: RunningGateway) -> None:
     with GatewayClient(live_gateway.target) as gw:
         stream = gw.stream_quotes(
-            quote_service_pb2.StreamQuotesRequest(symbols=["EURUSD"]), max_reopens=0
+            quote_service_pb2.StreamQuotesRequest(symbols=["EURUSD", "GBPUSD"]),
+            max_reopens=0,
+            heartbeats=True,  # every message, so sequence numbers must be contiguous
         )
-        quotes = []
+        timer = threading.Timer(STREAM_SECONDS, stream.cancel)
+        timer.start()
+        messages: list[quote_service_pb2.StreamQuotesResponse] = []
         try:
             for message in stream:
-                if message.HasField("quote"):
-                    quotes.append(message.quote)
-                if len(quotes) == 3:
+                messages.append(message)
+                if sum(m.HasField("quote") for m in messages) == STREAM_QUOTES:
                     stream.cancel()
         except Unimplemented:
             pytest.skip(STREAMING_SKIP)
-    assert [q.symbol for q in quotes] == ["EURUSD"] * 3
+        finally:
+            timer.cancel()
+    check_stream(messages)

@@ -61,6 +61,9 @@ final class Gateway
      * Quotes that re-open the stream on UNAVAILABLE; iterate with foreach. Run it in a
      * queue worker or artisan command, never in a web request: the read blocks.
      *
+     * $deadlineMs bounds each opened stream (it then ends with DeadlineExceededException):
+     * for jobs that read "for a while"; workers leave it null.
+     *
      * @param array<string, string|list<string>> $metadata
      */
     public function streamQuotes(
@@ -68,11 +71,13 @@ final class Gateway
         ?int $maxReopens = null,
         bool $heartbeats = false,
         array $metadata = [],
+        ?int $deadlineMs = null,
     ): QuoteStream {
         $stub = $this->factory->stub(QuoteServiceClient::class);
         $factory = $this->factory;
+        $options = $deadlineMs === null ? [] : ['timeout' => $deadlineMs * 1000];
         return new QuoteStream(
-            static fn (StreamQuotesRequest $r) => $stub->StreamQuotes($r, $factory->metadata($metadata)),
+            static fn (StreamQuotesRequest $r) => $stub->StreamQuotes($r, $factory->metadata($metadata), $options),
             $request,
             $maxReopens,
             $heartbeats,

@@ -14,7 +14,7 @@ use Illuminate\Support\Facades\Facade;
  * @method static \Mt5Gateway\Client\Service config()
  * @method static \Mt5Gateway\Client\Service quotes()
  * @method static \Mt5Gateway\Client\Service servers()
- * @method static \Mt5Gateway\Client\QuoteStream streamQuotes(\Mt5Gateway\V1\StreamQuotesRequest $request, ?int $maxReopens = null, bool $heartbeats = false, array $metadata = [])
+ * @method static \Mt5Gateway\Client\QuoteStream streamQuotes(\Mt5Gateway\V1\StreamQuotesRequest $request, ?int $maxReopens = null, bool $heartbeats = false, array $metadata = [], ?int $deadlineMs = null)
  * @method static \Mt5Gateway\Client\ClientFactory factory()
  *
  * @see \Mt5Gateway\Client\Gateway
