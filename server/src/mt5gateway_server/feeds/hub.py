@@ -40,6 +40,7 @@ __all__ = [
     "Subscription",
     "is_mask",
     "tick_stamp",
+    "wait_event",
 ]
 
 _log = get_logger("feeds.hub")
@@ -154,14 +155,16 @@ class Subscription:
         """
         if self.error is not None or seconds <= 0:
             return
-        waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
         self._waiter = waiter
+        # call_later, not asyncio.timeout: on 3.11 a cancel racing the timeout can
+        # be turned into TimeoutError and lost, leaving the stream running.
+        timer = loop.call_later(seconds, _release, waiter)
         try:
-            async with asyncio.timeout(seconds):
-                await waiter
-        except TimeoutError:
-            pass
+            await waiter
         finally:
+            timer.cancel()
             self._waiter = None
 
     def take(self, now: float) -> tuple[list[FeedTick], float | None]:
@@ -182,6 +185,20 @@ class Subscription:
             elif later is None or at < later:
                 later = at
         return ready, later
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+async def wait_event(event: asyncio.Event, seconds: float) -> None:
+    """``event.wait()`` for at most ``seconds``; cancellation always propagates."""
+    timer = asyncio.get_running_loop().call_later(seconds, event.set)
+    try:
+        await event.wait()
+    finally:
+        timer.cancel()
 
 
 class FeedSource(Protocol):

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from mt5gateway_server.cache import keys
-from mt5gateway_server.feeds.hub import Feed, FeedKey, FeedTick
+from mt5gateway_server.feeds.hub import Feed, FeedKey, FeedTick, wait_event
 from mt5gateway_server.feeds.poller import QuotePoller
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.mapping.money import decimal_text
@@ -275,7 +275,7 @@ class RedisFanout:
 
     async def _lease_loop(self) -> None:
         failures = 0
-        while True:
+        while not self._closed:
             try:
                 for key in set(self.feeds) | set(self.held) | set(self._advertised):
                     await self._refresh(key)
@@ -290,9 +290,7 @@ class RedisFanout:
             except Exception:  # noqa: BLE001 - leases must keep being renewed
                 _log.exception("quote_fanout_error")
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.refresh_seconds):
-                    await self._wake.wait()
+            await wait_event(self._wake, self.refresh_seconds)
 
     def _expire_unrenewed(self) -> None:
         # Without Redis we cannot renew: stop polling once the lease has run out,
@@ -386,7 +384,7 @@ class RedisFanout:
 
     async def _read_loop(self) -> None:
         failures = 0
-        while True:
+        while not self._closed:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await self._read(pubsub)
@@ -416,9 +414,7 @@ class RedisFanout:
             subscribed = wanted
             if not subscribed:
                 self._wake_reader.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.refresh_seconds):
-                        await self._wake_reader.wait()
+                await wait_event(self._wake_reader, self.refresh_seconds)
                 continue
             message = await pubsub.get_message(
                 ignore_subscribe_messages=True, timeout=0.05

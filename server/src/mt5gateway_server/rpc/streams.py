@@ -76,10 +76,11 @@ class StreamRegistry:
         for stream in streams:
             stream.close(GatewayDraining())
         if streams:
-            try:
-                async with asyncio.timeout(wait_seconds):
-                    await self._empty.wait()
-            except TimeoutError:
+            # asyncio.wait, not asyncio.timeout: a cancel must never become a timeout.
+            empty = asyncio.ensure_future(self._empty.wait())
+            done, _ = await asyncio.wait([empty], timeout=wait_seconds)
+            if not done:
+                empty.cancel()
                 _log.warning("stream_drain_timeout", remaining=len(self._streams))
         _log.info(
             "streams_drained",
