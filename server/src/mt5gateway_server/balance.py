@@ -54,7 +54,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from mt5gateway_server.audit import AuditOutcome, AuditRecord
 from mt5gateway_server.cache.idempotency import ClaimStatus, fingerprint
@@ -86,6 +86,7 @@ __all__ = [
     "BalanceResult",
     "BalanceWorkflow",
     "Caller",
+    "CurrencyLookup",
     "NotAppliedError",
     "OutcomeUnknownError",
     "canonical_request_id",
@@ -204,6 +205,12 @@ class BalanceClient(Protocol):
     ) -> list[Deal]: ...
 
 
+class CurrencyLookup(Protocol):
+    """Group -> account currency (``rpc.services.common.CurrencyCache``)."""
+
+    async def get(self, client: Any, group: str) -> str: ...  # noqa: ANN401
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BalanceRequest:
     """A validated request; ``request_id`` is canonical UUID text."""
@@ -306,6 +313,7 @@ class BalanceWorkflow:
         settle_seconds: float = 0.5,
         window_seconds: float = 300.0,
         currency_ttl_seconds: float = 60.0,
+        currencies: CurrencyLookup | None = None,
         remaining: Callable[[], float | None] = deadline_remaining,
     ) -> None:
         if checks < 2:
@@ -320,6 +328,9 @@ class BalanceWorkflow:
         # to now plus this.
         self._window = window_seconds
         self._currency_ttl = currency_ttl_seconds
+        # The servicer shares its group -> currency cache; alone, the workflow keeps
+        # its own.
+        self._lookup = currencies
         self._remaining = remaining  # seconds left of the RPC's deadline, if any
         self._currencies: dict[tuple[str, str], tuple[float, str]] = {}
 
@@ -373,6 +384,8 @@ class BalanceWorkflow:
         return account
 
     async def _currency(self, client: BalanceClient, group: str) -> str:
+        if self._lookup is not None:
+            return await self._lookup.get(client, group)
         key = (client.server, group)
         now = self._clock()
         cached = self._currencies.get(key)

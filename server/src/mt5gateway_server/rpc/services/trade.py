@@ -258,8 +258,11 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
 
     def __init__(self, deps: ServiceDeps) -> None:
         self._deps = deps
-        self._currencies = _Currencies(CurrencyCache())
-        self._balance = BalanceWorkflow(deps.idempotency, deps.audit, clock=deps.clock)
+        groups = CurrencyCache()
+        self._currencies = _Currencies(groups)
+        self._balance = BalanceWorkflow(
+            deps.idempotency, deps.audit, clock=deps.clock, currencies=groups
+        )
 
     def _client(self, server: str) -> tuple[str, WebApiClient]:
         name = self._deps.server_name(server)
