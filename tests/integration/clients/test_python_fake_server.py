@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -103,6 +105,10 @@ class Script:
     seen_deadlines: list[float | None] = field(default_factory=list)
     seen_request_ids: list[str] = field(default_factory=list)
     stream_calls: int = 0
+    # Heartbeats announce this interval (None: no interval, no stall detection).
+    heartbeat_seconds: float | None = None
+    # StreamQuotes calls (0-based) that go silent after their messages.
+    stall_calls: set[int] = field(default_factory=set)
 
 
 def _quote(n: int) -> quote_service_pb2.StreamQuotesResponse:
@@ -111,10 +117,11 @@ def _quote(n: int) -> quote_service_pb2.StreamQuotesResponse:
     )
 
 
-def _heartbeat(n: int) -> quote_service_pb2.StreamQuotesResponse:
-    return quote_service_pb2.StreamQuotesResponse(
-        heartbeat=stream_pb2.Heartbeat(), sequence=n
-    )
+def _heartbeat(n: int, seconds: float | None) -> quote_service_pb2.StreamQuotesResponse:
+    heartbeat = stream_pb2.Heartbeat()
+    if seconds is not None:
+        heartbeat.interval.FromTimedelta(timedelta(seconds=seconds))
+    return quote_service_pb2.StreamQuotesResponse(heartbeat=heartbeat, sequence=n)
 
 
 class AioUsers(user_service_pb2_grpc.UserServiceServicer):
@@ -163,7 +170,11 @@ class AioQuotes(quote_service_pb2_grpc.QuoteServiceServicer):
         self.script.stream_calls += 1
         count, final = self.script.streams[index]
         for n in range(1, count + 1):
-            yield _heartbeat(n) if n == 1 else _quote(n)
+            yield (
+                _heartbeat(n, self.script.heartbeat_seconds) if n == 1 else _quote(n)
+            )
+        if index in self.script.stall_calls:
+            await asyncio.sleep(30)  # silent, like a half-open connection
         if final is not None:
             await _aio_abort(context, final)
 
@@ -179,7 +190,13 @@ class SyncQuotes(quote_service_pb2_grpc.QuoteServiceServicer):
         self.script.stream_calls += 1
         count, final = self.script.streams[index]
         for n in range(1, count + 1):
-            yield _heartbeat(n) if n == 1 else _quote(n)
+            yield (
+                _heartbeat(n, self.script.heartbeat_seconds) if n == 1 else _quote(n)
+            )
+        if index in self.script.stall_calls:
+            deadline = time.monotonic() + 30
+            while context.is_active() and time.monotonic() < deadline:
+                time.sleep(0.01)  # silent, like a half-open connection
         if final is not None:
             _sync_abort(context, final)
 
@@ -414,3 +431,52 @@ def test_sync_stream_cancel_from_another_thread(
         thread.start()
         thread.join()
         assert list(stream) == []
+
+
+async def test_async_stream_reopens_a_silent_stream(
+    aio_target: str, script: Script
+) -> None:
+    # The heartbeat says 50 ms; nothing follows, so after 2 x 50 ms the client cancels
+    # and re-opens without waiting for TCP to notice.
+    script.heartbeat_seconds = 0.05
+    script.stall_calls = {0}
+    script.streams = [(2, None), (3, None)]
+    async with AsyncGatewayClient(aio_target) as gw:
+        stream = gw.stream_quotes(
+            quote_service_pb2.StreamQuotesRequest(), backoff=lambda _: 0.0
+        )
+        started = time.monotonic()
+        received = [m.sequence async for m in stream]
+    assert received == [2, 2, 3]
+    assert stream.reopens == 1
+    assert time.monotonic() - started < 5
+
+
+async def test_async_silent_stream_counts_against_max_reopens(
+    aio_target: str, script: Script
+) -> None:
+    script.heartbeat_seconds = 0.05
+    script.stall_calls = {0}
+    script.streams = [(1, None)]
+    async with AsyncGatewayClient(aio_target) as gw:
+        stream = gw.stream_quotes(
+            quote_service_pb2.StreamQuotesRequest(), max_reopens=0
+        )
+        with pytest.raises(Unavailable, match="no message on the stream"):
+            async for _ in stream:
+                pass
+
+
+def test_sync_stream_reopens_a_silent_stream(sync_target: str, script: Script) -> None:
+    script.heartbeat_seconds = 0.05
+    script.stall_calls = {0}
+    script.streams = [(2, None), (3, None)]
+    with GatewayClient(sync_target) as gw:
+        stream = gw.stream_quotes(
+            quote_service_pb2.StreamQuotesRequest(), backoff=lambda _: 0.0
+        )
+        started = time.monotonic()
+        received = [m.sequence for m in stream]
+    assert received == [2, 2, 3]
+    assert stream.reopens == 1
+    assert time.monotonic() - started < 5

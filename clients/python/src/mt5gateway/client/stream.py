@@ -8,12 +8,16 @@ are raised as typed errors, and a stream the server ends normally ends the itera
 After a re-open the server starts a new stream: ``sequence`` restarts at 1 and the
 current quotes are sent again as a snapshot (ended by ``snapshot_complete``), so nothing
 is lost for a consumer that keeps the latest quote per symbol.
+
+Heartbeats carry their interval; a stream silent for ``stall_factor`` times that long
+(a half-open connection, a stuck proxy) is cancelled and re-opened like UNAVAILABLE.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +68,26 @@ def _keep(message: quote_service_pb2.StreamQuotesResponse, *, heartbeats: bool) 
     return heartbeats or not message.HasField("heartbeat")
 
 
+def _idle_limit(
+    message: quote_service_pb2.StreamQuotesResponse,
+    current: float | None,
+    factor: float,
+) -> float | None:
+    if message.HasField("heartbeat") and message.heartbeat.HasField("interval"):
+        interval = message.heartbeat.interval.ToTimedelta().total_seconds()
+        if interval > 0:
+            return interval * factor
+    return current
+
+
+def _stalled(limit: float | None) -> Unavailable:
+    # Client-side, so no ErrorInfo reason: the server never said anything.
+    return Unavailable(
+        f"no message on the stream for {limit:.3g}s; re-opening",
+        code=grpc.StatusCode.UNAVAILABLE,
+    )
+
+
 class AsyncQuoteStream:
     """``async for message in AsyncQuoteStream(stub.StreamQuotes, request): ...``.
 
@@ -81,6 +105,7 @@ class AsyncQuoteStream:
         backoff: Callable[[int], float] = exponential_backoff,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         heartbeats: bool = False,
+        stall_factor: float = 2.0,
     ) -> None:
         self._open = open_stream
         self._request = request
@@ -90,6 +115,8 @@ class AsyncQuoteStream:
         self._heartbeats = heartbeats
         self._call: aio.UnaryStreamCall[Any, Any] | None = None
         self._cancelled = False
+        self._stall_factor = stall_factor
+        self._idle_limit: float | None = None  # learnt from the first heartbeat
 
     @property
     def reopens(self) -> int:
@@ -103,6 +130,15 @@ class AsyncQuoteStream:
         if self._call is not None:
             self._call.cancel()
 
+    async def _read(self, call: aio.UnaryStreamCall[Any, Any]) -> Any:  # noqa: ANN401 - a message or aio.EOF
+        try:
+            async with asyncio.timeout(self._idle_limit):
+                return await call.read()
+        except TimeoutError:
+            raise _stalled(self._idle_limit) from None
+        except aio.AioRpcError as exc:
+            raise decode(exc) from exc
+
     def __aiter__(self) -> AsyncIterator[quote_service_pb2.StreamQuotesResponse]:
         return self._iterate()
 
@@ -110,8 +146,11 @@ class AsyncQuoteStream:
         while not self.cancelled():
             self._call = self._open(self._request, metadata=self._metadata)
             try:
-                async for message in self._call:
+                while (message := await self._read(self._call)) is not aio.EOF:
                     self._policy.failures = 0  # the stream worked; start backoff over
+                    self._idle_limit = _idle_limit(
+                        message, self._idle_limit, self._stall_factor
+                    )
                     if _keep(message, heartbeats=self._heartbeats):
                         yield message
             except asyncio.CancelledError:
@@ -120,14 +159,10 @@ class AsyncQuoteStream:
                 if self.cancelled():
                     return
                 raise
-            except aio.AioRpcError as exc:
-                if exc.code() == grpc.StatusCode.CANCELLED:
+            except GatewayError as error:
+                if error.code == grpc.StatusCode.CANCELLED:
                     return
-                error = decode(exc)
-                try:
-                    delay = self._policy.delay_or_raise(error)
-                except GatewayError:
-                    raise error from exc
+                delay = self._policy.delay_or_raise(error)  # or raises it
             else:
                 return  # ended by the server with OK
             finally:
@@ -148,6 +183,7 @@ class QuoteStream:
         backoff: Callable[[int], float] = exponential_backoff,
         sleep: Callable[[float], None] = time.sleep,
         heartbeats: bool = False,
+        stall_factor: float = 2.0,
     ) -> None:
         self._open = open_stream
         self._request = request
@@ -157,6 +193,10 @@ class QuoteStream:
         self._heartbeats = heartbeats
         self._call: Any = None
         self._cancelled = False
+        self._stall_factor = stall_factor
+        self._idle_limit: float | None = None
+        self._stalled = threading.Event()
+        self._watchdog: threading.Timer | None = None
 
     @property
     def reopens(self) -> int:
@@ -173,16 +213,27 @@ class QuoteStream:
     def __iter__(self) -> Iterator[quote_service_pb2.StreamQuotesResponse]:
         while not self.cancelled():
             self._call = self._open(self._request, metadata=self._metadata)
+            self._stalled.clear()
             try:
+                self._arm()
                 for message in self._call:
                     self._policy.failures = 0
+                    self._idle_limit = _idle_limit(
+                        message, self._idle_limit, self._stall_factor
+                    )
                     if _keep(message, heartbeats=self._heartbeats):
+                        # The consumer's time between messages is not stream silence.
+                        self._disarm()
                         yield message
+                    self._arm()
             except grpc.RpcError as exc:
                 call: Any = exc  # the stream's RpcError is also its grpc.Call
                 if call.code() == grpc.StatusCode.CANCELLED:
-                    return
-                error = decode(call)
+                    if not self._stalled.is_set() or self.cancelled():
+                        return
+                    error: GatewayError = _stalled(self._idle_limit)
+                else:
+                    error = decode(call)
                 try:
                     delay = self._policy.delay_or_raise(error)
                 except GatewayError:
@@ -190,5 +241,24 @@ class QuoteStream:
             else:
                 return
             finally:
+                self._disarm()
                 self._call.cancel()
             self._sleep(delay)
+
+    def _arm(self) -> None:
+        # A timer per message is cheap next to a network read.
+        self._disarm()
+        if self._idle_limit is not None:
+            self._watchdog = threading.Timer(self._idle_limit, self._on_stall)
+            self._watchdog.daemon = True
+            self._watchdog.start()
+
+    def _disarm(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+
+    def _on_stall(self) -> None:
+        self._stalled.set()
+        if self._call is not None:
+            self._call.cancel()
