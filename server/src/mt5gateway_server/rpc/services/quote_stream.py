@@ -11,28 +11,40 @@ can race). On drain the stream ends with UNAVAILABLE + RetryInfo (raised as
 
 from __future__ import annotations
 
+import contextlib
 import time
+from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from google.type import decimal_pb2
 from mt5gateway.v1 import quote_pb2, quote_service_pb2, stream_pb2
 
 from mt5gateway_server.errors import FieldViolation, GatewayDraining, ValidationError
-from mt5gateway_server.mapping.money import decimal_text
+from mt5gateway_server.feeds.hub import QuoteHub
+from mt5gateway_server.feeds.poller import LocalSource
+from mt5gateway_server.feeds.redis_fanout import RedisFanout
+from mt5gateway_server.log import get_logger
+from mt5gateway_server.mapping.quotes import quote_to_proto
+from mt5gateway_server.rpc.streams import StreamRegistry
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
     import grpc
+    from opentelemetry.metrics import Meter
+    from redis.asyncio import Redis
 
-    from mt5gateway_server.feeds.hub import FeedTick, QuoteHub, Subscription
-    from mt5gateway_server.rpc.streams import StreamRegistry
+    from mt5gateway_server.feeds.hub import FeedTick, Subscription
+    from mt5gateway_server.rpc.deps import ServiceDeps
     from mt5gateway_server.settings import QuoteSettings
-    from mt5gateway_server.webapi.models import Tick
 
-__all__ = ["MAX_MIN_INTERVAL_SECONDS", "QuoteStreamHandler", "quote_from_tick"]
+__all__ = [
+    "MAX_MIN_INTERVAL_SECONDS",
+    "QuoteStreamHandler",
+    "QuoteStreaming",
+    "handler_for",
+    "open_quote_streaming",
+]
 
 MAX_MIN_INTERVAL_SECONDS = 60.0
 MAX_SYMBOL_ITEMS = 1000
@@ -40,31 +52,11 @@ MAX_SYMBOL_CHARS = 4096  # tick/last's limit for the joined list (§5.7)
 _Response = quote_service_pb2.StreamQuotesResponse
 
 
-def _dec(value: Decimal) -> decimal_pb2.Decimal:
-    return decimal_pb2.Decimal(value=decimal_text(value))
-
-
-def quote_from_tick(tick: Tick) -> quote_pb2.Quote:
-    """The Quote of a Tick DTO (``mapping.quotes`` once the service layer has it)."""
-    quote = quote_pb2.Quote(
-        symbol=tick.symbol,
-        digits=tick.digits,
-        bid=_dec(tick.bid),
-        ask=_dec(tick.ask),
-        last=_dec(tick.last),
-        volume=_dec(tick.volume_real or Decimal(tick.volume)),
-    )
-    when = tick.time_msc or tick.time
-    if when is not None:
-        quote.quote_time.FromDatetime(when)
-    return quote
-
-
 def _quote_of(tick: FeedTick) -> quote_pb2.Quote:
     # Built once per tick and shared by every stream that sends it.
     cached = tick.payload
     if cached is None:
-        cached = tick.payload = quote_from_tick(tick.tick)
+        cached = tick.payload = quote_to_proto(tick.tick)
     return cached  # type: ignore[return-value]
 
 
@@ -196,3 +188,58 @@ class QuoteStreamHandler:
                 continue
             timeout = idle_left if next_due is None else min(idle_left, next_due - now)
             await sub.wait(timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteStreaming:
+    """What the composition root holds: the hub, the registry to drain, the handler."""
+
+    hub: QuoteHub
+    registry: StreamRegistry
+    handler: QuoteStreamHandler
+
+
+# ServiceDeps is frozen and shared by every servicer; the QuoteServicer finds the
+# stream handler of its gateway here (keyed by the deps object, one per gateway).
+_HANDLERS: dict[int, QuoteStreamHandler] = {}
+
+_log = get_logger("rpc.quote_stream")
+
+
+def handler_for(deps: ServiceDeps) -> QuoteStreamHandler | None:
+    """The StreamQuotes handler opened for ``deps``, if streaming is running."""
+    return _HANDLERS.get(id(deps))
+
+
+@contextlib.asynccontextmanager
+async def open_quote_streaming(
+    deps: ServiceDeps,
+    redis: Redis | None = None,
+    *,
+    meter: Meter | None = None,
+) -> AsyncIterator[QuoteStreaming]:
+    """Hub + source (Redis fan-out when Redis is configured, else local pollers)
+    + StreamRegistry + handler, for the app's exit stack. On exit every stream is
+    closed, pollers stop and Redis leases are released."""
+    quotes = deps.settings.quotes
+    interval = quotes.poll_interval_ms / 1000
+    source: LocalSource | RedisFanout
+    if redis is not None:
+        source = RedisFanout(redis, deps.pools, interval=interval)
+    else:
+        source = LocalSource(deps.pools, interval=interval)
+    hub = QuoteHub(deps.pools, quotes, source, metrics=deps.metrics, meter=meter)
+    registry = StreamRegistry()
+    handler = QuoteStreamHandler(hub, registry, quotes, server_name=deps.server_name)
+    _HANDLERS[id(deps)] = handler
+    _log.info(
+        "quote_streaming_started",
+        source=type(source).__name__,
+        poll_interval_ms=quotes.poll_interval_ms,
+    )
+    try:
+        yield QuoteStreaming(hub, registry, handler)
+    finally:
+        _HANDLERS.pop(id(deps), None)
+        await registry.drain(wait_seconds=1.0)
+        await hub.aclose()
