@@ -25,7 +25,6 @@ from typing import Any
 
 import grpc
 from mt5gateway.v1 import user_service_pb2, user_service_pb2_grpc
-
 from mt5gateway_server.webapi import PoolManager, ServerConfig, SessionPool
 
 MANAGER_LOGIN = 1000
@@ -180,7 +179,7 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
                     row = await _measure(call, concurrency, duration, args.warmup)
                     row["mode"] = name
                     results.append(row)
-                    print(json.dumps(row), file=sys.stderr)  # noqa: T201
+                    print(json.dumps(row), file=sys.stderr)
         for channel in channels:
             await channel.close()
     finally:
@@ -231,7 +230,7 @@ def main() -> None:
     results = asyncio.run(main_async(args))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(_table(results))  # noqa: T201
+    print(_table(results))
 
 
 if __name__ == "__main__":
