@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--srv-rand", default=None, help="fixed srv_rand (32 hex), for tests only"
     )
+    p.add_argument(
+        "--server-timezone",
+        type=int,
+        default=d.server_timezone,
+        help="trade-server time zone in minutes east of UTC; every time stamp is "
+        "server wall-clock time written as UTC (time/get TimeZone)",
+    )
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -175,6 +182,7 @@ def parse_config(
             plus_as_space=args.plus_as_space,
             case_sensitive_hex=args.case_sensitive_hex,
             issue_cookie=args.issue_cookie,
+            server_timezone=args.server_timezone,
             broker_options=BrokerOptions(
                 unknown_trans_id_full=args.unknown_trans_id == "full",
                 no_change_echo=args.echo_unchanged_trans_id,

@@ -257,7 +257,13 @@ class SimApp:
         try:
             params = await self._params(request, query)
             reply: Reply = command.handler(
-                CommandContext(self.broker, manager, time.time()), params
+                CommandContext(
+                    self.broker,
+                    manager,
+                    self.config.server_now(),
+                    self.config.server_timezone,
+                ),
+                params,
             )
             return envelope(reply.retcode, reply.extra, reply.answer)
         except Mt5Error as exc:
@@ -397,7 +403,7 @@ class SimApp:
         return dropped
 
     def reset(self) -> None:
-        self.broker.reset(time.time())
+        self.broker.reset(self.config.server_now())
         self.faults.clear()
         self.stats.reset()
         self._opened_base = self.registry.opened_total

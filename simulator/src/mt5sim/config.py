@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -76,6 +77,10 @@ class SimConfig:
     # third parties claim the real server does (§3.1 [3P]); sessions stay bound to
     # the connection either way.
     issue_cookie: bool = False
+    # Trade-server time zone in minutes east of UTC (time/get TimeZone). MT5 stamps
+    # are server wall-clock time written as if it were UTC (§4.4 [INF]), so every
+    # time the simulator sends or reads is shifted by this much; 0 = a UTC server.
+    server_timezone: int = 0
     # Builds reported in auth answers.
     version_access: int = 3470
     version_trade: int = 3470
@@ -83,6 +88,10 @@ class SimConfig:
     broker_options: BrokerOptions | None = None
     # Grace for in-flight requests when stopping.
     shutdown_timeout: float = 1.0
+
+    def server_now(self) -> float:
+        """The trade server's clock: UTC seconds shifted by ``server_timezone``."""
+        return time.time() + self.server_timezone * 60
 
     def _check_modes(self) -> None:
         if self.auth_failure not in FAILURE_MODES:
@@ -103,6 +112,8 @@ class SimConfig:
                 raise ValueError("srv_rand must be 32 hex digits")
         if self.idle_timeout <= 0 or self.auth_answer_timeout <= 0:
             raise ValueError("timeouts must be positive")
+        if not -720 <= self.server_timezone <= 840:
+            raise ValueError("server_timezone must be within -720..840 minutes")
         if self.ticks_per_second < 0:
             raise ValueError("ticks_per_second must be >= 0")
         if not self.managers:

@@ -11,7 +11,6 @@ import contextlib
 import logging
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
@@ -90,7 +89,7 @@ class Simulator:
         cfg = self.config
         try:
             ssl_ctx = self._ssl_context()
-            self._broker = self._broker_factory(cfg.seed, time.time())
+            self._broker = self._broker_factory(cfg.seed, cfg.server_now())
             commands = self._commands if self._commands is not None else COMMANDS
             self._app = SimApp(cfg, self._broker, commands, self.registry)
             server = TrackingServer(
@@ -136,7 +135,9 @@ class Simulator:
         tps = self.config.ticks_per_second
         if tps <= 0:
             return
-        feed = PriceFeed(self.broker, tps, self.config.seed)
+        feed = PriceFeed(
+            self.broker, tps, self.config.seed, clock=self.config.server_now
+        )
         self._feed_task = asyncio.create_task(feed.run(), name="mt5sim-price-feed")
 
     async def stop(self) -> None:

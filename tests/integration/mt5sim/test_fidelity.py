@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from mt5sim import SimConfig
 from mt5sim.commands import config as config_commands
 
 if TYPE_CHECKING:
@@ -315,3 +316,30 @@ async def test_trans_id_model(sim: Simulator, mt5_session) -> None:
         # An id from the future (e.g. before a server restart): full snapshot.
         _, future = await c.get("tick/last", symbol="EURUSD,GBPUSD", trans_id=10**12)
         assert len(future["answer"]) == 2
+
+
+# -- server time zone (§4.4 [INF]) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sim_config",
+    [SimConfig(tls=False, seed=1, ticks_per_second=0, server_timezone=120)],
+)
+async def test_server_time_zone_shifts_every_stamp(sim: Simulator, mt5_session) -> None:
+    # MT5 stamps are server wall-clock time written as if UTC: GMT+2 runs 7200 s ahead.
+    ahead = time.time() + 7200
+    async with mt5_session(sim) as c:
+        _, tz = await c.get("time/get")
+        assert tz["answer"]["TimeZone"] == "120"
+        _, server = await c.get("time/server")
+        assert abs(int(server["answer"]["Time"].split()[0]) - ahead) < 60
+        login = await _demo_login(c)
+        _, op = await c.get("trade/balance", login=login, type=2, balance="1")
+        _, deal = await c.get("deal/get", ticket=op["answer"]["Ticket"])
+        assert abs(int(deal["answer"]["Time"]) - ahead) < 60
+        _, ticks = await c.get("tick/last", symbol="BTCUSD")
+        assert abs(int(ticks["answer"][0]["Datetime"]) - ahead) < 60
+        # History reaches up to the server's "now", not UTC now.
+        window = {"from": int(ahead) - 3600, "to": int(ahead) + 60}
+        _, bars = await c.get("chart/get", symbol="BTCUSD", **window)
+        assert bars["answer"][-1][0] > time.time() + 3600

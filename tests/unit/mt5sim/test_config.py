@@ -37,6 +37,8 @@ def test_defaults() -> None:
         {"srv_rand": "00"},
         {"idle_timeout": 0},
         {"ticks_per_second": -1},
+        {"server_timezone": 900},
+        {"server_timezone": -721},
         {"managers": ()},
         {"managers": (ManagerSpec(1, "a"), ManagerSpec(1, "b"))},
     ],

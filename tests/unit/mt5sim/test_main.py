@@ -20,7 +20,7 @@ def test_flags() -> None:
             "--auth-failure", "retcode", "--unauthenticated", "retcode",
             "--plus-as-space", "--max-sessions-per-login", "3",
             "--unknown-trans-id", "empty", "--echo-unchanged-trans-id",
-            "--case-sensitive-hex", "--issue-cookie",
+            "--case-sensitive-hex", "--issue-cookie", "--server-timezone", "-300",
         ],
         env={},
     )  # fmt: skip
@@ -36,6 +36,7 @@ def test_flags() -> None:
     assert cfg.max_sessions_per_login == 3
     assert cfg.case_sensitive_hex
     assert cfg.issue_cookie
+    assert cfg.server_timezone == -300
     assert cfg.broker_options is not None
     assert not cfg.broker_options.unknown_trans_id_full
     assert cfg.broker_options.no_change_echo
@@ -50,6 +51,7 @@ def test_env_and_flag_precedence() -> None:
         "MT5SIM_AUTH_FAILURE": "retcode",
         "MT5SIM_ECHO_UNCHANGED_TRANS_ID": "yes",
         "MT5SIM_IDLE_TIMEOUT": "2.5",
+        "MT5SIM_SERVER_TIMEZONE": "180",
     }
     cfg, _ = parse_config(["--seed", "6"], env=env)
     assert cfg.port == 9100
@@ -58,6 +60,7 @@ def test_env_and_flag_precedence() -> None:
     assert [m.login for m in cfg.managers] == [1000, 2000]
     assert cfg.auth_failure == "retcode"
     assert cfg.idle_timeout == 2.5
+    assert cfg.server_timezone == 180
     assert cfg.broker_options is not None
     assert cfg.broker_options.no_change_echo
     cfg, _ = parse_config(["--tls"], env=env)

@@ -51,7 +51,9 @@ class Manager:
 class CommandContext:
     broker: Broker
     manager: Manager
-    now: float  # time.time() when the request arrived
+    # The server clock when the request arrived: UTC seconds + timezone minutes.
+    now: float
+    timezone: int = 0  # trade-server time zone, minutes east of UTC
 
 
 @dataclass(frozen=True)

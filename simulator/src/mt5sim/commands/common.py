@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from mt5sim.commands.base import CommandContext, Params
 
 _YEAR = 365 * 86_400
-# The simulator's server clock is UTC: TimeZone 0, no daylight saving.
+# No daylight saving; TimeZone is SimConfig.server_timezone (0 = UTC).
 _DAYS = [["1"] * 24 for _ in range(7)]
 
 
@@ -50,12 +50,12 @@ def common_get(ctx: CommandContext, _params: Params) -> Reply:
     )
 
 
-def time_get(_ctx: CommandContext, _params: Params) -> Reply:
+def time_get(ctx: CommandContext, _params: Params) -> Reply:
     return Reply(
         {
             "Daylight": "0",
             "DaylightState": "0",
-            "TimeZone": "0",
+            "TimeZone": str(ctx.timezone),
             "TimeServer": "pool.ntp.org",
             "Days": _DAYS,
         }

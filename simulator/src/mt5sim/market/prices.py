@@ -9,6 +9,8 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mt5sim.market.broker import Broker
 
 _WAKEUP = 0.05  # seconds between batches; updates are spread evenly over symbols
@@ -17,8 +19,16 @@ _WAKEUP = 0.05  # seconds between batches; updates are spread evenly over symbol
 class PriceFeed:
     """``ticks_per_second`` is per symbol; 0 or less freezes prices."""
 
-    def __init__(self, broker: Broker, ticks_per_second: float, seed: int) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        ticks_per_second: float,
+        seed: int,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.broker = broker
+        self._clock = clock  # the server's (possibly shifted) wall clock
         self.ticks_per_second = ticks_per_second
         self._rng = random.Random(seed ^ 0x5EED)
         self._names = list(broker.ticks)
@@ -53,4 +63,4 @@ class PriceFeed:
             count = int(budget)
             if count:
                 budget -= count
-                self.step(time.time(), count)
+                self.step(self._clock(), count)
