@@ -81,7 +81,7 @@ def test_money_rejects_inexact_and_infinite() -> None:
         money_to_proto(Decimal("0.0000000001"), "USD")
     with pytest.raises(ValueError, match="finite"):
         money_to_proto(Decimal("Infinity"), "USD")
-    with pytest.raises(ValueError, match="Money.units"):
+    with pytest.raises(ValueError, match=r"Money\.units"):
         money_to_proto(Decimal(2**64), "USD")
 
 
