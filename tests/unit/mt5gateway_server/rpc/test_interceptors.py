@@ -30,7 +30,7 @@ from structlog.testing import capture_logs
 METHOD = "/mt5gateway.v1.UserService/GetUser"
 
 
-class Aborted(Exception):
+class AbortedError(Exception):
     pass
 
 
@@ -52,7 +52,7 @@ class FakeContext:
         self, code: grpc.StatusCode, details: str, trailing_metadata: Any = ()
     ) -> None:
         self.aborted = (code, details, trailing_metadata)
-        raise Aborted
+        raise AbortedError
 
     def status(self) -> status_pb2.Status:
         assert self.aborted is not None
@@ -100,7 +100,7 @@ async def test_webapi_error_becomes_rich_status() -> None:
         raise NotFound(13, "Not found", server="main", command="user/get")
 
     context = FakeContext()
-    with capture_logs() as logs, pytest.raises(Aborted):
+    with capture_logs() as logs, pytest.raises(AbortedError):
         await _run(missing, context)
     code, message, _ = context.aborted or (None, None, None)
     assert code is grpc.StatusCode.NOT_FOUND
@@ -123,7 +123,7 @@ async def test_unexpected_exception_is_internal_and_generic() -> None:
         raise RuntimeError("secret detail: password=hunter2")
 
     context = FakeContext()
-    with capture_logs() as logs, pytest.raises(Aborted):
+    with capture_logs() as logs, pytest.raises(AbortedError):
         await _run(broken, context)
     assert context.aborted is not None
     assert context.aborted[0] is grpc.StatusCode.INTERNAL
@@ -136,7 +136,7 @@ async def test_validation_error_has_bad_request() -> None:
         raise ValidationError.single("login", "must be 1 or more")
 
     context = FakeContext()
-    with pytest.raises(Aborted):
+    with pytest.raises(AbortedError):
         await _run(bad, context)
     status = context.status()
     bad_request = error_details_pb2.BadRequest()
@@ -162,7 +162,7 @@ async def test_caller_auth() -> None:
         return call.caller
 
     refused = FakeContext()
-    with pytest.raises(Aborted):
+    with pytest.raises(AbortedError):
         await _run(ok, refused, auth=settings)
     assert refused.aborted is not None
     assert refused.aborted[0] is grpc.StatusCode.UNAUTHENTICATED
