@@ -15,6 +15,7 @@ import time
 from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -41,6 +42,7 @@ from mt5gateway.v1 import (
     user_service_pb2,
     user_service_pb2_grpc,
 )
+from mt5sim import tls
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -480,3 +482,44 @@ def test_sync_stream_reopens_a_silent_stream(sync_target: str, script: Script) -
     assert received == [2, 2, 3]
     assert stream.reopens == 1
     assert time.monotonic() - started < 5
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> tuple[bytes, bytes, bytes]:
+    """(key, certificate chain, CA) for 127.0.0.1 from mt5sim's test CA."""
+    files = tls.generate(tmp_path)
+    return (
+        Path(files.key_file).read_bytes(),
+        Path(files.cert_file).read_bytes(),
+        Path(files.ca_file).read_bytes(),
+    )
+
+
+async def test_tls_channel_with_private_ca(
+    pki: tuple[bytes, bytes, bytes], script: Script
+) -> None:
+    key, chain, ca = pki
+    server = aio.server()
+    user_service_pb2_grpc.add_UserServiceServicer_to_server(
+        AioUsers(script),  # type: ignore[abstract]
+        server,
+    )
+    port = server.add_secure_port(
+        "127.0.0.1:0", grpc.ssl_server_credentials([(key, chain)])
+    )
+    await server.start()
+    try:
+        async with AsyncGatewayClient(
+            f"127.0.0.1:{port}", tls=True, root_certificates=ca, api_key="k"
+        ) as gw:
+            reply = await gw.users.GetUser(user_service_pb2.GetUserRequest(login=9))
+        assert reply.user.login == 9
+        assert script.seen_metadata[0]["x-api-key"] == "k"
+        # System roots do not trust the private CA: the handshake fails, UNAVAILABLE.
+        async with AsyncGatewayClient(
+            f"127.0.0.1:{port}", tls=True, default_timeout=5.0
+        ) as gw:
+            with pytest.raises(Unavailable):
+                await gw.users.GetUser(user_service_pb2.GetUserRequest(login=9))
+    finally:
+        await server.stop(None)
