@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="tick/last without changes echoes the client's trans_id",
     )
     p.add_argument(
+        "--all-accounts-available",
+        action="store_true",
+        help="user/account/get answers for every account, not only those with "
+        "open trades or activity since start",
+    )
+    p.add_argument(
         "--srv-rand", default=None, help="fixed srv_rand (32 hex), for tests only"
     )
     p.add_argument(
@@ -186,6 +192,7 @@ def parse_config(
             broker_options=BrokerOptions(
                 unknown_trans_id_full=args.unknown_trans_id == "full",
                 no_change_echo=args.echo_unchanged_trans_id,
+                accounts_need_activity=not args.all_accounts_available,
             ),
         )
     except ValueError as exc:

@@ -343,3 +343,23 @@ async def test_server_time_zone_shifts_every_stamp(sim: Simulator, mt5_session) 
         window = {"from": int(ahead) - 3600, "to": int(ahead) + 60}
         _, bars = await c.get("chart/get", symbol="BTCUSD", **window)
         assert bars["answer"][-1][0] > time.time() + 3600
+
+
+# -- user/account/get availability (§5.2) -------------------------------------------
+
+
+async def test_account_state_needs_trades_or_activity(
+    sim: Simulator, mt5_session
+) -> None:
+    async with mt5_session(sim) as c:
+        _, added = await c.post("user/add", NEW_USER)
+        login = added["login"]
+        # A new account has no open trades and no activity since the server start.
+        assert (await c.get("user/account/get", login=login))[1] == {
+            "retcode": "13 Not found"
+        }
+        _, batch = await c.get("user/account/get_batch", login=login)
+        assert batch == {"retcode": "0 Done", "answer": []}
+        await c.get("trade/balance", login=login, type=2, balance="100")
+        _, account = await c.get("user/account/get", login=login)
+        assert account["answer"]["Balance"] == "100.00"

@@ -21,6 +21,7 @@ def test_flags() -> None:
             "--plus-as-space", "--max-sessions-per-login", "3",
             "--unknown-trans-id", "empty", "--echo-unchanged-trans-id",
             "--case-sensitive-hex", "--issue-cookie", "--server-timezone", "-300",
+            "--all-accounts-available",
         ],
         env={},
     )  # fmt: skip
@@ -40,6 +41,7 @@ def test_flags() -> None:
     assert cfg.broker_options is not None
     assert not cfg.broker_options.unknown_trans_id_full
     assert cfg.broker_options.no_change_echo
+    assert not cfg.broker_options.accounts_need_activity
 
 
 def test_env_and_flag_precedence() -> None:

@@ -224,9 +224,18 @@ def user_change_password(ctx: CommandContext, params: Params) -> Reply:
 
 def user_account_get(ctx: CommandContext, params: Params) -> Reply:
     user = login_user(ctx, params)
+    if not ctx.broker.account_available(user.login):
+        # A dormant account has no trade state on the server (§5.2).
+        raise Mt5Error(Retcode.ERR_NOTFOUND, f"account {user.login} not loaded")
     return Reply(wire.account(ctx.broker.account(user)))
 
 
 def user_account_get_batch(ctx: CommandContext, params: Params) -> Reply:
     broker = ctx.broker
-    return Reply([wire.account(broker.account(u)) for u in select_users(ctx, params)])
+    return Reply(
+        [
+            wire.account(broker.account(u))
+            for u in select_users(ctx, params)
+            if broker.account_available(u.login)
+        ]
+    )

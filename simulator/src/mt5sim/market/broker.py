@@ -51,6 +51,10 @@ class BrokerOptions:
     # Character classes (lower, upper, digit, other) a new password needs.
     password_classes: int = 4
     accounts: int = 60
+    # user/account/get answers only for accounts with open orders/positions or
+    # trading activity since the server started (§5.2, documented); False answers
+    # for every account.
+    accounts_need_activity: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +130,8 @@ class Broker:
         self.next_deal = 3_000_000
         self.balance_ops = 0
         self.balance_sums: dict[int, Decimal] = {}
+        # Logins with trading activity since this (simulated) server start.
+        self.active_logins: set[int] = set()
         now_msc = int(now * 1000)
         for spec in SYMBOLS:
             mid = self.price_history[spec.name].mid(int(now))
@@ -182,6 +188,7 @@ class Broker:
 
     def delete_user(self, login: int) -> None:
         self.users.pop(login)
+        self.active_logins.discard(login)
         book = self.books.pop(login, LoginBook())
         for pos in book.positions:
             self.positions.pop(pos, None)
@@ -311,6 +318,14 @@ class Broker:
         rate = self.rate(spec.margin_currency, user.group.currency)
         return money(amount * rate, user.group.currency_digits), rate
 
+    def account_available(self, login: int) -> bool:
+        """Whether user/account/get knows the account: open orders or positions, or
+        trading activity since the server started (§5.2)."""
+        if not self.options.accounts_need_activity or login in self.active_logins:
+            return True
+        book = self.books.get(login)
+        return book is not None and bool(book.positions or book.orders)
+
     def account(self, user: User) -> AccountState:
         digits = user.group.currency_digits
         profit = storage = margin = ZERO
@@ -382,6 +397,7 @@ class Broker:
         user.wire = None
         self.insert_deal(deal)
         self.balance_ops += 1
+        self.active_logins.add(user.login)
         self.balance_sums[user.login] = self.balance_sums.get(user.login, ZERO) + amount
         return deal
 

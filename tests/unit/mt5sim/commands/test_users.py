@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from mt5sim.market.broker import BrokerOptions
 from mt5sim.retcodes import Retcode
 
 from .conftest import NOW, Call, retcode_of
@@ -239,5 +240,33 @@ def test_account(call: Call, broker: Broker) -> None:
     )
     batch = call("user/account/get_batch", group="real\\*").answer
     assert {a["Login"] for a in batch} == {
-        str(u.login) for u in broker.users.values() if u.group.name.startswith("real")
+        str(u.login)
+        for u in broker.users.values()
+        if u.group.name.startswith("real") and broker.account_available(u.login)
     }
+
+
+def test_account_needs_trades_or_activity(call: Call, broker: Broker) -> None:
+    # §5.2: only accounts with open orders/positions or trading activity since the
+    # server started have a trade state; the seed leaves some dormant.
+    dormant = [
+        u.login
+        for u in broker.users.values()
+        if u.login >= 100_000
+        and not (broker.books[u.login].positions or broker.books[u.login].orders)
+    ]
+    assert dormant
+    login = dormant[0]
+    assert retcode_of(call, "user/account/get", login=login) == Retcode.ERR_NOTFOUND
+    assert call("user/account/get_batch", login=str(login)).answer == []
+    call("trade/balance", login=login, type=2, balance="10")
+    assert call("user/account/get", login=login).answer["Login"] == str(login)
+    # A fresh account has no activity either.
+    added = call(
+        "user/add", group="demo\\forex", name="New", leverage=100,
+        pass_main="Str0ng#Pass", pass_investor="Inv3st#Pass",
+    )  # fmt: skip
+    new_login = int(added.extra["login"])
+    assert retcode_of(call, "user/account/get", login=new_login) == Retcode.ERR_NOTFOUND
+    broker.options = BrokerOptions(accounts_need_activity=False)
+    assert call("user/account/get", login=dormant[-1]).answer["CurrencyDigits"] == "2"
