@@ -1,4 +1,4 @@
-"""User/Account, Symbol/Group and Quote mapping from DTOs parsed out of MT5-shaped JSON."""
+"""User/Account, Symbol/Group/Time and Quote mapping from MT5-shaped JSON DTOs."""
 
 from __future__ import annotations
 
