@@ -1,4 +1,4 @@
-"""Shared service helpers: page cursors, the currency cache, idempotent audited writes."""
+"""Service helpers: page cursors, the currency cache, idempotent audited writes."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class Audit:
 
 
 class Pools:
-    names = ["main"]
+    names = ("main",)
     default = "main"
 
 
@@ -183,6 +183,6 @@ async def test_conflicting_payload() -> None:
         return pb.UpdateUserResponse()
 
     await idempotent_write(deps, _spec(execute, name="A"))
-    with pytest.raises(Exception, match="payload|different") as caught:
+    with pytest.raises(Exception, match=r"payload|different") as caught:
         await idempotent_write(deps, _spec(execute, name="B"))
     assert type(caught.value).__name__ == "IdempotencyConflictError"
