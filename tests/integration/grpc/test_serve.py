@@ -166,7 +166,7 @@ async def test_drain_health_then_in_flight_finishes(
             gateway.users.GetUser(pb.GetUserRequest(login=FIRST), timeout=10)
         )
         async with asyncio.timeout(5):
-            while sim.stats()["requests"].get("user/get", 0) == 0:
+            while sim.stats()["requests"].get("user/get", 0) == 0:  # noqa: ASYNC110 - polls the sim
                 await asyncio.sleep(0.01)
         drain = asyncio.ensure_future(gateway.app.drain())
         await asyncio.sleep(0.1)  # inside the drain pause
