@@ -226,15 +226,17 @@ async def test_async_stream_quotes(live_gateway: RunningGateway) -> None:
 def test_sync_create_user_and_deposit_once(live_gateway: RunningGateway) -> None:
     with GatewayClient(live_gateway.target, default_timeout=10.0) as gw:
         created = gw.users.CreateUser(new_user_request("Sync Client")).user
-        account = user_service_pb2.GetAccountRequest(login=created.login)
-        before = money_from_proto(gw.users.GetAccount(account).account.balance)
+        # The user record's balance: a brand-new user may have no account (trade
+        # state) record yet, so GetAccount can answer NOT_FOUND before the deposit.
+        user = user_service_pb2.GetUserRequest(login=created.login)
+        before = money_from_proto(gw.users.GetUser(user).user.balance)
         ops_before = balance_ops(live_gateway)
         request = deposit("100.5", login=created.login)
         request.request_id = str(uuid.uuid4())  # a caller-chosen id is kept
         first = gw.trades.CreateBalanceOperation(request)
         again = gw.trades.CreateBalanceOperation(request)
         assert (first.replayed, again.replayed) == (False, True)
-        after = money_from_proto(gw.users.GetAccount(account).account.balance)
+        after = money_from_proto(gw.users.GetUser(user).user.balance)
         assert after == before + Decimal("100.5")
         assert balance_ops(live_gateway) == ops_before + 1
 
