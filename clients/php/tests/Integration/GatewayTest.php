@@ -63,7 +63,9 @@ final class GatewayTest extends TestCase
 
     private function balance(int $login): string
     {
-        return Money::fromMoney($this->gw->users()->GetAccount(new GetAccountRequest(['login' => $login]))->getAccount()->getBalance());
+        // The user record: mt5sim answers user/account/get only for accounts with open
+        // trades or activity since start (as MT5 does).
+        return Money::fromMoney($this->gw->users()->GetUser(new GetUserRequest(['login' => $login]))->getUser()->getBalance());
     }
 
     private static function balanceOperations(): ?int
