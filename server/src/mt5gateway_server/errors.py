@@ -243,7 +243,7 @@ class IdempotencyPending(GatewayError):
     """A call with the same request_id is still running after the wait."""
 
     code = grpc.StatusCode.ABORTED
-    reason = error_reason_pb2.IDEMPOTENCY_CONFLICT
+    reason = error_reason_pb2.REQUEST_IN_PROGRESS
 
     def __init__(self, request_id: str) -> None:
         super().__init__(

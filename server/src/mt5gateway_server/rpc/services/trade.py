@@ -29,7 +29,6 @@ from mt5gateway_server.balance import (
     canonical_request_id,
     comment_length,
 )
-from mt5gateway_server.cache.idempotency import IdempotencyPendingError
 from mt5gateway_server.errors import GatewayError, ValidationError
 from mt5gateway_server.mapping import trade as m
 from mt5gateway_server.mapping.money import money_from_proto
@@ -61,7 +60,6 @@ MAX_PAGE = 1000
 MT5_PAGE = 100  # get_page "total" limit (PROTOCOL.md §9.1)
 MAX_TICKETS = 1000
 MAX_SYMBOLS = 100
-RETRY_IN_PROGRESS = 1.0
 RETRY_NOT_APPLIED = 0.2
 
 
@@ -321,13 +319,6 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
                 code=grpc.StatusCode.UNAVAILABLE,
                 reason=error_reason_pb2.MT5_UNAVAILABLE,
                 retry_delay=RETRY_NOT_APPLIED,
-            ) from None
-        except IdempotencyPendingError:
-            raise GatewayError(
-                "a call with this request_id is still running",
-                code=grpc.StatusCode.ABORTED,
-                reason=error_reason_pb2.REQUEST_IN_PROGRESS,
-                retry_delay=RETRY_IN_PROGRESS,
             ) from None
         return trade_service_pb2.CreateBalanceOperationResponse(
             balance_operation=m.balance_operation_to_proto(outcome.result),
