@@ -3,6 +3,7 @@ the simulator's broker state."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from decimal import Decimal
@@ -15,6 +16,7 @@ from mt5gateway.v1 import trade_pb2
 from mt5gateway.v1 import trade_service_pb2 as ts
 from mt5gateway_server.balance import mt5_comment, reconciliation_tag
 from mt5gateway_server.mapping.money import money_from_proto, money_to_proto
+from mt5gateway_server.settings import AuditSettings
 
 from .conftest import expect_error as rpc_error
 
@@ -491,3 +493,36 @@ async def test_unknown_then_provably_absent_then_applied_once(gateway: Gateway) 
     assert again.replayed
     assert again.balance_operation == reply.balance_operation
     assert (await gateway.stats())["balance_operations"]["count"] == 1
+
+
+async def test_money_operations_are_audited(
+    sim: Any, make_gateway: Any, tmp_path: Any
+) -> None:
+    audit_file = tmp_path / "audit.jsonl"
+    key = (("x-api-key", "secret-key-1"),)
+    async with make_gateway(
+        sim,
+        grpc={"api_keys": ["secret-key-1"]},
+        audit=AuditSettings(file=audit_file),
+    ) as gw:
+        request = deposit("-5.25", comment="fee")
+        reply = await gw.trade.CreateBalanceOperation(request, metadata=key)
+        await gw.trade.CreateBalanceOperation(request, metadata=key)
+        failed = deposit("-100000000")
+        await rpc_error(gw.trade.CreateBalanceOperation(failed, metadata=key))
+    records = [json.loads(line) for line in audit_file.read_text().splitlines()]
+    assert [r["outcome"] for r in records] == ["succeeded", "replayed", "failed"]
+    first = records[0]
+    assert first["method"] == "/mt5gateway.v1.TradeService/CreateBalanceOperation"
+    assert first["operation"] == "withdrawal"
+    assert first["server"] == "main"
+    assert first["request_id"] == request.request_id
+    assert first["login"] == DEPOSITOR
+    assert Decimal(first["amount"]) == Decimal("-5.25")
+    assert first["currency"] == "USD"
+    assert first["comment"] == mt5_comment(request.request_id, "fee")
+    assert first["deal"] == reply.balance_operation.deal_ticket
+    assert first["caller"].startswith("key-")
+    assert first["peer"]
+    assert records[2]["retcode"] == 10019
+    assert records[2]["request_id"] == failed.request_id
