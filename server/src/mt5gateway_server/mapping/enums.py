@@ -91,9 +91,12 @@ USER_RIGHT_BITS: EnumTable[int] = EnumTable(
 )
 
 
+_RIGHTS_BY_VALUE = sorted((p, bit) for bit, p in USER_RIGHT_BITS.forward.items())
+
+
 def rights_from_mask(mask: int) -> list[int]:
     """The UserRight values of the known bits set in ``mask``, ascending."""
-    return sorted(p for bit, p in USER_RIGHT_BITS.forward.items() if mask & bit)
+    return [p for p, bit in _RIGHTS_BY_VALUE if mask & bit]
 
 
 def rights_to_mask(rights: Iterable[int]) -> int:

@@ -55,10 +55,18 @@ def money_to_proto(amount: Decimal, currency: str) -> money_pb2.Money:
     """Exact conversion; ValueError if ``amount`` needs more than 9 decimals."""
     if not amount.is_finite():
         raise ValueError(f"not a finite amount: {amount}")
-    nanos_total = amount.scaleb(9)
-    if nanos_total != nanos_total.to_integral_value():
-        raise ValueError(f"{amount} has more than 9 decimal places")
-    total = int(nanos_total)
+    sign_bit, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int) or exponent < -9:
+        # More than 9 places, unless the extra digits are zeros.
+        nanos_total = amount.scaleb(9)
+        if nanos_total != nanos_total.to_integral_value():
+            raise ValueError(f"{amount} has more than 9 decimal places")
+        total = int(nanos_total)
+    else:
+        # Integer arithmetic on the digits: several times faster than scaleb().
+        total = int("".join(map(str, digits)) or "0") * 10 ** (9 + exponent)
+        if sign_bit:
+            total = -total
     sign = -1 if total < 0 else 1
     units, nanos = divmod(abs(total), NANOS_PER_UNIT)
     if units > _INT64_MAX:

@@ -35,6 +35,8 @@ class ServiceDeps:
     default_server: str = ""
     # Group -> deposit currency (Money fields), shared by all services.
     currencies: CurrencyCache = field(default_factory=CurrencyCache)
+    # One WebApiClient per server: clients are stateless views of their pool.
+    _clients: dict[str, WebApiClient] = field(default_factory=dict, repr=False)
 
     def server_name(self, requested: str) -> str:
         """The configured name for a request's ``server`` field, or ServerNotFound."""
@@ -52,4 +54,7 @@ class ServiceDeps:
         call = current_call()
         if call is not None:
             call.server = name
-        return self.pools.client(name)
+        client = self._clients.get(name)
+        if client is None:
+            client = self._clients[name] = self.pools.client(name)
+        return client
