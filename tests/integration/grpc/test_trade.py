@@ -3,6 +3,7 @@ the simulator's broker state."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -59,6 +60,22 @@ def deposit(
         amount=money_to_proto(Decimal(amount), kw.pop("currency", "")),
         **kw,
     )
+
+
+async def recovered(gateway: Gateway) -> None:
+    """Faults off, then wait until MT5 answers reads again: the pool's circuit
+    breaker may still be open for a moment after a storm of dropped connections."""
+    await gateway.faults()
+    for _ in range(100):
+        try:
+            await gateway.trade.ListPositions(ts.ListPositionsRequest(login=RICH))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() is not grpc.StatusCode.UNAVAILABLE:
+                raise
+            await asyncio.sleep(0.05)
+        else:
+            return
+    pytest.fail("MT5 did not come back")
 
 
 def seed_deposits(gateway: Gateway, login: int, count: int) -> None:
@@ -433,7 +450,7 @@ async def test_answer_lost_after_apply_is_reconciled(gateway: Gateway) -> None:
     assert not reply.replayed
     deal = gateway.sim.broker.deals[reply.balance_operation.deal_ticket]
     assert deal.comment.startswith(reconciliation_tag(request.request_id))
-    await gateway.faults()
+    await recovered(gateway)
     again = await gateway.trade.CreateBalanceOperation(request)
     assert again.replayed
     assert again.balance_operation.deal_ticket == reply.balance_operation.deal_ticket
@@ -450,7 +467,7 @@ async def test_request_lost_before_apply_is_retryable_with_the_same_id(
     assert failure.code is grpc.StatusCode.UNAVAILABLE
     assert failure.retry is not None
     assert (await gateway.stats())["balance_operations"]["count"] == 0
-    await gateway.faults()
+    await recovered(gateway)
     reply = await gateway.trade.CreateBalanceOperation(request)
     assert not reply.replayed
     assert (await gateway.stats())["balance_operations"]["count"] == 1
@@ -467,7 +484,7 @@ async def test_outcome_unknown_when_mt5_cannot_be_asked(gateway: Gateway) -> Non
     assert failure.code is grpc.StatusCode.DEADLINE_EXCEEDED
     assert failure.reason == "MT5_OUTCOME_UNKNOWN"
     assert failure.retry is None
-    await gateway.faults()
+    await recovered(gateway)
     # The repeat reconciles (finds the deal) and never writes again.
     reply = await gateway.trade.CreateBalanceOperation(request)
     assert reply.replayed
@@ -481,7 +498,7 @@ async def test_unknown_then_provably_absent_then_applied_once(gateway: Gateway) 
     request = deposit("8.25")
     failure = await rpc_error(gateway.trade.CreateBalanceOperation(request, timeout=20))
     assert failure.reason == "MT5_OUTCOME_UNKNOWN"
-    await gateway.faults()
+    await recovered(gateway)
     # The repeat can tell now: not applied (retryable), and it wrote nothing.
     failure = await rpc_error(gateway.trade.CreateBalanceOperation(request))
     assert failure.code is grpc.StatusCode.UNAVAILABLE
