@@ -12,7 +12,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from mt5gateway_server import app, log
+from mt5gateway_server.cache.redis import RedisUnavailableError
 from mt5gateway_server.settings import Settings, SettingsError, parse_host_port
+from mt5gateway_server.webapi import WebApiError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -80,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(app.run(settings))
     except KeyboardInterrupt:  # pragma: no cover - signal handlers catch it first
         return 0
+    except (WebApiError, RedisUnavailableError, SettingsError, OSError) as exc:
+        # Start-up failures an operator fixes: say what, without a traceback.
+        print(f"mt5gateway: cannot start: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
 
 
 if __name__ == "__main__":
