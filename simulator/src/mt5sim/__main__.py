@@ -14,7 +14,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from mt5sim.config import FAILURE_MODES, ManagerSpec, SimConfig
+from mt5sim.config import FAILURE_MODES, TRANS_ID_SCOPES, ManagerSpec, SimConfig
 from mt5sim.market.broker import BrokerOptions
 from mt5sim.server import Simulator
 
@@ -116,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="tick/last without changes echoes the client's trans_id",
     )
     p.add_argument(
+        "--trans-id-scope",
+        choices=TRANS_ID_SCOPES,
+        default=d.trans_id_scope,
+        help="tick/* cursors valid server-wide, or only on the connection (session) "
+        "that was given them",
+    )
+    p.add_argument(
         "--all-accounts-available",
         action="store_true",
         help="user/account/get answers for every account, not only those with "
@@ -189,6 +196,7 @@ def parse_config(
             case_sensitive_hex=args.case_sensitive_hex,
             issue_cookie=args.issue_cookie,
             server_timezone=args.server_timezone,
+            trans_id_scope=args.trans_id_scope,
             broker_options=BrokerOptions(
                 unknown_trans_id_full=args.unknown_trans_id == "full",
                 no_change_echo=args.echo_unchanged_trans_id,

@@ -230,7 +230,7 @@ class SimApp:
             response = envelope(Retcode.OK)
             response.force_close()
         else:
-            response = await self._command(request, route, conn.manager, query)
+            response = await self._command(request, route, conn, query)
         if drop_after:
             return self._drop(conn)
         return response
@@ -249,8 +249,11 @@ class SimApp:
         )
 
     async def _command(
-        self, request: BaseRequest, route: Route, manager: Manager, query: str
+        self, request: BaseRequest, route: Route, conn: Connection, query: str
     ) -> web.Response:
+        manager = conn.manager
+        if manager is None:  # pragma: no cover - checked by the caller
+            return self._unauthenticated()
         command = route.command
         if command is None:  # pragma: no cover - routes always carry one
             return envelope(Retcode.ERR_NOTSUPPORTED)
@@ -262,6 +265,9 @@ class SimApp:
                     manager,
                     self.config.server_now(),
                     self.config.server_timezone,
+                    conn.trans_ids
+                    if self.config.trans_id_scope == "connection"
+                    else None,
                 ),
                 params,
             )
@@ -349,6 +355,7 @@ class SimApp:
             return envelope(self.config.max_sessions_retcode)
         spec, _ = self._managers[login]
         conn.manager = Manager(login=login, groups=spec.groups)
+        conn.trans_ids.clear()  # a new session: earlier cursors mean nothing
         stats.handshakes_completed += 1
         response = envelope(
             Retcode.OK,

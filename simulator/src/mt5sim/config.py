@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 
 FailureMode = Literal["http403", "retcode"]
 FAILURE_MODES: tuple[FailureMode, ...] = ("http403", "retcode")
+TransIdScope = Literal["server", "connection"]
+TRANS_ID_SCOPES: tuple[TransIdScope, ...] = ("server", "connection")
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,11 @@ class SimConfig:
     # are server wall-clock time written as if it were UTC (§4.4 [INF]), so every
     # time the simulator sends or reads is shifted by this much; 0 = a UTC server.
     server_timezone: int = 0
+    # Scope of tick/* trans_id cursors (§9.2 [INF]): "server" honours any id of the
+    # global counter; "connection" honours only ids answered to this session (since
+    # its last auth), any other id counts as unknown (BrokerOptions.
+    # unknown_trans_id_full: full snapshot, or [] with the current id).
+    trans_id_scope: TransIdScope = "server"
     # Builds reported in auth answers.
     version_access: int = 3470
     version_trade: int = 3470
@@ -98,6 +105,8 @@ class SimConfig:
             raise ValueError(f"auth_failure must be one of {FAILURE_MODES}")
         if self.unauthenticated not in FAILURE_MODES:
             raise ValueError(f"unauthenticated must be one of {FAILURE_MODES}")
+        if self.trans_id_scope not in TRANS_ID_SCOPES:
+            raise ValueError(f"trans_id_scope must be one of {TRANS_ID_SCOPES}")
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("cert_file and key_file go together")
 

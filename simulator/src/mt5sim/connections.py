@@ -27,7 +27,7 @@ _ids = itertools.count(1)
 
 
 class Connection:
-    __slots__ = ("handshake", "id", "manager", "protocol", "requests")
+    __slots__ = ("handshake", "id", "manager", "protocol", "requests", "trans_ids")
 
     def __init__(self, protocol: RequestHandler) -> None:
         self.id = next(_ids)
@@ -35,6 +35,8 @@ class Connection:
         self.handshake = Handshake()
         self.manager: Manager | None = None
         self.requests = 0
+        # trans_ids answered to this session (used when trans_id_scope="connection").
+        self.trans_ids: set[int] = set()
 
     @property
     def authenticated(self) -> bool:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from mt5sim import SimConfig
 from mt5sim.commands import config as config_commands
+from mt5sim.market.broker import BrokerOptions
 
 if TYPE_CHECKING:
     from mt5sim import Simulator
@@ -363,3 +364,52 @@ async def test_account_state_needs_trades_or_activity(
         await c.get("trade/balance", login=login, type=2, balance="100")
         _, account = await c.get("user/account/get", login=login)
         assert account["answer"]["Balance"] == "100.00"
+
+
+CONNECTION_SCOPE = SimConfig(
+    tls=False, seed=1, ticks_per_second=0, trans_id_scope="connection"
+)
+
+
+@pytest.mark.parametrize("sim_config", [CONNECTION_SCOPE])
+async def test_trans_id_per_connection_scope(sim: Simulator, mt5_session) -> None:
+    symbols = "EURUSD,GBPUSD"
+    async with mt5_session(sim) as a, mt5_session(sim) as b:
+        _, first = await a.get("tick/last", symbol=symbols, trans_id=0)
+        cursor = first["trans_id"]
+        _, same = await a.get("tick/last", symbol=symbols, trans_id=cursor)
+        assert same["answer"] == []
+        # Another session was never given that cursor: a full snapshot.
+        _, other = await b.get("tick/last", symbol=symbols, trans_id=cursor)
+        assert len(other["answer"]) == 2
+        # After a re-authentication the session's old cursors mean nothing either.
+        await a.authenticate()
+        _, again = await a.get("tick/last", symbol=symbols, trans_id=cursor)
+        assert len(again["answer"]) == 2
+
+
+@pytest.mark.parametrize(
+    "sim_config",
+    [
+        SimConfig(
+            tls=False,
+            seed=1,
+            ticks_per_second=0,
+            trans_id_scope="connection",
+            broker_options=BrokerOptions(unknown_trans_id_full=False),
+        )
+    ],
+)
+async def test_foreign_cursor_answers_nothing_when_unknown_is_empty(
+    sim: Simulator, mt5_session
+) -> None:
+    # The hardest case for a client that polls one cursor through a pool: a cursor
+    # from another session silently yields [] and a new id; changes are lost.
+    async with mt5_session(sim) as a, mt5_session(sim) as b:
+        _, first = await a.get("tick/last", symbol="EURUSD", trans_id=0)
+        sim.broker.apply_tick("EURUSD", 108_000, 108_010, int(time.time() * 1000))
+        _, other = await b.get("tick/last", symbol="EURUSD", trans_id=first["trans_id"])
+        assert other["answer"] == []
+        assert int(other["trans_id"]) == sim.broker.trans_id
+        _, own = await a.get("tick/last", symbol="EURUSD", trans_id=first["trans_id"])
+        assert [t["Bid"] for t in own["answer"]] == ["1.08000"]

@@ -38,6 +38,7 @@ def test_defaults() -> None:
         {"idle_timeout": 0},
         {"ticks_per_second": -1},
         {"server_timezone": 900},
+        {"trans_id_scope": "galaxy"},
         {"server_timezone": -721},
         {"managers": ()},
         {"managers": (ManagerSpec(1, "a"), ManagerSpec(1, "b"))},

@@ -21,7 +21,7 @@ def test_flags() -> None:
             "--plus-as-space", "--max-sessions-per-login", "3",
             "--unknown-trans-id", "empty", "--echo-unchanged-trans-id",
             "--case-sensitive-hex", "--issue-cookie", "--server-timezone", "-300",
-            "--all-accounts-available",
+            "--all-accounts-available", "--trans-id-scope", "connection",
         ],
         env={},
     )  # fmt: skip
@@ -38,6 +38,7 @@ def test_flags() -> None:
     assert cfg.case_sensitive_hex
     assert cfg.issue_cookie
     assert cfg.server_timezone == -300
+    assert cfg.trans_id_scope == "connection"
     assert cfg.broker_options is not None
     assert not cfg.broker_options.unknown_trans_id_full
     assert cfg.broker_options.no_change_echo

@@ -54,6 +54,9 @@ class CommandContext:
     # The server clock when the request arrived: UTC seconds + timezone minutes.
     now: float
     timezone: int = 0  # trade-server time zone, minutes east of UTC
+    # The session's answered trans_ids when cursors are per connection; None when
+    # the server-wide counter is honoured whatever session asks.
+    session_trans_ids: set[int] | None = None
 
 
 @dataclass(frozen=True)

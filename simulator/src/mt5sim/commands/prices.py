@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 MAX_TICK_ROWS = 100_000
 MAX_BAR_ROWS = 100_000
 DAY = 86_400
+_ISSUED_MAX = 4096  # remembered trans_ids per session (a bound, not a rule)
 SYMBOL_LIST_MAX = 4096  # characters of the tick/last symbol parameter (§9.1)
 _TICK_LETTERS = frozenset("dbalv")
 _BAR_LETTERS = frozenset("dohlctvs")
@@ -43,7 +44,20 @@ def _changed_ticks(
     if items is None:
         raise bad("symbol required")
     specs = ctx.broker.resolve_symbols(items)
-    ticks, trans_id = ctx.broker.ticks_since(specs, opt_int(params, "trans_id", 0))
+    requested = opt_int(params, "trans_id", 0)
+    issued = ctx.session_trans_ids
+    if issued is not None and requested > 0 and requested not in issued:
+        # Per-connection cursors: an id this session was never given is unknown.
+        if ctx.broker.options.unknown_trans_id_full:
+            requested = 0
+        else:
+            issued.add(ctx.broker.trans_id)
+            return [], {"trans_id": str(ctx.broker.trans_id)}
+    ticks, trans_id = ctx.broker.ticks_since(specs, requested)
+    if issued is not None:
+        if len(issued) >= _ISSUED_MAX:
+            issued.clear()
+        issued.add(trans_id)
     return ticks, {"trans_id": str(trans_id)}
 
 
