@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import re
 import statistics
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import structlog
 from mt5gateway.v1 import user_service_pb2, user_service_pb2_grpc
 from mt5gateway_server.webapi import PoolManager, ServerConfig, SessionPool
 
@@ -227,6 +229,10 @@ def main() -> None:
         "--json", type=Path, default=Path("bench/results/bench_gateway.json")
     )
     args = parser.parse_args()
+    # The load generator's own pools would log every open/close; keep stderr readable.
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
+    )
     results = asyncio.run(main_async(args))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

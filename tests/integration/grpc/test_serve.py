@@ -181,3 +181,17 @@ async def test_drain_health_then_in_flight_finishes(
         assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
         # Draining twice is a no-op.
         await gateway.app.drain()
+
+
+async def test_serve_wrong_manager_password_exits_1(sim: Simulator, serve) -> None:
+    env = _clean_env(
+        MT5GW_MT5__MAIN__URL=sim.url,
+        MT5GW_MT5__MAIN__LOGIN="1000",
+        MT5GW_MT5__MAIN__PASSWORD="wrong-password",
+    )
+    served = await serve(env)
+    async with asyncio.timeout(40):
+        out, err = await served.proc.communicate()
+    assert served.proc.returncode == 1
+    assert "cannot start" in err.decode()
+    assert "wrong-password" not in out.decode() + err.decode()
