@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from mt5sim.market.masks import MaskSet, is_mask, mask_set
+from mt5sim.market.masks import MaskSet, SymbolMasks, is_mask, mask_set
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,28 @@ def test_is_mask() -> None:
 
 def test_mask_set_is_cached() -> None:
     assert mask_set(("demo\\*",)) is mask_set(("demo\\*",))
+
+
+@pytest.mark.parametrize(
+    ("items", "name", "path", "hit"),
+    [
+        # Masks match the full path only (§5.7 "a mask needs the full path").
+        (["EUR*"], "EURUSD", "Forex\\Major\\EURUSD", False),
+        (["Forex\\*"], "EURUSD", "Forex\\Major\\EURUSD", True),
+        (["*USD"], "EURUSD", "Forex\\Major\\EURUSD", True),
+        (["forex\\major\\eur*"], "EURUSD", "Forex\\Major\\EURUSD", True),
+        # Plain items: a name or a full path, any case.
+        (["eurusd"], "EURUSD", "Forex\\Major\\EURUSD", True),
+        (["Forex\\Major\\EURUSD"], "EURUSD", "Forex\\Major\\EURUSD", True),
+        (["Forex\\Major"], "EURUSD", "Forex\\Major\\EURUSD", False),
+        # "!" excludes a name, a path or a path mask; exclusions alone mean "all but".
+        (["Forex\\*", "!EURUSD"], "EURUSD", "Forex\\Major\\EURUSD", False),
+        (["Forex\\*", "!Forex\\Major\\*"], "EURUSD", "Forex\\Major\\EURUSD", False),
+        (["!EUR*"], "EURUSD", "Forex\\Major\\EURUSD", True),
+        (["!EURUSD"], "EURUSD", "Forex\\Major\\EURUSD", False),
+        (["!EURUSD"], "GBPUSD", "Forex\\Major\\GBPUSD", True),
+        ([], "EURUSD", "Forex\\Major\\EURUSD", False),
+    ],
+)
+def test_symbol_masks(items, name, path, hit) -> None:
+    assert SymbolMasks(items).matches(name, path) is hit
