@@ -146,7 +146,7 @@ async def serve(sim_url: str, poll_ms: int) -> None:
 # -- load process --------------------------------------------------------------------
 
 
-async def client(port: int, streams: int, seed: int) -> None:  # noqa: C901
+async def client(port: int, streams: int, seed: int) -> None:  # noqa: C901, PLR0915
     rng = random.Random(seed)
     channels = [
         grpc.aio.insecure_channel(
@@ -162,6 +162,7 @@ async def client(port: int, streams: int, seed: int) -> None:  # noqa: C901
     quotes = 0
     heartbeats = 0
     opened = 0
+    errors: list[str] = []
     all_open = asyncio.Event()
 
     async def one(i: int) -> None:
@@ -171,6 +172,16 @@ async def client(port: int, streams: int, seed: int) -> None:  # noqa: C901
             quote_service_pb2.StreamQuotesRequest(symbols=symbols)
         )
         live = False
+        try:
+            await consume(call, live)
+        except grpc.aio.AioRpcError as exc:
+            errors.append(exc.code().name)
+            opened += 1
+            if opened == streams:
+                all_open.set()
+
+    async def consume(call: Any, live: bool) -> None:  # noqa: ANN401, FBT001
+        nonlocal seen, quotes, heartbeats, opened
         async for message in call:
             kind = message.WhichOneof("event")
             if kind == "snapshot_complete":
@@ -212,6 +223,7 @@ async def client(port: int, streams: int, seed: int) -> None:  # noqa: C901
             {
                 "quotes": quotes,
                 "heartbeats": heartbeats,
+                "errors": errors,
                 "seconds": elapsed,
                 "latencies": latencies,
             }
@@ -351,6 +363,7 @@ async def run_level(args: argparse.Namespace, streams: int) -> dict[str, Any]:
         "kib_per_stream": round((rss_after - rss_before) / streams, 2),
         "conflated": stats["conflated"],
         "streams_held": stats["streams"],
+        "stream_errors": sum(len(r["errors"]) for r in results),
     }
 
 

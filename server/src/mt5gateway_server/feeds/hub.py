@@ -226,6 +226,10 @@ class Feed:
         self.index: dict[str, dict[Subscription, None]] = {}
         self._lower: dict[str, str] = {}
         self._masks: dict[tuple[str, ...], tuple[float, frozenset[str]]] = {}
+        self.fetch_lock = asyncio.Lock()
+        # Fetched for a stream that is about to attach: a snapshot source until the
+        # poller has them (bounded by the symbols of the server).
+        self.fresh: dict[str, FeedTick] = {}
         self.published = 0
         self.conflated = 0  # since the last publish, reported in one go
 
@@ -393,34 +397,58 @@ class QuoteHub:
         self, feed: Feed, items: Sequence[str]
     ) -> tuple[set[str], list[FeedTick]]:
         """Symbol names for ``items`` and the ticks fetched to find them."""
-        now = self._clock()
-        names: set[str] = set()
-        masks = tuple(sorted(i for i in items if is_mask(i)))
-        plain = [i for i in items if not is_mask(i)]
-        fetched: list[FeedTick] = []
-        if masks:
-            cached = feed.cached_mask(masks, now)
-            if cached is not None and not plain:
-                return set(cached), fetched
-            # Masks and plain names in one call: MT5 applies "!x" to the whole list.
-            fetched = await self._fetch(feed.key, list(items))
-            feed.remember(t.symbol for t in fetched)
-            resolved = frozenset(t.symbol for t in fetched)
-            if not plain:
-                feed.cache_mask(masks, resolved, now)
-            return set(resolved), fetched
-        unknown: list[str] = []
-        for item in plain:
-            name = feed.canonical(item)
-            if name is None or name not in feed.latest:
-                unknown.append(item)
+        resolved = self._known(feed, items)
+        if resolved is not None:
+            return resolved, []
+        # One fetch per feed at a time: when thousands of streams open at once, the
+        # first fetch makes the names known and the rest need no MT5 call at all.
+        async with feed.fetch_lock:
+            resolved = self._known(feed, items)
+            if resolved is not None:
+                return resolved, []
+            masks = tuple(sorted(i for i in items if is_mask(i)))
+            plain = [i for i in items if not is_mask(i)]
+            if masks:
+                # Masks and plain names in one call: MT5 applies "!x" to the list.
+                fetched = await self._fetch(feed.key, list(items))
+                names = frozenset(t.symbol for t in fetched)
+                if not plain:
+                    feed.cache_mask(masks, names, self._clock())
             else:
-                names.add(name)
-        if unknown:
-            fetched = await self._fetch(feed.key, unknown)
+                unknown = [i for i in plain if self._current(feed, i) is None]
+                fetched = await self._fetch(feed.key, unknown)
+                names = frozenset(t.symbol for t in fetched)
+                names |= {n for i in plain if (n := self._current(feed, i))}
             feed.remember(t.symbol for t in fetched)
-            names.update(t.symbol for t in fetched)
-        return names, fetched
+            # Known from now on, for streams waiting on the lock (merged newest-wins
+            # again in _attach).
+            for tick in fetched:
+                feed.fresh[tick.symbol] = tick
+            return set(names), fetched
+
+    @staticmethod
+    def _current(feed: Feed, item: str) -> str | None:
+        """The symbol name of a plain item whose current tick the feed has."""
+        name = feed.canonical(item)
+        if name is None or (name not in feed.latest and name not in feed.fresh):
+            return None
+        return name
+
+    def _known(self, feed: Feed, items: Sequence[str]) -> set[str] | None:
+        """Names for ``items`` without asking MT5, or None if a fetch is needed."""
+        masks = tuple(sorted(i for i in items if is_mask(i)))
+        if masks:
+            if any(not is_mask(i) for i in items):
+                return None
+            cached = feed.cached_mask(masks, self._clock())
+            return None if cached is None else set(cached)
+        names: set[str] = set()
+        for item in items:
+            name = self._current(feed, item)
+            if name is None:
+                return None
+            names.add(name)
+        return names
 
     async def subscribe(
         self,
@@ -448,6 +476,8 @@ class QuoteHub:
             raise
         limit = self.settings.subscriber_queue_size
         if len(names) > limit:
+            for name in names:
+                feed.fresh.pop(name, None)
             self._drop_if_idle(feed)
             raise ValidationError.single(
                 "symbols",
@@ -474,7 +504,7 @@ class QuoteHub:
         first = not feed.subscribers
         grew = feed.add(sub)
         # Fetched ticks are as fresh as anything polled: merge, newest wins.
-        for tick in fetched:
+        for tick in (*fetched, *(feed.fresh.pop(n) for n in names if n in feed.fresh)):
             old = feed.latest.get(tick.symbol)
             if old is None or tick.newer_than(old):
                 feed.latest[tick.symbol] = tick

@@ -240,3 +240,13 @@ def test_subscription_repr() -> None:
     feed = Feed(hub, FeedKey("main"))
     sub = Subscription(feed, frozenset({"EURUSD"}), 0.0)
     assert repr(sub) == "<Subscription main/raw 1 symbols, 0 pending>"
+
+
+async def test_streams_opening_at_once_share_one_fetch() -> None:
+    hub, client, _ = make_hub()
+    subs = await asyncio.gather(
+        *(hub.subscribe("main", ["EURUSD", "GBPUSD"]) for _ in range(100))
+    )
+    assert len(client.calls) == 1
+    assert all(len(s.snapshot) == 2 for s in subs)
+    assert not subs[0].feed.fresh
