@@ -55,6 +55,20 @@ def check_times(record: dict[str, Any], *pairs: tuple[str, str]) -> None:
 
 
 RATES = ("RateProfit", "RateMargin")
+TICK_FIELDS = {
+    "Symbol", "Digits", "Datetime", "DatetimeMsc", "Bid", "Ask", "Last", "Volume",
+    "VolumeReal",
+}  # fmt: skip
+TICK_STAT_FIELDS = {  # §6.7, all of them
+    "Symbol", "Digits", "Datetime", "DatetimeMsc", "Bid", "BidLow", "BidHigh",
+    "BidDir", "Ask", "AskLow", "AskHigh", "AskDir", "Last", "LastLow", "LastHigh",
+    "LastDir", "Volume", "VolumeLow", "VolumeHigh", "VolumeDir", "TradeDeals",
+    "TradeVolume", "TradeTurnover", "TradeInterest", "TradeBuyOrders",
+    "TradeBuyVolume", "TradeSellOrders", "TradeSellVolume", "PriceOpen", "PriceClose",
+    "PriceAw", "PriceChange", "PriceVolatility", "PriceTheoretical",
+    "PriceGreeksDelta", "PriceGreeksTheta", "PriceGreeksGamma", "PriceGreeksVega",
+    "PriceGreeksRho", "PriceGreeksOmega", "PriceSensitivity",
+}  # fmt: skip
 
 
 async def _trade_records(c: Any) -> dict[str, dict[str, Any]]:
@@ -136,11 +150,14 @@ async def test_price_and_config_formats(sim: Simulator, mt5_session: Any) -> Non
         _, time_cfg = await c.get("time/get")
     assert isinstance(ticks["trans_id"], str)
     for tick in ticks["answer"]:
+        assert set(tick) == TICK_FIELDS
         all_strings(tick, "tick")
         check_digits(tick, ("Bid", "Ask", "Last"), int(tick["Digits"]))
         check_times(tick, ("Datetime", "DatetimeMsc"))
     assert [t["Digits"] for t in ticks["answer"]] == ["5", "3", "1"]
+    assert isinstance(stats["trans_id"], str)
     for stat in stats["answer"]:
+        assert set(stat) == TICK_STAT_FIELDS
         all_strings(stat, "stat")
         prices = ("Bid", "BidLow", "BidHigh", "Ask", "AskLow", "AskHigh", "PriceOpen")
         check_digits(stat, prices, int(stat["Digits"]))
