@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -103,8 +104,23 @@ async def serve(sim_url: str, poll_ms: int) -> None:
     source = LocalSource(pools, interval=poll_ms / 1000)
     hub = QuoteHub(pools, settings, source)
     registry = StreamRegistry()
+    fanout_delays: list[float] = []
+    fanout_seen = [0]
+    rng = random.Random(1)
+
+    def observe(seconds: float) -> None:
+        fanout_seen[0] += 1
+        if len(fanout_delays) < LATENCY_SAMPLES:
+            fanout_delays.append(seconds * 1000)
+        elif (j := rng.randrange(fanout_seen[0])) < LATENCY_SAMPLES:
+            fanout_delays[j] = seconds * 1000
+
     handler = QuoteStreamHandler(
-        hub, registry, settings, server_name=lambda s: s or pools.default
+        hub,
+        registry,
+        settings,
+        server_name=lambda s: s or pools.default,
+        observe=observe,
     )
 
     class Servicer(quote_service_pb2_grpc.QuoteServiceServicer):
@@ -121,6 +137,13 @@ async def serve(sim_url: str, poll_ms: int) -> None:
     quote_service_pb2_grpc.add_QuoteServiceServicer_to_server(Servicer(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
+    profile_to = os.environ.get("BENCH_STREAMS_PROFILE")
+    profiler = None
+    if profile_to:  # where the gateway's time goes (cProfile of the event loop)
+        import cProfile  # noqa: PLC0415
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     print(f"READY port={port} pid={os.getpid()}", flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -128,6 +151,9 @@ async def serve(sim_url: str, poll_ms: int) -> None:
         lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
     )
     while line := await reader.readline():
+        if line.strip() == b"reset":
+            fanout_delays.clear()
+            fanout_seen[0] = 0
         if line.strip() == b"stats":
             polls = sum(p.polls for p in source.pollers.values())
             stats = {
@@ -135,8 +161,12 @@ async def serve(sim_url: str, poll_ms: int) -> None:
                 "conflated": hub.conflated_total,
                 "queue_depth": hub.queue_depth(),
                 "polls": polls,
+                "fanout_ms": _quantiles(fanout_delays),
             }
             print("STATS " + json.dumps(stats), flush=True)
+    if profiler is not None and profile_to:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
     await registry.drain(wait_seconds=2.0)
     await server.stop(1.0)
     await hub.aclose()
@@ -157,6 +187,7 @@ async def client(port: int, streams: int, seed: int) -> None:  # noqa: C901, PLR
     ]
     stubs = [quote_service_pb2_grpc.QuoteServiceStub(ch) for ch in channels]
     measuring = False
+    stopping = False
     latencies: list[float] = []
     seen = 0
     quotes = 0
@@ -175,7 +206,8 @@ async def client(port: int, streams: int, seed: int) -> None:  # noqa: C901, PLR
         try:
             await consume(call, live)
         except grpc.aio.AioRpcError as exc:
-            errors.append(exc.code().name)
+            if not stopping:  # cancelled by us at the end: not an error
+                errors.append(exc.code().name)
             opened += 1
             if opened == streams:
                 all_open.set()
@@ -217,6 +249,7 @@ async def client(port: int, streams: int, seed: int) -> None:  # noqa: C901, PLR
     await reader.readline()  # STOP
     measuring = False
     elapsed = time.monotonic() - started
+    stopping = True
     print(
         "RESULT "
         + json.dumps(
@@ -238,6 +271,17 @@ async def client(port: int, streams: int, seed: int) -> None:  # noqa: C901, PLR
 
 
 # -- orchestration -------------------------------------------------------------------
+
+
+def _quantiles(values: list[float]) -> dict[str, float]:
+    if len(values) < 2:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+    q = statistics.quantiles(values, n=100)
+    return {
+        "p50": round(q[49], 3),
+        "p99": round(q[98], 3),
+        "max": round(max(values), 3),
+    }
 
 
 def _rss_kib(pid: int) -> int:
@@ -322,21 +366,24 @@ async def run_level(args: argparse.Namespace, streams: int) -> dict[str, Any]:
         await asyncio.sleep(1.0)
         rss_after = _rss_kib(gateway.pid)
         cpu_before = _cpu_seconds(gateway.pid)
+        assert gateway.stdin is not None
+        gateway.stdin.write(b"reset\n")
+        await gateway.stdin.drain()
         for proc in clients:
             assert proc.stdin is not None
             proc.stdin.write(b"GO\n")
             await proc.stdin.drain()
         await asyncio.sleep(args.duration)
+        assert gateway.stdin is not None
+        gateway.stdin.write(b"stats\n")
+        await gateway.stdin.drain()
+        stats = json.loads(await _line(gateway, "STATS", 30))
         for proc in clients:
             assert proc.stdin is not None
             proc.stdin.write(b"STOP\n")
             await proc.stdin.drain()
         cpu = _cpu_seconds(gateway.pid) - cpu_before
         results = [json.loads(await _line(p, "RESULT", 120)) for p in clients]
-        assert gateway.stdin is not None
-        gateway.stdin.write(b"stats\n")
-        await gateway.stdin.drain()
-        stats = json.loads(await _line(gateway, "STATS", 30))
     finally:
         for proc in clients:
             await _stop(proc)
@@ -361,9 +408,12 @@ async def run_level(args: argparse.Namespace, streams: int) -> dict[str, Any]:
         "rss_mib_before": round(rss_before / 1024, 1),
         "rss_mib_after": round(rss_after / 1024, 1),
         "kib_per_stream": round((rss_after - rss_before) / streams, 2),
+        "gateway_fanout_ms": stats["fanout_ms"],
         "conflated": stats["conflated"],
         "streams_held": stats["streams"],
-        "stream_errors": sum(len(r["errors"]) for r in results),
+        "stream_errors": dict(
+            collections.Counter(e for r in results for e in r["errors"])
+        ),
     }
 
 
@@ -378,14 +428,15 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def _table(rows: list[dict[str, Any]]) -> str:
     head = (
-        "| streams | msg/s | p50 ms | p99 ms | p99 - poll | max ms | KiB/stream |"
-        " gateway CPU | conflated |"
+        "| streams | msg/s | p50 ms | p99 ms | p99 - poll | max ms |"
+        " gateway fan-out p50/p99 ms | KiB/stream | gateway CPU | conflated |"
     )
-    out = [head, "|" + "---|" * 9]
+    out = [head, "|" + "---|" * 10]
     out.extend(
         f"| {r['streams']} | {r['messages_per_second']} | {r['latency_ms_p50']} |"
         f" {r['latency_ms_p99']} | {r['p99_above_poll_interval_ms']} |"
-        f" {r['latency_ms_max']} | {r['kib_per_stream']} |"
+        f" {r['latency_ms_max']} | {r['gateway_fanout_ms']['p50']} /"
+        f" {r['gateway_fanout_ms']['p99']} | {r['kib_per_stream']} |"
         f" {r['gateway_cpu_percent']}% | {r['conflated']} |"
         for r in rows
     )

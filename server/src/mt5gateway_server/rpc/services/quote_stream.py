@@ -96,12 +96,15 @@ class QuoteStreamHandler:
         *,
         server_name: Callable[[str], str],
         clock: Callable[[], float] = time.monotonic,
+        observe: Callable[[float], None] | None = None,
     ) -> None:
         self.hub = hub
         self.registry = registry
         self.settings = settings
         self._server_name = server_name
         self._clock = clock
+        # Seconds from a tick's arrival at the gateway to its hand-over to gRPC.
+        self._observe = observe
         self._poll_interval = settings.poll_interval_ms / 1000
         beat = stream_pb2.Heartbeat()
         beat.interval.FromTimedelta(timedelta(seconds=settings.heartbeat_seconds))
@@ -140,6 +143,7 @@ class QuoteStreamHandler:
         self, sub: Subscription
     ) -> AsyncIterator[quote_service_pb2.StreamQuotesResponse]:
         clock = self._clock
+        observe = self._observe
         heartbeat = self.settings.heartbeat_seconds
         sequence = 0
         sent: dict[str, FeedTick] = {}
@@ -173,6 +177,8 @@ class QuoteStreamHandler:
                     if prev is not None and not tick.newer_than(prev):
                         continue  # stale or repeated: never step back in time
                     sent[tick.symbol] = tick
+                    if observe is not None:
+                        observe(time.time() - tick.received)
                     yield envelope(quote=_quote_of(tick))
                 last_send = clock()
                 continue
