@@ -195,7 +195,8 @@ async def test_balance_limits_and_no_money(sim: Simulator, mt5_session) -> None:
         balance = Decimal(user["answer"]["Balance"])
         too_much = str(-(balance + 1))
         # check_margin defaults to 1: a withdrawal beyond the money is refused.
-        for extra in ({}, {"check_margin": 1}):
+        # check_margin=0 only skips the free-margin check: "> balance" stays 10019.
+        for extra in ({}, {"check_margin": 1}, {"check_margin": 0}):
             _, op = await c.get(
                 "trade/balance", login=login, type=2, balance=too_much, **extra
             )

@@ -55,6 +55,10 @@ class BrokerOptions:
     # trading activity since the server started (§5.2, documented); False answers
     # for every account.
     accounts_need_activity: bool = True
+    # trade/balance with check_margin=0 may take the balance below zero (True), or
+    # only skips the free-margin check and still refuses a withdrawal above the
+    # balance with 10019 (False: §5.3 lists "> balance" as its own 10019 case).
+    overdraw_without_margin_check: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,13 +378,17 @@ class Broker:
         if not amount:
             raise Mt5Error(Retcode.ERR_PARAMS, "zero amount")
         if amount < 0:
+            # §5.3: 10019 for a withdrawal above free margin (check_margin=1, the
+            # default), above the credit issued (type 3), or above the balance.
             if action == ACTION_CREDIT:
                 if -amount > user.credit:
                     raise Mt5Error(Retcode.REQUEST_NO_MONEY, "credit")
-            elif check_margin:
-                free = self.account(user).margin_free
-                if -amount > free or -amount > user.balance:
-                    raise Mt5Error(Retcode.REQUEST_NO_MONEY)
+            else:
+                if check_margin and -amount > self.account(user).margin_free:
+                    raise Mt5Error(Retcode.REQUEST_NO_MONEY, "free margin")
+                overdraw = self.options.overdraw_without_margin_check
+                if -amount > user.balance and (check_margin or not overdraw):
+                    raise Mt5Error(Retcode.REQUEST_NO_MONEY, "balance")
         deal = Deal(
             ticket=self.allocate_deal(),
             login=user.login,

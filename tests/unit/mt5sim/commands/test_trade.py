@@ -81,9 +81,15 @@ def test_withdrawal_beyond_free_margin(call: Call, broker: Broker) -> None:
     too_much = min(margin_free, user.balance) + Decimal("0.01")
     query = {"login": login, "type": 2, "balance": str(-too_much)}
     assert retcode_of(call, "trade/balance", **query) == Retcode.REQUEST_NO_MONEY
-    # check_margin=0 skips the check.
-    call("trade/balance", **query, check_margin=0)
-    assert user.balance == user.balance_prev_day - too_much
+    if too_much <= user.balance:
+        # check_margin=0 skips the free-margin check ...
+        call("trade/balance", **query, check_margin=0)
+        assert user.balance == user.balance_prev_day - too_much
+    # ... but never lets a withdrawal exceed the balance (§5.3).
+    beyond = {"login": login, "type": 2, "balance": str(-(user.balance + 1))}
+    assert retcode_of(call, "trade/balance", **beyond, check_margin=0) == (
+        Retcode.REQUEST_NO_MONEY
+    )
 
 
 def test_foreign_login(demo_call: Call, broker: Broker) -> None:
