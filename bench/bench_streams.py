@@ -72,7 +72,7 @@ LATENCY_SAMPLES = 50_000  # per client process, reservoir-sampled
 # -- gateway process -------------------------------------------------------------------
 
 
-async def serve(sim_url: str, poll_ms: int) -> None:
+async def serve(sim_url: str, poll_ms: int) -> None:  # noqa: C901, PLR0915
     from mt5gateway_server.feeds.hub import QuoteHub  # noqa: PLC0415
     from mt5gateway_server.feeds.poller import LocalSource  # noqa: PLC0415
     from mt5gateway_server.log import configure  # noqa: PLC0415
