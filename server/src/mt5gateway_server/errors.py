@@ -229,13 +229,17 @@ class CallerUnauthenticated(GatewayError):
 
 
 class IdempotencyConflict(GatewayError):
-    code = grpc.StatusCode.FAILED_PRECONDITION
+    """The request_id was used before with another payload (error_reason.proto)."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
     reason = error_reason_pb2.IDEMPOTENCY_CONFLICT
 
     def __init__(self, request_id: str) -> None:
+        description = "already used with a different request; use a new request_id"
         super().__init__(
             "request_id was already used with a different request",
             metadata={"requestId": request_id},
+            violations=[FieldViolation("request_id", description)],
         )
 
 

@@ -226,7 +226,7 @@ async def test_user_lifecycle_idempotent(gateway: Gateway, rpc_error) -> None:
     changed.CopyFrom(create)
     changed.user.name = "Someone Else"
     conflict = await rpc_error(gateway.users.CreateUser(changed))
-    assert conflict.code is grpc.StatusCode.FAILED_PRECONDITION
+    assert conflict.code is grpc.StatusCode.INVALID_ARGUMENT
     assert conflict.reason == "IDEMPOTENCY_CONFLICT"
     assert conflict.metadata["requestId"] == rid
 
