@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -126,8 +127,11 @@ class QuotePoller:
 
     def start(self) -> None:
         if not self.running:
+            # A fresh context: no request ids of the stream that started it in logs.
             self._task = asyncio.create_task(
-                self._run(), name=f"quote-poller-{self.key.server}-{self.key.view}"
+                self._run(),
+                name=f"quote-poller-{self.key.server}-{self.key.view}",
+                context=contextvars.Context(),
             )
 
     async def aclose(self) -> None:

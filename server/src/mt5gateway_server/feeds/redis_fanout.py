@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import os
 import socket
@@ -190,9 +191,19 @@ class RedisFanout:
 
     def start(self) -> None:
         if not self._tasks:
+            # A fresh context: started by some stream's handler, but its request
+            # ids must not end up in the fan-out's logs.
             self._tasks = [
-                asyncio.create_task(self._lease_loop(), name="quote-fanout-leases"),
-                asyncio.create_task(self._read_loop(), name="quote-fanout-reader"),
+                asyncio.create_task(
+                    self._lease_loop(),
+                    name="quote-fanout-leases",
+                    context=contextvars.Context(),
+                ),
+                asyncio.create_task(
+                    self._read_loop(),
+                    name="quote-fanout-reader",
+                    context=contextvars.Context(),
+                ),
             ]
 
     def watch(self, feed: Feed) -> None:
@@ -409,6 +420,10 @@ class RedisFanout:
             old = [c for c in subscribed if c not in wanted]
             if new:
                 await pubsub.subscribe(*new)
+                # Ticks published before we listened (start-up, reconnect after a
+                # Redis restart) are in the snapshot hash; newest-wins drops the rest.
+                for channel in new:
+                    await self._catch_up(wanted[channel])
             if old:
                 await pubsub.unsubscribe(*old)
             subscribed = wanted
@@ -425,6 +440,19 @@ class RedisFanout:
                 message = await pubsub.get_message(
                     ignore_subscribe_messages=True, timeout=0
                 )
+
+    async def _catch_up(self, key: FeedKey) -> None:
+        feed = self.feeds.get(key)
+        if feed is None:
+            return
+        stored = await self.redis.hgetall(keys.quote_snapshot(key.server, key.view))
+        ticks: list[FeedTick] = []
+        for data in stored.values():
+            try:
+                ticks.append(FeedTick(decode_tick(data)))
+            except (ValueError, KeyError, TypeError):
+                continue
+        feed.publish(ticks)
 
     def _dispatch(self, subscribed: dict[bytes, FeedKey], message: Any) -> None:  # noqa: ANN401
         if message.get("type") != "message":
