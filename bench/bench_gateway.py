@@ -6,6 +6,15 @@ and this load generator. The direct-pool and handshake clients run here and call
 same simulator, so the gateway's cost is the difference between the first two rows.
 
     uv run python bench/bench_gateway.py [--duration 3] [--pool-size 8] [--json FILE]
+        [--h2load] [--profile-gateway FILE.svg] [--gateway-workers N]
+
+``--h2load`` adds rows measured with ``h2load`` (Debian ``nghttp2-client``), a C load
+generator that costs far less CPU than the Python gRPC client: one framed GetUser
+request is sent over and over (``-c`` connections x ``-m`` streams = callers).
+h2load only checks HTTP 200, so a sample of responses is verified with a real gRPC
+client before and after, and the gateway's own ``rpc_finished`` access lines are
+counted by status code. ``--profile-gateway`` attaches ``py-spy record`` to the
+gateway during the h2load run at the highest concurrency.
 """
 
 from __future__ import annotations
@@ -17,12 +26,20 @@ import json
 import logging
 import os
 import re
+import shutil
 import statistics
+import struct
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+try:
+    import uvloop
+except ImportError:  # pragma: no cover - uvloop is a server dependency
+    uvloop = None  # type: ignore[assignment]
 
 import grpc
 import structlog
@@ -63,13 +80,52 @@ async def _start_sim() -> tuple[asyncio.subprocess.Process, str]:
     return proc, fields["url"]
 
 
+class AccessCounter:
+    """Counts the gateway's ``rpc_finished`` lines by code: its stdout goes to a
+    file (a real sink with a write per line, read only between runs)."""
+
+    _CODE = re.compile(rb'"code": ?"([A-Z_]+)"')
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file = path.open("wb")
+
+    def snapshot(self) -> dict[str, int]:
+        codes: dict[str, int] = {}
+        with self.path.open("rb") as f:
+            for line in f:
+                if b'"rpc_finished"' in line:
+                    found = self._CODE.search(line)
+                    code = found.group(1).decode() if found else "?"
+                    codes[code] = codes.get(code, 0) + 1
+        return codes
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and its reaped children (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its live children (gateway workers)."""
+    total = _cpu_seconds(pid)
+    with contextlib.suppress(OSError):
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            total += _tree_cpu(int(child))
+    return total
+
+
 async def _start_gateway(
-    sim_url: str, pool_size: int
+    sim_url: str, pool_size: int, counter: AccessCounter, extra: list[str]
 ) -> tuple[asyncio.subprocess.Process, int]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mt5gateway_server", "serve",
-        "--listen", "127.0.0.1:0",
-        stdout=asyncio.subprocess.DEVNULL,  # the access log is written, not read
+        "--listen", "127.0.0.1:0", *extra,
+        stdout=counter.file,  # access lines, counted by code
         stderr=asyncio.subprocess.PIPE,
         env=_env(sim_url, pool_size),
     )  # fmt: skip
@@ -145,12 +201,88 @@ async def _measure(
     }
 
 
-async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
+def _h2load_shape(callers: int) -> tuple[int, int]:
+    """h2load connections x streams per connection for a number of callers."""
+    conns = next(c for c in (4, 2, 1) if callers % c == 0)
+    return conns, callers // conns
+
+
+async def _h2load(
+    port: int, callers: int, duration: float, warmup: float, workdir: Path
+) -> dict[str, Any]:
+    """One h2load run against GetUser; percentiles from its per-request log."""
+    body = user_service_pb2.GetUserRequest(login=FIRST_LOGIN).SerializeToString()
+    body_file = workdir / "body.bin"
+    body_file.write_bytes(b"\x00" + struct.pack(">I", len(body)) + body)
+    log_file = workdir / f"h2load-{callers}.log"
+    conns, streams = _h2load_shape(callers)
+    proc = await asyncio.create_subprocess_exec(
+        "h2load", "-c", str(conns), "-m", str(streams), "-t", "1",
+        "-D", f"{int(duration * 1000)}ms", "--warm-up-time", f"{int(warmup * 1000)}ms",
+        "-d", str(body_file), "--log-file", str(log_file),
+        "-H", "content-type: application/grpc", "-H", "te: trailers",
+        f"http://127.0.0.1:{port}/mt5gateway.v1.UserService/GetUser",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    text = out.decode()
+    found = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", text)
+    ok = re.search(r"(\d+) succeeded, (\d+) failed, (\d+) errored", text)
+    status = re.search(r"status codes: (\d+) 2xx", text)
+    if not found or not ok:
+        raise RuntimeError(f"h2load output not understood:\n{text}")
+    latencies = sorted(
+        int(parts[2]) / 1e6
+        for parts in (line.split("\t") for line in log_file.read_text().splitlines())
+        if len(parts) >= 3 and parts[1] == "200"
+    )
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+
+    return {
+        "concurrency": callers,
+        "mode": f"gateway via h2load (-c{conns} -m{streams})",
+        "requests": int(ok.group(1)),
+        "failed": int(ok.group(2)) + int(ok.group(3)),
+        "http_2xx": int(status.group(1)) if status else None,
+        "rps": float(found.group(3)),
+        "p50_ms": round(pct(0.50), 3) if latencies else 0.0,
+        "p99_ms": round(pct(0.99), 3) if latencies else 0.0,
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 3) if latencies else 0.0,
+    }
+
+
+async def _verify_sample(stubs: list[Any], n: int = 50) -> None:
+    """A real gRPC client checks grpc-status and content (h2load cannot)."""
+    for i in range(n):
+        login = FIRST_LOGIN + i % ACCOUNTS
+        reply = await stubs[i % len(stubs)].GetUser(
+            user_service_pb2.GetUserRequest(login=login)
+        )
+        if reply.user.login != login:
+            raise RuntimeError(f"GetUser({login}) answered login {reply.user.login}")
+
+
+async def _py_spy(pid: int, out: Path, seconds: float) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        "uvx", "py-spy", "record", "--pid", str(pid), "--duration",
+        str(max(1, int(seconds))), "--rate", "250", "--nonblocking",
+        "--output", str(out),
+        "--format", "speedscope" if out.suffix == ".json" else "flamegraph",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:  # noqa: C901
     sim_proc, sim_url = await _start_sim()
     gw_proc: asyncio.subprocess.Process | None = None
     results: list[dict[str, Any]] = []
+    access_dir = tempfile.TemporaryDirectory()
     try:
-        gw_proc, port = await _start_gateway(sim_url, args.pool_size)
+        counter = AccessCounter(Path(access_dir.name) / "gateway-stdout.jsonl")
+        extra = ["--workers", str(args.gateway_workers)] if args.gateway_workers else []
+        gw_proc, port = await _start_gateway(sim_url, args.pool_size, counter, extra)
         channels = [
             grpc.aio.insecure_channel(f"127.0.0.1:{port}") for _ in range(args.channels)
         ]
@@ -176,29 +308,91 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
                 ("direct pool (user_get)", via_pool, args.duration),
                 ("handshake per request", handshake_per_request, args.duration),
             ]
+            if args.only_h2load:
+                modes = []
             for concurrency in args.concurrency:
                 for name, call, duration in modes:
+                    before, cpu0 = counter.snapshot(), _tree_cpu(gw_proc.pid)
                     row = await _measure(call, concurrency, duration, args.warmup)
                     row["mode"] = name
+                    if name.startswith("gateway"):
+                        _add_cpu(row, counter, before, gw_proc.pid, cpu0)
                     results.append(row)
                     print(json.dumps(row), file=sys.stderr)
+            if args.h2load or args.only_h2load:
+                results.extend(await _run_h2load(args, port, stubs, counter, gw_proc))
         for channel in channels:
             await channel.close()
     finally:
+        access_dir.cleanup()
         if gw_proc is not None:
             await _stop(gw_proc)
         await _stop(sim_proc)
     return results
 
 
+def _add_cpu(
+    row: dict[str, Any],
+    counter: AccessCounter,
+    before: dict[str, int],
+    gw_pid: int,
+    gw_cpu0: float,
+) -> None:
+    """Gateway CPU per RPC it finished (warm-up included on both sides)."""
+    after = counter.snapshot()
+    codes = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    codes = {k: v for k, v in codes.items() if v}
+    served = sum(codes.values())
+    if served:
+        row["grpc_codes"] = codes
+        row["gw_cpu_ms_per_rpc"] = round(
+            (_tree_cpu(gw_pid) - gw_cpu0) * 1000 / served, 3
+        )
+
+
+async def _run_h2load(
+    args: argparse.Namespace,
+    port: int,
+    stubs: list[Any],
+    counter: AccessCounter,
+    gw_proc: asyncio.subprocess.Process,
+) -> list[dict[str, Any]]:
+    if shutil.which("h2load") is None:
+        raise RuntimeError("h2load not found: apt-get install nghttp2-client")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for concurrency in args.concurrency:
+            await _verify_sample(stubs)
+            await asyncio.sleep(0.3)  # let the sample's access lines be written
+            before, cpu0 = counter.snapshot(), _tree_cpu(gw_proc.pid)
+            spy = None
+            if args.profile_gateway and concurrency == max(args.concurrency):
+                spy = await _py_spy(
+                    gw_proc.pid, args.profile_gateway, args.warmup + args.duration
+                )
+            row = await _h2load(
+                port, concurrency, args.duration, args.warmup, Path(tmp)
+            )
+            await asyncio.sleep(0.3)
+            _add_cpu(row, counter, before, gw_proc.pid, cpu0)
+            if spy is not None:
+                _, err = await spy.communicate()
+                if spy.returncode:
+                    print(f"py-spy failed: {err.decode()[-500:]}", file=sys.stderr)
+            await _verify_sample(stubs)
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr)
+    return rows
+
+
 def _table(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| callers | mode | RPC/s | p50 ms | p99 ms |",
-        "| ---: | --- | ---: | ---: | ---: |",
+        "| callers | mode | RPC/s | p50 ms | p99 ms | gateway CPU ms/RPC |",
+        "| ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     lines.extend(
         f"| {r['concurrency']} | {r['mode']} | {r['rps']:.0f} | {r['p50_ms']:.2f} |"
-        f" {r['p99_ms']:.2f} |"
+        f" {r['p99_ms']:.2f} | {r.get('gw_cpu_ms_per_rpc', '')} |"
         for r in results
     )
     by = {(r["concurrency"], r["mode"]): r for r in results}
@@ -225,6 +419,20 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, nargs="+", default=[1, 10, 100], metavar="N"
     )
+    parser.add_argument("--h2load", action="store_true", help="add h2load rows")
+    parser.add_argument(
+        "--only-h2load", action="store_true", help="h2load rows only (profiling)"
+    )
+    parser.add_argument(
+        "--profile-gateway",
+        type=Path,
+        metavar="FILE",
+        help="py-spy record of the gateway at the highest h2load concurrency "
+        "(.svg flamegraph or .json speedscope)",
+    )
+    parser.add_argument(
+        "--gateway-workers", type=int, default=0, help="mt5gateway serve --workers N"
+    )
     parser.add_argument(
         "--json", type=Path, default=Path("bench/results/bench_gateway.json")
     )
@@ -233,7 +441,10 @@ def main() -> None:
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
     )
-    results = asyncio.run(main_async(args))
+    if uvloop is not None:
+        results = uvloop.run(main_async(args))
+    else:  # pragma: no cover
+        results = asyncio.run(main_async(args))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(_table(results))

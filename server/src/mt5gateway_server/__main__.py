@@ -17,7 +17,7 @@ from mt5gateway_server.settings import Settings, SettingsError, parse_host_port
 from mt5gateway_server.webapi import WebApiError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Coroutine, Sequence
 
 __all__ = ["build_parser", "main"]
 
@@ -65,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run(main: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop when it is installed (faster loop: fewer CPU cycles per RPC)."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional at run time
+    except ImportError:  # pragma: no cover - a declared dependency
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides: dict[str, Any] = {}
@@ -79,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     log.configure(settings)
     try:
-        return asyncio.run(app.run(settings))
+        return _run(app.run(settings))
     except KeyboardInterrupt:  # pragma: no cover - signal handlers catch it first
         return 0
     except (WebApiError, RedisUnavailableError, SettingsError, OSError) as exc:

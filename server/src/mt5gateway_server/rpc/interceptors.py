@@ -15,7 +15,7 @@ import inspect
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -50,6 +50,7 @@ __all__ = [
     "AccessLog",
     "CallState",
     "CallerAuth",
+    "Chain",
     "ErrorMapping",
     "RequestContext",
     "add_error_metadata",
@@ -116,9 +117,13 @@ class _Wrapping(grpc.aio.ServerInterceptor, ABC):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.request_streaming:
+        if handler is None:
+            return None
+        return self.wrap_handler(handler, handler_call_details.method)
+
+    def wrap_handler(self, handler: Handler, method: str) -> Handler:
+        if handler.request_streaming:
             return handler
-        method = handler_call_details.method
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self.wrap_unary(cast("Unary", handler.unary_unary), method),
@@ -140,6 +145,38 @@ class _Wrapping(grpc.aio.ServerInterceptor, ABC):
 
     @abstractmethod
     def wrap_stream(self, behavior: Streaming, method: str) -> Streaming: ...
+
+
+class Chain(grpc.aio.ServerInterceptor):
+    """Several ``_Wrapping`` layers as one interceptor, outermost first.
+
+    Behaves exactly like passing the layers to the server one by one, but the wrapped
+    handler is built once per method and reused (the servicer's handler for a method
+    is the same object on every call), instead of once per layer per call.
+    """
+
+    def __init__(self, layers: Sequence[_Wrapping]) -> None:
+        self.layers = tuple(layers)
+        # method -> (handler the continuation returned, the wrapped one)
+        self._cache: dict[str, tuple[Handler, Handler]] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        cached = self._cache.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = handler
+        for layer in reversed(self.layers):
+            wrapped = layer.wrap_handler(wrapped, method)
+        self._cache[method] = (handler, wrapped)
+        return wrapped
 
 
 def _unbound(fn: object) -> object:
@@ -384,15 +421,15 @@ def build_interceptors(
         aio_server_interceptor,
     )
 
-    chain: list[grpc.aio.ServerInterceptor] = [
+    layers: list[_Wrapping] = [RequestContext(), AccessLog(metrics), ErrorMapping()]
+    if grpc_settings.auth_enabled:
+        layers.append(CallerAuth(grpc_settings))
+    return [
         cast(
             "grpc.aio.ServerInterceptor",
             aio_server_interceptor(tracer_provider),  # type: ignore[no-untyped-call]
         ),
-        RequestContext(),
-        AccessLog(metrics),
-        ErrorMapping(),
+        # One interceptor for ours: one await per call instead of four, and the
+        # wrapped handlers are built once per method.
+        Chain(layers),
     ]
-    if grpc_settings.auth_enabled:
-        chain.append(CallerAuth(grpc_settings))
-    return chain
