@@ -6,7 +6,7 @@ and this load generator. The direct-pool and handshake clients run here and call
 same simulator, so the gateway's cost is the difference between the first two rows.
 
     uv run python bench/bench_gateway.py [--duration 3] [--pool-size 8] [--json FILE]
-        [--h2load] [--profile-gateway FILE.svg] [--gateway-workers N]
+        [--h2load] [--profile-gateway FILE.svg]
 
 ``--h2load`` adds rows measured with ``h2load`` (Debian ``nghttp2-client``), a C load
 generator that costs far less CPU than the Python gRPC client: one framed GetUser
@@ -281,7 +281,7 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:  # noqa:
     access_dir = tempfile.TemporaryDirectory()
     try:
         counter = AccessCounter(Path(access_dir.name) / "gateway-stdout.jsonl")
-        extra = ["--workers", str(args.gateway_workers)] if args.gateway_workers else []
+        extra: list[str] = []
         gw_proc, port = await _start_gateway(sim_url, args.pool_size, counter, extra)
         channels = [
             grpc.aio.insecure_channel(f"127.0.0.1:{port}") for _ in range(args.channels)
@@ -429,9 +429,6 @@ def main() -> None:
         metavar="FILE",
         help="py-spy record of the gateway at the highest h2load concurrency "
         "(.svg flamegraph or .json speedscope)",
-    )
-    parser.add_argument(
-        "--gateway-workers", type=int, default=0, help="mt5gateway serve --workers N"
     )
     parser.add_argument(
         "--json", type=Path, default=Path("bench/results/bench_gateway.json")

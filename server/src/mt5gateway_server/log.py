@@ -91,7 +91,10 @@ def redact(value: object, _depth: int = 0) -> object:
     if isinstance(value, (SecretStr, SecretBytes)):
         return REDACTED
     if isinstance(value, str):
-        return _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:" + REDACTED + "@", value)
+        # The pattern needs a scheme: most strings skip the regex engine.
+        if "://" in value:
+            value = _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:" + REDACTED + "@", value)
+        return value
     if _depth >= _MAX_DEPTH:
         return value
     if isinstance(value, Mapping):

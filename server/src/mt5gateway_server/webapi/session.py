@@ -145,6 +145,7 @@ class Mt5Session:
         self._sent = False
         self._last_activity = clock()
         self._ping_task: asyncio.Task[None] | None = None
+        self._default_timeout: tuple[ServerConfig, aiohttp.ClientTimeout] | None = None
         self._close_task: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
@@ -236,12 +237,24 @@ class Mt5Session:
     def _timeout(self) -> aiohttp.ClientTimeout:
         total = self.config.total_timeout
         left = remaining(self._clock)
+        if left is None or 0 < total <= left:
+            # No (or a looser) deadline: the same timeouts every time, built once.
+            cached = self._default_timeout
+            if cached is None or cached[0] is not self.config:
+                cached = self._default_timeout = (
+                    self.config,
+                    self._build_timeout(total),
+                )
+            return cached[1]
         if left is not None:
             if left <= 0:
                 raise DeadlineExceeded(
                     "deadline exceeded before sending", server=self.config.name
                 )
             total = min(total, left)
+        return self._build_timeout(total)
+
+    def _build_timeout(self, total: float) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(
             total=total,
             sock_connect=min(self.config.connect_timeout, total),

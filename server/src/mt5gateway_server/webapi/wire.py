@@ -7,6 +7,7 @@ text, never through ``float``.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -73,12 +74,17 @@ def build_query(params: Mapping[str, QueryValue]) -> str:
     return "&".join(parts)
 
 
+@functools.lru_cache(maxsize=64)
+def _api_root(base: yarl.URL) -> str:
+    return f"{str(base).rstrip('/')}/api/"
+
+
 def build_url(
     base: yarl.URL, command: str, params: Mapping[str, QueryValue]
 ) -> yarl.URL:
     # Built by hand and marked encoded: yarl would send spaces as "+" (§3.5).
     query = build_query(params)
-    path = f"{str(base).rstrip('/')}/api/{command}"
+    path = f"{_api_root(base)}{command}"
     return yarl.URL(f"{path}?{query}" if query else path, encoded=True)
 
 
