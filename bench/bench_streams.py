@@ -145,6 +145,10 @@ async def serve(sim_url: str, poll_ms: int) -> None:  # noqa: C901, PLR0915
 
         profiler = cProfile.Profile()
         profiler.enable()
+    if os.environ.get("BENCH_STREAMS_TRACEMALLOC") == "1":  # Python's share of RSS
+        import tracemalloc  # noqa: PLC0415
+
+        tracemalloc.start(1)
     print(f"READY port={port} pid={os.getpid()}", flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -164,6 +168,15 @@ async def serve(sim_url: str, poll_ms: int) -> None:  # noqa: C901, PLR0915
                 "polls": polls,
                 "fanout_ms": _quantiles(fanout_delays),
             }
+            if os.environ.get("BENCH_STREAMS_TRACEMALLOC") == "1":
+                import tracemalloc  # noqa: PLC0415
+
+                snap = tracemalloc.take_snapshot()
+                top = snap.statistics("lineno")[:12]
+                stats["python_kib"] = tracemalloc.get_traced_memory()[0] // 1024
+                stats["python_top"] = [
+                    f"{t.size // 1024} KiB {t.traceback}" for t in top
+                ]
             print("STATS " + json.dumps(stats), flush=True)
     if profiler is not None and profile_to:
         profiler.disable()
@@ -422,6 +435,8 @@ async def run_level(args: argparse.Namespace, streams: int) -> dict[str, Any]:
         "kib_per_stream": round((rss_after - rss_before) / streams, 2),
         "gateway_fanout_ms": stats["fanout_ms"],
         "conflated": stats["conflated"],
+        "python_kib": stats.get("python_kib"),
+        "python_top": stats.get("python_top"),
         "streams_held": stats["streams"],
         "stream_errors": dict(
             collections.Counter(e for r in results for e in r["errors"])

@@ -50,19 +50,27 @@ class StreamRegistry:
     def draining(self) -> bool:
         return self._draining
 
-    @contextlib.contextmanager
-    def track(self, stream: Closable) -> Iterator[None]:
-        """For the life of one stream; refuses new ones while draining."""
+    def add(self, stream: Closable) -> None:
+        """A stream starts; refused (GatewayDraining) while draining."""
         if self._draining:
             raise GatewayDraining
         self._streams[stream] = None
         self._empty.clear()
+
+    def discard(self, stream: Closable) -> None:
+        """A stream ended (any way); safe to call twice."""
+        self._streams.pop(stream, None)
+        if not self._streams:
+            self._empty.set()
+
+    @contextlib.contextmanager
+    def track(self, stream: Closable) -> Iterator[None]:
+        """For the life of one stream; refuses new ones while draining."""
+        self.add(stream)
         try:
             yield
         finally:
-            self._streams.pop(stream, None)
-            if not self._streams:
-                self._empty.set()
+            self.discard(stream)
 
     async def drain(self, wait_seconds: float = 5.0) -> int:
         """End every stream with UNAVAILABLE + RetryInfo; idempotent.

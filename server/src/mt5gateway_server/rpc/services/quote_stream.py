@@ -113,11 +113,9 @@ class QuoteStreamHandler:
     def __repr__(self) -> str:
         return f"<QuoteStreamHandler {self.hub!r} {self.registry!r}>"
 
-    async def stream(
-        self,
-        request: quote_service_pb2.StreamQuotesRequest,
-        context: grpc.aio.ServicerContext[object, object],  # noqa: ARG002
-    ) -> AsyncIterator[quote_service_pb2.StreamQuotesResponse]:
+    async def _open(
+        self, request: quote_service_pb2.StreamQuotesRequest
+    ) -> Subscription:
         min_interval = _validate(request)
         # Each poll gives at most one tick per symbol: a throttle at or below the
         # poll interval changes nothing, so it costs nothing either.
@@ -126,74 +124,84 @@ class QuoteStreamHandler:
         server = self._server_name(request.server)
         if self.registry.draining:
             raise GatewayDraining
-        sub = await self.hub.subscribe(
+        return await self.hub.subscribe(
             server,
             list(request.symbols),
             group=request.group,
             min_interval=min_interval,
         )
+
+    async def stream(
+        self,
+        request: quote_service_pb2.StreamQuotesRequest,
+        context: grpc.aio.ServicerContext[object, object],  # noqa: ARG002
+    ) -> AsyncIterator[quote_service_pb2.StreamQuotesResponse]:
+        sub = await self._open(request)
+        # One generator frame and no context manager per stream: with 10,000 idle
+        # streams, every object kept per stream counts.
         try:
-            with self.registry.track(sub):
-                async for message in self._messages(sub):
-                    yield message
+            self.registry.add(sub)  # raises when a drain began meanwhile
+            sequence = 0
+            sent: dict[str, FeedTick] = {}
+            stamp = _Response().send_time  # one Timestamp, copied into each message
+            stamp.GetCurrentTime()
+            for tick in sub.snapshot:
+                sent[tick.symbol] = tick
+                sequence += 1
+                yield _envelope(sequence, stamp, quote=_quote_of(tick))
+            sequence += 1
+            yield _envelope(
+                sequence,
+                stamp,
+                snapshot_complete=stream_pb2.SnapshotComplete(record_count=len(sent)),
+            )
+            sub.snapshot = []  # the stream keeps only what it needs
+            clock = self._clock
+            observe = self._observe
+            heartbeat = self.settings.heartbeat_seconds
+            last_send = clock()
+            while True:
+                if sub.error is not None:
+                    raise sub.error
+                now = clock()
+                ticks, next_due = sub.take(now)
+                if ticks:
+                    stamp.GetCurrentTime()
+                    for tick in ticks:
+                        prev = sent.get(tick.symbol)
+                        if prev is not None and not tick.newer_than(prev):
+                            continue  # stale or repeated: never step back in time
+                        sent[tick.symbol] = tick
+                        if observe is not None:
+                            observe(time.time() - tick.received)
+                        sequence += 1
+                        yield _envelope(sequence, stamp, quote=_quote_of(tick))
+                    last_send = clock()
+                    continue
+                idle_left = last_send + heartbeat - now
+                if idle_left <= 0:
+                    stamp.GetCurrentTime()
+                    sequence += 1
+                    yield _envelope(
+                        sequence,
+                        stamp,
+                        heartbeat=stream_pb2.Heartbeat(
+                            heartbeat_time=stamp, interval=self._heartbeat_interval
+                        ),
+                    )
+                    last_send = clock()
+                    continue
+                wait = idle_left if next_due is None else min(idle_left, next_due - now)
+                await sub.wait(wait)
         finally:
+            self.registry.discard(sub)
             await self.hub.unsubscribe(sub)
 
-    async def _messages(
-        self, sub: Subscription
-    ) -> AsyncIterator[quote_service_pb2.StreamQuotesResponse]:
-        clock = self._clock
-        observe = self._observe
-        heartbeat = self.settings.heartbeat_seconds
-        sequence = 0
-        sent: dict[str, FeedTick] = {}
-        stamp = _Response().send_time  # one Timestamp, copied into each message
 
-        def envelope(**kwargs: object) -> _Response:
-            nonlocal sequence
-            sequence += 1
-            msg = _Response(sequence=sequence, **kwargs)  # type: ignore[arg-type]
-            msg.send_time.CopyFrom(stamp)
-            return msg
-
-        stamp.GetCurrentTime()
-        for tick in sub.snapshot:
-            sent[tick.symbol] = tick
-            yield envelope(quote=_quote_of(tick))
-        yield envelope(
-            snapshot_complete=stream_pb2.SnapshotComplete(record_count=len(sent))
-        )
-        sub.snapshot = []  # the stream keeps only what it needs
-        last_send = clock()
-        while True:
-            if sub.error is not None:
-                raise sub.error
-            now = clock()
-            ticks, next_due = sub.take(now)
-            if ticks:
-                stamp.GetCurrentTime()
-                for tick in ticks:
-                    prev = sent.get(tick.symbol)
-                    if prev is not None and not tick.newer_than(prev):
-                        continue  # stale or repeated: never step back in time
-                    sent[tick.symbol] = tick
-                    if observe is not None:
-                        observe(time.time() - tick.received)
-                    yield envelope(quote=_quote_of(tick))
-                last_send = clock()
-                continue
-            idle_left = last_send + heartbeat - now
-            if idle_left <= 0:
-                stamp.GetCurrentTime()
-                yield envelope(
-                    heartbeat=stream_pb2.Heartbeat(
-                        heartbeat_time=stamp, interval=self._heartbeat_interval
-                    )
-                )
-                last_send = clock()
-                continue
-            timeout = idle_left if next_due is None else min(idle_left, next_due - now)
-            await sub.wait(timeout)
+def _envelope(sequence: int, stamp: object, **event: object) -> _Response:
+    message = _Response(sequence=sequence, **event)  # type: ignore[arg-type]
+    message.send_time.CopyFrom(stamp)  # type: ignore[arg-type]
+    return message
 
 
 @dataclass(frozen=True, slots=True)
