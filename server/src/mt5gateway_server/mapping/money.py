@@ -6,6 +6,7 @@ Never through float. Decimal strings on the wire are plain (no exponent), e.g.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -53,8 +54,16 @@ def decimal_from_proto(message: decimal_pb2.Decimal) -> Decimal:
 
 def money_to_proto(amount: Decimal, currency: str) -> money_pb2.Money:
     """Exact conversion; ValueError if ``amount`` needs more than 9 decimals."""
-    if not amount.is_finite():
+    if not amount.is_finite():  # before the cache: a signalling NaN cannot be hashed
         raise ValueError(f"not a finite amount: {amount}")
+    units, nanos = _units_nanos(amount)
+    return money_pb2.Money(currency_code=currency, units=units, nanos=nanos)
+
+
+@functools.lru_cache(maxsize=4096)
+def _units_nanos(amount: Decimal) -> tuple[int, int]:
+    """Cached: equal Decimals ("0", "0.00") give equal units and nanos, and most
+    amounts on a page repeat (zero commissions, round balances)."""
     sign_bit, digits, exponent = amount.as_tuple()
     if not isinstance(exponent, int) or exponent < -9:
         # More than 9 places, unless the extra digits are zeros.
@@ -71,9 +80,7 @@ def money_to_proto(amount: Decimal, currency: str) -> money_pb2.Money:
     units, nanos = divmod(abs(total), NANOS_PER_UNIT)
     if units > _INT64_MAX:
         raise ValueError(f"{amount} does not fit in Money.units")
-    return money_pb2.Money(
-        currency_code=currency, units=sign * units, nanos=sign * nanos
-    )
+    return sign * units, sign * nanos
 
 
 def money_from_proto(message: money_pb2.Money) -> Decimal:

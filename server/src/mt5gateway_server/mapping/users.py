@@ -96,7 +96,7 @@ def _extra_int(extra: Mapping[str, Any], key: str) -> int:
 def user_to_proto(user: User, currency: str) -> user_pb2.User:
     """``currency``: the account currency (the user's group's)."""
     extra = user.extra
-    out = user_pb2.User(
+    return user_pb2.User(
         login=user.login,
         group=user.group,
         rights=rights_from_mask(user.rights),  # type: ignore[arg-type]
@@ -137,12 +137,12 @@ def user_to_proto(user: User, currency: str) -> user_pb2.User:
         credit=money_to_proto(user.credit, currency),
         interest_rate=decimal_to_proto(to_decimal(extra.get("InterestRate"))),
         currency_digits=user.currency_digits,
+        # One constructor call, not a CopyFrom per field afterwards.
+        **{
+            field: money_to_proto(to_decimal(extra.get(key)), currency)
+            for field, key in _USER_EXTRA_MONEY.items()
+        },
     )
-    for field, key in _USER_EXTRA_MONEY.items():
-        getattr(out, field).CopyFrom(
-            money_to_proto(to_decimal(extra.get(key)), currency)
-        )
-    return out
 
 
 def user_update(user: user_pb2.User, paths: list[str]) -> UserUpdate:
