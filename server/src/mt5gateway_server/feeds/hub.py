@@ -17,8 +17,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+import grpc
+from mt5gateway.v1 import error_reason_pb2
+
 from mt5gateway_server.cache import keys
-from mt5gateway_server.errors import GatewayDraining, ValidationError
+from mt5gateway_server.errors import GatewayDraining, GatewayError, ValidationError
 from mt5gateway_server.log import get_logger
 
 if TYPE_CHECKING:
@@ -47,6 +50,8 @@ _log = get_logger("feeds.hub")
 
 # Masks resolved through MT5 are remembered this long (new symbols appear rarely).
 MASK_CACHE_SECONDS = 60.0
+# A stream refused because every poller session is taken may retry after this.
+VIEW_LIMIT_RETRY_SECONDS = 5.0
 
 
 def is_mask(item: str) -> bool:
@@ -468,6 +473,7 @@ class QuoteHub:
         key = FeedKey(server, group)
         feed = self.feeds.get(key)
         if feed is None:
+            self._check_view_limit(key)
             feed = self.feeds[key] = Feed(self, key)
         try:
             names, fetched = await self._resolve(feed, items)
@@ -514,6 +520,20 @@ class QuoteHub:
         elif grew:
             self.source.update(feed)
         return sub
+
+    def _check_view_limit(self, key: FeedKey) -> None:
+        # Each polled view keeps one pooled session; leave one for unary calls.
+        limit = max(1, self.pools.pool(key.server).config.pool_size - 1)
+        views = sum(1 for k in self.feeds if k.server == key.server)
+        if views >= limit:
+            raise GatewayError(
+                f"MT5 server {key.server!r} already streams {views} price views"
+                f" (groups); at most {limit} at a time",
+                code=grpc.StatusCode.RESOURCE_EXHAUSTED,
+                reason=error_reason_pb2.POOL_EXHAUSTED,
+                retry_delay=VIEW_LIMIT_RETRY_SECONDS,
+                metadata={"server": key.server, "group": key.group},
+            )
 
     def _drop_if_idle(self, feed: Feed) -> None:
         if not feed.subscribers and self.feeds.get(feed.key) is feed:

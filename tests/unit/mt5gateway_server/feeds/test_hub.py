@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import grpc
 import pytest
-from mt5gateway_server.errors import GatewayDraining, ValidationError
+from mt5gateway_server.errors import GatewayDraining, GatewayError, ValidationError
 from mt5gateway_server.feeds.hub import (
     Feed,
     FeedKey,
@@ -69,12 +70,27 @@ class FakeClient:
 
 
 @dataclass
+class FakeConfig:
+    pool_size: int = 5
+
+
+@dataclass
+class FakePool:
+    config: FakeConfig = field(default_factory=FakeConfig)
+
+
+@dataclass
 class FakePools:
     client_: FakeClient
+    pool_: FakePool = field(default_factory=FakePool)
 
     def client(self, name: str | None = None) -> FakeClient:
         assert name == "main"
         return self.client_
+
+    def pool(self, name: str | None = None) -> FakePool:
+        assert name == "main"
+        return self.pool_
 
 
 @dataclass
@@ -250,3 +266,15 @@ async def test_streams_opening_at_once_share_one_fetch() -> None:
     assert len(client.calls) == 1
     assert all(len(s.snapshot) == 2 for s in subs)
     assert not subs[0].feed.fresh
+
+
+async def test_price_views_per_server_leave_a_session_for_unary_calls() -> None:
+    hub, _, _ = make_hub()  # pool_size 5: at most 4 polled views
+    for group in ("", "a", "b", "c"):
+        await hub.subscribe("main", ["EURUSD"], group=group)
+    with pytest.raises(GatewayError) as caught:
+        await hub.subscribe("main", ["EURUSD"], group="d")
+    assert caught.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert caught.value.reason_name == "POOL_EXHAUSTED"
+    assert caught.value.retry_delay
+    await hub.subscribe("main", ["GBPUSD"], group="a")  # an existing view is fine
