@@ -446,7 +446,12 @@ class QuoteHub:
             if any(not is_mask(i) for i in items):
                 return None
             cached = feed.cached_mask(masks, self._clock())
-            return None if cached is None else set(cached)
+            # Only if every symbol's current tick is here (for the snapshot).
+            if cached is None or any(
+                n not in feed.latest and n not in feed.fresh for n in cached
+            ):
+                return None
+            return set(cached)
         names: set[str] = set()
         for item in items:
             name = self._current(feed, item)

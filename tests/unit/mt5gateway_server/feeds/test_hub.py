@@ -214,6 +214,12 @@ async def test_masks_are_resolved_once_and_cached() -> None:
     again = await hub.subscribe("main", ["!USDJPY", "Forex\\*"], group="real\\vip")
     assert again.names == sub.names
     assert len(client.calls) == 1
+    await hub.unsubscribe(sub)
+    await hub.unsubscribe(again)
+    # Nobody polls them now: a new stream needs current ticks for its snapshot.
+    third = await hub.subscribe("main", ["Forex\\*", "!USDJPY"], group="real\\vip")
+    assert len(third.snapshot) == 2
+    assert len(client.calls) == 2
 
 
 async def test_too_many_symbols_is_rejected() -> None:
