@@ -30,10 +30,13 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from mt5gateway.v1 import quote_service_pb2, quote_service_pb2_grpc
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
 
 MANAGER_LOGIN = 1000
 MANAGER_PASSWORD = "Password1"  # noqa: S105 - mt5sim's documented demo manager
@@ -470,6 +473,16 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """On uvloop, as ``mt5gateway serve`` runs (``BENCH_STREAMS_ASYNCIO=1``: not)."""
+    if os.environ.get("BENCH_STREAMS_ASYNCIO") == "1":
+        asyncio.run(main)
+        return
+    import uvloop  # noqa: PLC0415
+
+    uvloop.run(main)
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
         p = argparse.ArgumentParser()
@@ -477,7 +490,7 @@ def main() -> None:
         p.add_argument("sim_url")
         p.add_argument("--poll-ms", type=int, default=100)
         a = p.parse_args()
-        asyncio.run(serve(a.sim_url, a.poll_ms))
+        _run(serve(a.sim_url, a.poll_ms))
         return
     if len(sys.argv) > 1 and sys.argv[1] == "client":
         p = argparse.ArgumentParser()
@@ -489,7 +502,7 @@ def main() -> None:
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         del soft
-        asyncio.run(client(a.port, a.streams, a.seed))
+        _run(client(a.port, a.streams, a.seed))
         return
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
