@@ -146,7 +146,7 @@ async def test_validation_error_has_bad_request() -> None:
 
 def test_store_errors_map() -> None:
     conflict = to_gateway_error(IdempotencyConflictError("x", "/m", "rid"))
-    assert conflict.code is grpc.StatusCode.FAILED_PRECONDITION
+    assert conflict.code is grpc.StatusCode.INVALID_ARGUMENT
     assert conflict.metadata == {"requestId": "rid"}
     pending = to_gateway_error(IdempotencyPendingError("x", "/m", "rid"))
     assert pending.code is grpc.StatusCode.ABORTED
