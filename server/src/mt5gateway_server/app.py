@@ -24,8 +24,9 @@ from mt5gateway_server.cache.redis import redis_client
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.rpc.deps import ServiceDeps
 from mt5gateway_server.rpc.server import GatewayServer
+from mt5gateway_server.rpc.services.quote_stream import open_quote_streaming
 from mt5gateway_server.settings import Mt5ServerSettings, Settings, parse_host_port
-from mt5gateway_server.telemetry import Telemetry
+from mt5gateway_server.telemetry import METER_NAME, Telemetry
 from mt5gateway_server.webapi import AuthError, PoolManager, ServerConfig
 
 if TYPE_CHECKING:
@@ -178,7 +179,14 @@ async def open_app(
             metrics=telemetry.metrics,
             default_server=pools.default,
         )
+        # Quote streams: pollers (or the Redis fan-out), hub, StreamRegistry.
+        streaming = await stack.enter_async_context(
+            open_quote_streaming(
+                deps, redis, meter=telemetry.meter_provider.get_meter(METER_NAME)
+            )
+        )
         server = GatewayServer(deps, tracer_provider=telemetry.tracer_provider)
+        server.drain_hooks.append(streaming.drain)
         port = await server.start(settings.grpc.listen)
         app = App(settings, telemetry, deps, server, port, sim)
         # Runs first on exit: the server stops before the pools it uses close.

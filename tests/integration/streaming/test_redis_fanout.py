@@ -120,9 +120,11 @@ async def test_channel_format_for_other_consumers(
 async def test_lease_taken_over_when_holder_dies(
     make_node: Callable[..., AbstractAsyncContextManager[Any]],
     sim: Simulator,
+    redis: Redis,  # a flushed database: no lease left by an earlier test
     redis_url: str,
     h: Any,
 ) -> None:
+    del redis
     async with (
         make_node(sim, redis_url=redis_url, replica="a") as a,
         make_node(sim, redis_url=redis_url, replica="b") as b,

@@ -212,6 +212,10 @@ class QuoteStreaming:
     registry: StreamRegistry
     handler: QuoteStreamHandler
 
+    async def drain(self) -> None:
+        """The app's drain hook: end every stream with UNAVAILABLE + RetryInfo."""
+        await self.registry.drain()
+
 
 # ServiceDeps is frozen and shared by every servicer; the QuoteServicer finds the
 # stream handler of its gateway here (keyed by the deps object, one per gateway).

@@ -1,5 +1,5 @@
-"""QuoteService unary RPCs (MT5 ``tick/*``, ``chart/get``); StreamQuotes comes with
-the streaming work and answers UNIMPLEMENTED until then."""
+"""QuoteService: unary RPCs (MT5 ``tick/*``, ``chart/get``); StreamQuotes delegates to
+the stream handler the composition root opened (``rpc.services.quote_stream``)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from mt5gateway_server.mapping.quotes import (
 )
 from mt5gateway_server.rpc.interceptors import add_error_metadata
 from mt5gateway_server.rpc.services.common import page_cursor
+from mt5gateway_server.rpc.services.quote_stream import handler_for
 from mt5gateway_server.rpc.validation import Violations
 
 if TYPE_CHECKING:
@@ -141,7 +142,8 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
         request: pb.StreamQuotesRequest,
         context: Context,
     ) -> AsyncIterator[pb.StreamQuotesResponse]:
-        # Left for the streaming issue; ErrorMapping answers UNIMPLEMENTED.
-        del request, context
-        raise NotImplementedError
-        yield  # type: ignore[unreachable]  # pragma: no cover - an async generator
+        handler = handler_for(self._deps)
+        if handler is None:  # streaming not opened (a servicer built alone)
+            raise NotImplementedError
+        async for message in handler.stream(request, context):
+            yield message
