@@ -20,7 +20,6 @@ from mt5gateway.client import (
     AsyncGatewayClient,
     GatewayClient,
     NotFound,
-    Unimplemented,
     ValidationFailed,
     money,
     money_from_proto,
@@ -42,10 +41,6 @@ pytestmark = pytest.mark.integration
 
 RICH = 100_041  # seeded account with positions and history (mt5sim seed 1)
 DEPOSITOR = 100_000
-STREAMING_SKIP = (
-    "StreamQuotes answers UNIMPLEMENTED: QuoteService is not served yet "
-    "(gRPC streaming issue); the re-open logic is covered by test_python_fake_server"
-)
 
 
 STREAM_QUOTES = 5
@@ -215,8 +210,6 @@ async def test_async_stream_quotes(live_gateway: RunningGateway) -> None:
                     messages.append(message)
                     if sum(m.HasField("quote") for m in messages) == STREAM_QUOTES:
                         stream.cancel()
-        except Unimplemented:
-            pytest.skip(STREAMING_SKIP)
         except TimeoutError:
             stream.cancel()
     check_stream(messages)
@@ -296,8 +289,6 @@ def test_sync_stream_quotes(live_gateway: RunningGateway) -> None:
                 messages.append(message)
                 if sum(m.HasField("quote") for m in messages) == STREAM_QUOTES:
                     stream.cancel()
-        except Unimplemented:
-            pytest.skip(STREAMING_SKIP)
         finally:
             timer.cancel()
     check_stream(messages)

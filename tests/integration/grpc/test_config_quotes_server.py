@@ -198,12 +198,6 @@ async def test_bars_and_ticks_paged_oldest_first(gateway: Gateway) -> None:
     assert stamps == sorted(stamps)
 
 
-async def test_stream_quotes_not_yet(gateway: Gateway, rpc_error) -> None:
-    call = gateway.quotes.StreamQuotes(qpb.StreamQuotesRequest(symbols=["EURUSD"]))
-    failure = await rpc_error(call.read())
-    assert failure.code is grpc.StatusCode.UNIMPLEMENTED
-
-
 # ------------------------------------------------------------------ server
 
 

@@ -8,7 +8,6 @@ use Google\Protobuf\Timestamp;
 use Mt5Gateway\Client\ClientFactory;
 use Mt5Gateway\Client\Exception\DeadlineExceededException;
 use Mt5Gateway\Client\Exception\NotFoundException;
-use Mt5Gateway\Client\Exception\UnimplementedException;
 use Mt5Gateway\Client\Exception\ValidationFailedException;
 use Mt5Gateway\Client\Gateway;
 use Mt5Gateway\Client\Money;
@@ -34,8 +33,6 @@ final class GatewayTest extends TestCase
 {
     private const RICH = 100041;      // seeded account with positions and history (seed 1)
     private const DEPOSITOR = 100000;
-    private const STREAMING_SKIP = 'StreamQuotes answers UNIMPLEMENTED: QuoteService is not '
-        . 'served yet (gRPC streaming issue); QuoteStreamTest covers the re-open logic';
 
     private Gateway $gw;
 
@@ -214,8 +211,6 @@ final class GatewayTest extends TestCase
                     $stream->cancel();
                 }
             }
-        } catch (UnimplementedException) {
-            self::markTestSkipped(self::STREAMING_SKIP);
         } catch (DeadlineExceededException) {
             // read for the whole deadline: fine, the snapshot is checked below
         }
@@ -236,9 +231,6 @@ final class GatewayTest extends TestCase
         $command->arguments = ['symbols' => ['EURUSD', 'GBPUSD']];
         $command->options = ['max' => '2', 'group' => null];
         $code = $command->handle($this->gw);
-        if ($code === \Illuminate\Console\Command::FAILURE && str_contains(implode("\n", $command->output), 'UnimplementedException')) {
-            self::markTestSkipped(self::STREAMING_SKIP);
-        }
         self::assertSame(\Illuminate\Console\Command::SUCCESS, $code, implode("\n", $command->output));
         self::assertCount(2, $command->output);
         self::assertMatchesRegularExpression('/^\d+ (EURUSD|GBPUSD) bid=[0-9.]+ ask=[0-9.]+$/', $command->output[0]);

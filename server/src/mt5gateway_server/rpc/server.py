@@ -159,7 +159,13 @@ class GatewayServer:
                 grpc_settings, metrics=deps.metrics, tracer_provider=tracer_provider
             ),
             maximum_concurrent_rpcs=grpc_settings.max_concurrent_rpcs,
-            options=[("grpc.so_reuseport", 0)],
+            options=[
+                ("grpc.so_reuseport", 0),
+                # After a drain every client re-opens its streams at once; grpc's
+                # default pending-call limit (3,000) would cancel part of them.
+                ("grpc.server.max_pending_requests", 20_000),
+                ("grpc.server.max_pending_requests_hard_limit", 40_000),
+            ],
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
