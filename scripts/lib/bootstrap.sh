@@ -14,18 +14,31 @@ apt_install() {
 }
 
 # uv: a plain `pip install` (PEP 668 is overridden: uv is a self-contained binary wheel).
+# The binary's absolute path goes first on PATH, so scripts started later from inside the
+# venv (where `python3` has neither pip nor uv) still find it.
 if command -v uv >/dev/null 2>&1; then
-  UV=(uv)
+  UV_BIN=$(command -v uv)
 else
   if ! python3 -m uv --version >/dev/null 2>&1; then
     PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --user uv >/dev/null 2>&1 \
       || PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q uv >/dev/null
   fi
-  UV=(python3 -m uv)
+  UV_BIN=$(python3 -c 'import uv; print(uv.find_uv_bin())')
 fi
+export PATH="$(dirname "$UV_BIN"):$PATH"
+UV=("$UV_BIN")
 
 need_redis() {
   command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+}
+
+# Programs the tests drive from outside, all from Debian.
+need_test_tools() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  # Validates docker/compose.yaml the way Compose parses it (no Docker engine needed).
+  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 
 uv_sync() {
