@@ -152,7 +152,8 @@ async def open_app(
     """Everything started; leaving the block drains and closes in reverse order."""
     async with AsyncExitStack() as stack:
         telemetry = Telemetry.start(settings, install_global=install_global_telemetry)
-        stack.callback(telemetry.shutdown)
+        # In a thread: flushing spans to a slow collector must not block the loop.
+        stack.push_async_callback(asyncio.to_thread, telemetry.shutdown)
         redis = await stack.enter_async_context(redis_client(settings))
         store = create_store(settings, redis, metrics=telemetry.metrics)
         stack.push_async_callback(store.aclose)
@@ -167,7 +168,9 @@ async def open_app(
             _log.info("embedded_simulator_started", url=sim.url)
         else:
             configs = _pool_configs(settings)
-        pools = PoolManager(configs, metrics=telemetry.metrics.webapi_hooks())
+        pools = PoolManager(
+            configs, metrics=telemetry.metrics.webapi_hooks(telemetry.tracing)
+        )
         stack.push_async_callback(pools.aclose)
         await _start_pools(pools)
 
@@ -185,7 +188,7 @@ async def open_app(
                 deps, redis, meter=telemetry.meter_provider.get_meter(METER_NAME)
             )
         )
-        server = GatewayServer(deps, tracer_provider=telemetry.tracer_provider)
+        server = GatewayServer(deps, tracing=telemetry.tracing)
         server.drain_hooks.append(streaming.drain)
         port = await server.start(settings.grpc.listen)
         app = App(settings, telemetry, deps, server, port, sim)

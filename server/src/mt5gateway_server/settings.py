@@ -149,7 +149,8 @@ class Mt5ServerSettings(_Section):
     password: SecretStr | None = None
     password_file: Path | None = None
     pool_size: Annotated[int, Field(ge=1, le=64)] = 5
-    ping_interval_seconds: Annotated[float, Field(gt=0)] = 20.0
+    # MT5 drops a session idle for 180 s (PROTOCOL.md §3.3): ping well before that.
+    ping_interval_seconds: Annotated[float, Field(gt=0, lt=180)] = 20.0
     connect_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
     read_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     total_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
@@ -233,13 +234,31 @@ class TelemetrySettings(_Section):
     log_level: LogLevel = "info"
     # auto: console renderer when stdout is a TTY, JSON otherwise.
     log_format: Literal["auto", "json", "console"] = "auto"
-    # Print finished spans to stdout (debugging); no OTLP exporter is shipped.
-    console_traces: bool = False
+    # Where spans go: none (not recorded; log lines still carry a caller's trace id),
+    # console (stdout, for debugging) or otlp (OTLP/gRPC to otlp_endpoint).
+    traces_exporter: Literal["none", "console", "otlp"] = "none"
+    # http:// = plaintext, https:// = TLS (the standard OTLP/gRPC port is 4317).
+    otlp_endpoint: str = "http://127.0.0.1:4317"
+    # Share of new traces recorded; a caller's sampled flag is always followed.
+    trace_sample_ratio: Annotated[float, Field(ge=0, le=1)] = 1.0
 
-    @field_validator("metrics_listen")
+    @field_validator("metrics_listen", mode="before")
     @classmethod
-    def _v_metrics_listen(cls, value: str | None) -> str | None:
-        return None if value is None else _check_listen(value)
+    def _v_metrics_listen(cls, value: object) -> object:
+        # "" / "off" / "none" switch the endpoint off (an env var cannot be null).
+        if value is None or (
+            isinstance(value, str) and value.strip().lower() in {"", "off", "none"}
+        ):
+            return None
+        return _check_listen(value) if isinstance(value, str) else value
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _v_otlp_endpoint(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in {"http", "https"} or not rest:
+            raise ValueError("must look like http://host:4317 or https://host:4317")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -3,15 +3,17 @@
 ``Telemetry.start(settings)`` builds a MeterProvider whose PrometheusMetricReader writes
 into its own ``CollectorRegistry`` (so tests and several instances never collide in
 prometheus_client's global registry), serves it on ``metrics_listen``, and builds a
-TracerProvider (no exporter unless ``console_traces``). ``Metrics`` holds the gateway's
-instruments with one ``record_*`` method per fact, so the web API pool's metrics hooks
-adapt with one-line methods.
+TracerProvider only when spans go somewhere (``traces_exporter`` console or otlp; see
+``tracing.py``). ``Metrics`` holds the gateway's instruments with one ``record_*``
+method per fact, so the web API pool's metrics hooks adapt with one-line methods. Pool
+gauges are pulled at scrape time, never pushed per call.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -23,7 +25,12 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+)
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from prometheus_client import CollectorRegistry, start_http_server
 
 from mt5gateway_server.log import get_logger
@@ -32,6 +39,7 @@ from mt5gateway_server.settings import (
     TelemetrySettings,
     parse_host_port,
 )
+from mt5gateway_server.tracing import Tracing
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -66,8 +74,8 @@ LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
     30.0,
 )
 
-# Returns the number of sessions per state ("ready", "busy", ...) of one pool.
-PoolStatesCallback = Callable[[], Mapping[str, int]]
+# Returns a pool's current snapshot (sessions per state, callers waiting).
+PoolStatesCallback = Callable[[], "PoolSnapshotLike"]
 
 _log = get_logger("telemetry")
 
@@ -103,8 +111,10 @@ class Metrics:
             callbacks=[self._observe_pools],
             description="MT5 sessions per pool and state",
         )
-        self.pool_queue_depth = meter.create_gauge(
-            "mt5gw.pool.queue.depth", description="Callers waiting for a session"
+        self.pool_queue_depth = meter.create_observable_gauge(
+            "mt5gw.pool.queue.depth",
+            callbacks=[self._observe_queues],
+            description="Callers waiting for a session",
         )
         self.mt5_handshake_duration = meter.create_histogram(
             "mt5gw.mt5.handshake.duration",
@@ -206,44 +216,48 @@ class Metrics:
             seconds, {"server": server, "outcome": "ok" if ok else "timeout"}
         )
 
-    def set_pool_queue_depth(self, server: str, depth: int) -> None:
-        self.pool_queue_depth.set(depth, {"server": server})
-
-    def register_pool(self, server: str, states: PoolStatesCallback) -> None:
-        """Sample a pool's session counts per state at every scrape (pull)."""
+    def register_pool(self, server: str, snapshot: PoolStatesCallback) -> None:
+        """Sample a pool's sessions per state and waiting callers at every scrape."""
         with self._pool_lock:
-            self._pool_sources[server] = states
-
-    def set_pool_states(self, server: str, states: Mapping[str, int]) -> None:
-        """Latest session counts per state, pushed by the pool on every change."""
-        frozen = dict(states)
-        self.register_pool(server, lambda: frozen)
+            self._pool_sources[server] = snapshot
 
     def unregister_pool(self, server: str) -> None:
         with self._pool_lock:
             self._pool_sources.pop(server, None)
 
-    def webapi_hooks(self) -> WebApiMetricsAdapter:
-        """The hooks object the web API session pools report to."""
-        return WebApiMetricsAdapter(self)
+    def webapi_hooks(self, tracing: Tracing | None = None) -> WebApiMetricsAdapter:
+        """The hooks object the web API session pools report to; with ``tracing``
+        every MT5 request and handshake also becomes a child span of the RPC."""
+        return WebApiMetricsAdapter(self, tracing or Tracing())
 
-    def _observe_pools(self, _options: CallbackOptions) -> Iterable[Observation]:
+    def _snapshots(self) -> list[PoolSnapshotLike]:
         with self._pool_lock:
             sources = list(self._pool_sources.items())
-        observations: list[Observation] = []
-        for server, states in sources:
+        snapshots = []
+        for server, snapshot in sources:
             try:
-                counts = dict(states())
+                snapshots.append(snapshot())
             except Exception:  # noqa: BLE001  # one bad pool must not fail a scrape
                 _log.warning(
                     "pool_metrics_callback_failed", server=server, exc_info=True
                 )
-                continue
-            observations.extend(
-                Observation(n, {"server": server, "state": state})
-                for state, n in counts.items()
+        return snapshots
+
+    def _observe_pools(self, _options: CallbackOptions) -> Iterable[Observation]:
+        return [
+            Observation(n, {"server": s.server, "state": state})
+            for s in self._snapshots()
+            for state, n in (
+                ("connecting", s.connecting),
+                ("ready", s.ready),
+                ("busy", s.busy),
+                ("reauthenticating", s.reauthenticating),
+                ("broken", s.broken),
             )
-        return observations
+        ]
+
+    def _observe_queues(self, _options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s.waiting, {"server": s.server}) for s in self._snapshots()]
 
 
 class PoolSnapshotLike(Protocol):
@@ -266,36 +280,43 @@ class PoolSnapshotLike(Protocol):
 
 
 class WebApiMetricsAdapter:
-    """Implements the ``webapi.metrics.WebApiMetrics`` hooks on top of ``Metrics``."""
+    """Implements the ``webapi.metrics.WebApiMetrics`` hooks on top of ``Metrics``
+    (and child spans through ``Tracing``)."""
 
-    __slots__ = ("_m",)
+    __slots__ = ("_m", "_tracing")
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, tracing: Tracing) -> None:
         self._m = metrics
+        self._tracing = tracing
 
-    def pool_state(self, snapshot: PoolSnapshotLike) -> None:
-        self._m.set_pool_states(
-            snapshot.server,
-            {
-                "connecting": snapshot.connecting,
-                "ready": snapshot.ready,
-                "busy": snapshot.busy,
-                "reauthenticating": snapshot.reauthenticating,
-                "broken": snapshot.broken,
-            },
-        )
-        self._m.set_pool_queue_depth(snapshot.server, snapshot.waiting)
+    def watch_pool(self, server: str, snapshot: PoolStatesCallback) -> None:
+        self._m.register_pool(server, snapshot)
+
+    def unwatch_pool(self, server: str) -> None:
+        self._m.unregister_pool(server)
 
     def acquire(self, server: str, wait_seconds: float, *, ok: bool) -> None:
         self._m.record_pool_wait(server, wait_seconds, ok=ok)
 
     def handshake(self, server: str, seconds: float, *, ok: bool) -> None:
         self._m.record_handshake(server, ok=ok, seconds=seconds)
+        self._tracing.record_child(
+            "MT5 auth",
+            seconds,
+            {"mt5.server": server},
+            None if ok else "AuthFailed",
+        )
 
     def request(
         self, server: str, command: str, seconds: float, error: str | None
     ) -> None:
         self._m.record_mt5_request(server, command, seconds, error)
+        self._tracing.record_child(
+            f"MT5 {command}",
+            seconds,
+            {"mt5.server": server, "mt5.command": command},
+            error,
+        )
 
     def reconnect(self, server: str, reason: str) -> None:
         self._m.record_reconnect(server, reason)
@@ -306,7 +327,8 @@ class Telemetry:
     """Providers, /metrics endpoint, instruments. ``shutdown()`` is idempotent."""
 
     meter_provider: MeterProvider
-    tracer_provider: TracerProvider
+    tracer_provider: TracerProvider | None  # None: spans are not recorded
+    tracing: Tracing
     metrics: Metrics
     registry: CollectorRegistry
     metrics_port: int | None = None
@@ -340,15 +362,15 @@ class Telemetry:
         meter_provider = MeterProvider(
             resource=resource, metric_readers=[reader], views=[latency_view]
         )
-        tracer_provider = TracerProvider(resource=resource)
-        if tel.console_traces:
-            tracer_provider.add_span_processor(
-                SimpleSpanProcessor(ConsoleSpanExporter())
-            )
+        tracer_provider = _tracer_provider(tel, resource)
+        tracing = Tracing(
+            None if tracer_provider is None else tracer_provider.get_tracer(METER_NAME)
+        )
         metrics = Metrics(meter_provider.get_meter(METER_NAME))
         self = cls(
             meter_provider=meter_provider,
             tracer_provider=tracer_provider,
+            tracing=tracing,
             metrics=metrics,
             registry=registry,
         )
@@ -363,11 +385,9 @@ class Telemetry:
             self.metrics_port = int(httpd.server_port)
         if install_global:
             otel_metrics.set_meter_provider(meter_provider)
-            otel_trace.set_tracer_provider(tracer_provider)
+            if tracer_provider is not None:
+                otel_trace.set_tracer_provider(tracer_provider)
         return self
-
-    def tracer(self, name: str = METER_NAME) -> otel_trace.Tracer:
-        return self.tracer_provider.get_tracer(name)
 
     def shutdown(self) -> None:
         with self._lock:
@@ -380,4 +400,38 @@ class Telemetry:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.meter_provider.shutdown()
-        self.tracer_provider.shutdown()
+        if self.tracer_provider is not None:
+            self.tracer_provider.shutdown()  # flushes batched spans
+
+
+def _tracer_provider(
+    tel: TelemetrySettings, resource: Resource
+) -> TracerProvider | None:
+    """A provider with its exporter, or None when spans would go nowhere."""
+    if tel.traces_exporter == "none":
+        return None
+    provider = TracerProvider(
+        resource=resource,
+        # A caller's sampling decision is followed; our own roots use the ratio.
+        sampler=ParentBased(TraceIdRatioBased(tel.trace_sample_ratio)),
+    )
+    if tel.traces_exporter == "console":
+        provider.add_span_processor(
+            SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stdout))
+        )
+    else:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415 - only when used
+            OTLPSpanExporter,
+        )
+
+        endpoint = tel.otlp_endpoint
+        provider.add_span_processor(
+            BatchSpanProcessor(
+                OTLPSpanExporter(
+                    endpoint=endpoint.split("://", 1)[-1],
+                    insecure=not endpoint.startswith("https://"),
+                    timeout=10,
+                )
+            )
+        )
+    return provider

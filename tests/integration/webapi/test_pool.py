@@ -239,14 +239,19 @@ class TestIdle:
 
 class RecordingMetrics:
     def __init__(self):
-        self.snapshots = []
+        self.watched = {}  # server -> snapshot callable, while the pool runs
+        self.unwatched = []
         self.acquires = []
         self.handshakes = []
         self.requests = []
         self.reconnects = []
 
-    def pool_state(self, snapshot):
-        self.snapshots.append(snapshot)
+    def watch_pool(self, server, snapshot):
+        self.watched[server] = snapshot
+
+    def unwatch_pool(self, server):
+        self.unwatched.append(server)
+        self.watched.pop(server, None)
 
     def acquire(self, server, wait_seconds, *, ok):
         self.acquires.append((server, ok))
@@ -276,6 +281,15 @@ async def test_metrics_hooks_and_no_secrets_in_logs(sim, control):
                 await client.user_change_password(login, "Secret99!z")
             assert info.value.params["Password"] == "<redacted>"
             assert "Secret99" not in str(info.value)
+            # Pulled, not pushed: the registered callable reads the live state.
+            for _ in range(100):
+                if metrics.watched["main"]().ready == 2:
+                    break
+                await asyncio.sleep(0.02)
+            assert metrics.watched["main"]().ready == 2
+            assert metrics.watched["main"]().size == 2
+    assert metrics.unwatched == ["main"]
+    assert "main" not in metrics.watched
     text = repr(logs)
     for secret in ("Password1", "NotIt123", "Secret99"):
         assert secret not in text
@@ -286,7 +300,6 @@ async def test_metrics_hooks_and_no_secrets_in_logs(sim, control):
         "connection_replaced" in metrics.reconnects
         or "reauthenticated" in metrics.reconnects
     )
-    assert any(s.ready == 2 for s in metrics.snapshots)
     assert metrics.acquires
     assert metrics.acquires[0] == ("main", True)
     assert any(e["event"] == "mt5_write_outcome_unknown" for e in logs)

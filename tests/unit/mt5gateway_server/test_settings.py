@@ -198,6 +198,44 @@ def test_metrics_listen_can_be_disabled():
     assert s.telemetry.metrics_listen is None
 
 
+@pytest.mark.parametrize("value", ["", "off", "NONE"])
+def test_metrics_listen_can_be_disabled_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str
+):
+    monkeypatch.setenv("MT5GW_TELEMETRY__METRICS_LISTEN", value)
+    assert Settings.load().telemetry.metrics_listen is None
+
+
+def test_tracing_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("MT5GW_TELEMETRY__TRACES_EXPORTER", "otlp")
+    monkeypatch.setenv("MT5GW_TELEMETRY__OTLP_ENDPOINT", "https://otel:4317")
+    monkeypatch.setenv("MT5GW_TELEMETRY__TRACE_SAMPLE_RATIO", "0.25")
+    tel = Settings.load().telemetry
+    assert (tel.traces_exporter, tel.otlp_endpoint, tel.trace_sample_ratio) == (
+        "otlp",
+        "https://otel:4317",
+        0.25,
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("traces_exporter", "jaeger"),
+        ("otlp_endpoint", "otel:4317"),
+        ("trace_sample_ratio", 1.5),
+    ],
+)
+def test_bad_tracing_settings_are_rejected(field: str, value: object):
+    with pytest.raises(SettingsError, match=field):
+        Settings.load(telemetry={field: value})
+
+
+def test_ping_interval_must_beat_the_idle_drop():
+    with pytest.raises(SettingsError, match="ping_interval_seconds"):
+        Settings.load(mt5={"main": {**SERVER, "ping_interval_seconds": 180}})
+
+
 def test_secrets_never_in_repr_or_str():
     s = Settings.load(
         mt5={"main": SERVER},

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import urllib.request
 
 import pytest
@@ -52,8 +53,7 @@ async def test_metrics_are_scraped_over_http(telemetry):
     m.record_handshake("main", ok=False)
     m.record_reconnect("main", "http_403")
     m.record_pool_wait("main", 0.0004)
-    m.set_pool_queue_depth("main", 3)
-    m.register_pool("main", lambda: {"ready": 4, "busy": 1})
+    m.register_pool("main", lambda: Snapshot(ready=4, busy=1, waiting=3))
     m.register_pool("broken", lambda: 1 / 0)  # type: ignore[arg-type,return-value]
     m.stream_opened("/mt5gateway.v1.QuoteService/StreamQuotes")
     m.stream_opened("/mt5gateway.v1.QuoteService/StreamQuotes")
@@ -118,37 +118,42 @@ def test_two_instances_do_not_collide():
         b.shutdown()
 
 
-def test_tracer_provider_records_spans():
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: PLC0415
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: PLC0415
-        InMemorySpanExporter,
-    )
-
-    tel = Telemetry.start(TelemetrySettings(metrics_listen=None, service_name="gw-t"))
-    exporter = InMemorySpanExporter()
-    tel.tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    with tel.tracer().start_as_current_span("mt5.request"):
-        pass
-    (span,) = exporter.get_finished_spans()
-    assert span.name == "mt5.request"
-    assert span.resource.attributes["service.name"] == "gw-t"
+def test_no_tracer_provider_unless_spans_go_somewhere():
+    tel = Telemetry.start(TelemetrySettings(metrics_listen=None))
+    assert tel.tracer_provider is None
+    assert not tel.tracing.recording
     tel.shutdown()
 
 
+def test_console_exporter_records_spans(capsys):
+    tel = Telemetry.start(
+        TelemetrySettings(
+            metrics_listen=None, service_name="gw-t", traces_exporter="console"
+        )
+    )
+    assert tel.tracer_provider is not None
+    tel.tracer_provider.get_tracer("t").start_span("mt5.request").end()
+    tel.shutdown()
+    out = capsys.readouterr().out
+    assert '"name": "mt5.request"' in out
+    assert '"service.name": "gw-t"' in out
+
+
+@dataclasses.dataclass
 class Snapshot:
-    server = "main"
-    size = 5
-    connecting = 1
-    ready = 2
-    busy = 1
-    reauthenticating = 0
-    broken = 1
-    waiting = 6
+    server: str = "main"
+    size: int = 5
+    connecting: int = 1
+    ready: int = 2
+    busy: int = 1
+    reauthenticating: int = 0
+    broken: int = 1
+    waiting: int = 6
 
 
 async def test_webapi_hooks_adapter(telemetry):
     hooks = telemetry.metrics.webapi_hooks()
-    hooks.pool_state(Snapshot())
+    hooks.watch_pool("main", Snapshot)
     hooks.acquire("main", 0.01, ok=True)
     hooks.acquire("main", 5.0, ok=False)
     hooks.handshake("main", 0.02, ok=True)

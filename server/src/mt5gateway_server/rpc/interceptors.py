@@ -1,5 +1,5 @@
-"""Server interceptors, outermost first: OTel, RequestContext, AccessLog,
-ErrorMapping, CallerAuth.
+"""Server interceptor layers, outermost first: RequestContext (log context, CallState,
+server span), AccessLog (access line, RPC metrics, span end), ErrorMapping, CallerAuth.
 
 ``ErrorMapping`` is the only place an exception becomes a status. The per-call
 ``CallState`` travels in a contextvar, so services (and ``ServiceDeps``) can add the
@@ -36,10 +36,13 @@ from mt5gateway_server.errors import (
     from_webapi,
 )
 from mt5gateway_server.log import get_logger
+from mt5gateway_server.tracing import Tracing
 from mt5gateway_server.webapi import WebApiError, deadline_scope
 
 if TYPE_CHECKING:
     from typing import TypeAlias
+
+    from opentelemetry.trace import Span
 
     from mt5gateway_server.settings import GrpcSettings
     from mt5gateway_server.telemetry import Metrics
@@ -83,6 +86,7 @@ class CallState:
     retcode: int | None = None
     # ErrorInfo metadata a service adds (login, symbol, ...) before a call may fail.
     error_metadata: dict[str, str] = field(default_factory=dict)
+    span: Span | None = None  # the call's server span (Tracing)
 
 
 _CALL: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
@@ -184,18 +188,27 @@ def _unbound(fn: object) -> object:
 
 
 class RequestContext(_Wrapping):
-    """Fresh log context and CallState per call; MT5 calls capped by the deadline."""
+    """Fresh log context, CallState and server span per call; MT5 calls capped by
+    the deadline."""
+
+    def __init__(self, tracing: Tracing | None = None) -> None:
+        self._tracing = tracing or Tracing()
 
     def _enter(
         self, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
     ) -> None:
         structlog.contextvars.clear_contextvars()
-        request_id = (
-            getattr(request, "request_id", "")
-            or _metadata(context, "x-request-id")
-            or uuid.uuid4().hex
-        )
+        metadata = context.invocation_metadata()
+        request_id = getattr(request, "request_id", "")
+        if not request_id:
+            for key, value in metadata or ():
+                if key == "x-request-id":
+                    request_id = value.decode() if isinstance(value, bytes) else value
+                    break
+            else:
+                request_id = uuid.uuid4().hex
         state = CallState(method=method, peer=context.peer(), request_id=request_id)
+        state.span = self._tracing.start_server_span(method, metadata)
         _CALL.set(state)
         structlog.contextvars.bind_contextvars(
             rpc_method=method, request_id=request_id, peer=state.peer
@@ -248,6 +261,8 @@ class AccessLog(_Wrapping):
         if state.retcode is not None:
             fields["retcode"] = state.retcode
         _access.info("rpc_finished", **fields)
+        if state.span is not None:
+            Tracing.end_server_span(state.span, state.code.name, state.code.value[0])
         if self._metrics is not None:
             self._metrics.record_rpc(
                 state.method,
@@ -330,7 +345,6 @@ class ErrorMapping(_Wrapping):
             state.reason = err.reason_name
             state.retcode = err.retcode
         status = rpc_status.to_status(err.to_status())
-        # context.abort (not abort_with_status) so the OTel span records the code.
         await context.abort(
             err.code, err.message, trailing_metadata=status.trailing_metadata
         )
@@ -414,22 +428,19 @@ def build_interceptors(
     grpc_settings: GrpcSettings,
     *,
     metrics: Metrics | None = None,
-    tracer_provider: object | None = None,
+    tracing: Tracing | None = None,
 ) -> list[grpc.aio.ServerInterceptor]:
-    """OTel first (STYLE.md), then ours; auth innermost so its error is mapped."""
-    from opentelemetry.instrumentation.grpc import (  # noqa: PLC0415
-        aio_server_interceptor,
-    )
+    """Tracing and log context first, auth innermost so its error is mapped.
 
-    layers: list[_Wrapping] = [RequestContext(), AccessLog(metrics), ErrorMapping()]
+    One interceptor for all layers: one await per call instead of one per layer, and
+    the wrapped handlers are built once per method. Spans come from our own layer,
+    not the OTel grpc interceptor (see ``tracing.py`` for why).
+    """
+    layers: list[_Wrapping] = [
+        RequestContext(tracing),
+        AccessLog(metrics),
+        ErrorMapping(),
+    ]
     if grpc_settings.auth_enabled:
         layers.append(CallerAuth(grpc_settings))
-    return [
-        cast(
-            "grpc.aio.ServerInterceptor",
-            aio_server_interceptor(tracer_provider),  # type: ignore[no-untyped-call]
-        ),
-        # One interceptor for ours: one await per call instead of four, and the
-        # wrapped handlers are built once per method.
-        Chain(layers),
-    ]
+    return [Chain(layers)]

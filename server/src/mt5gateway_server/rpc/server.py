@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from google.protobuf.descriptor import FileDescriptor
 
     from mt5gateway_server.rpc.deps import ServiceDeps
+    from mt5gateway_server.tracing import Tracing
     from mt5gateway_server.webapi import SessionPool
 
 __all__ = [
@@ -149,14 +150,12 @@ DrainHook = Callable[[], Awaitable[None]]
 class GatewayServer:
     """The gRPC server with its health servicer; ``drain()`` is idempotent."""
 
-    def __init__(
-        self, deps: ServiceDeps, *, tracer_provider: object | None = None
-    ) -> None:
+    def __init__(self, deps: ServiceDeps, *, tracing: Tracing | None = None) -> None:
         self.deps = deps
         grpc_settings = deps.settings.grpc
         self.server = grpc.aio.server(
             interceptors=build_interceptors(
-                grpc_settings, metrics=deps.metrics, tracer_provider=tracer_provider
+                grpc_settings, metrics=deps.metrics, tracing=tracing
             ),
             maximum_concurrent_rpcs=grpc_settings.max_concurrent_rpcs,
             options=[

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +22,10 @@ class PoolSnapshot:
 
 
 class WebApiMetrics(Protocol):
-    def pool_state(self, snapshot: PoolSnapshot) -> None: ...
+    # A started pool registers its ``snapshot``; metrics call it when scraped.
+    def watch_pool(self, server: str, snapshot: Callable[[], PoolSnapshot]) -> None: ...
+
+    def unwatch_pool(self, server: str) -> None: ...
 
     def acquire(self, server: str, wait_seconds: float, *, ok: bool) -> None: ...
 
@@ -33,7 +39,10 @@ class WebApiMetrics(Protocol):
 
 
 class NullMetrics:
-    def pool_state(self, snapshot: PoolSnapshot) -> None:
+    def watch_pool(self, server: str, snapshot: Callable[[], PoolSnapshot]) -> None:
+        pass
+
+    def unwatch_pool(self, server: str) -> None:
         pass
 
     def acquire(self, server: str, wait_seconds: float, *, ok: bool) -> None:

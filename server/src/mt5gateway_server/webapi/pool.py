@@ -163,8 +163,9 @@ class SessionPool:
     def sessions(self) -> list[Mt5Session]:
         return [slot.session for slot in self._slots if slot.session is not None]
 
-    def _publish(self) -> None:
-        self._metrics.pool_state(self.snapshot())
+    def _notify_changed(self) -> None:
+        # Metrics pull ``snapshot()`` at scrape time (registered in ``start``): the
+        # hot path only wakes whoever waits for a state change.
         self._changed.set()
 
     # ------------------------------------------------------------------ start / fill
@@ -176,9 +177,10 @@ class SessionPool:
         if self._started:
             return
         self._started = True
+        self._metrics.watch_pool(self.name, self.snapshot)
         for slot in self._slots:
             self._spawn_filler(slot, failures=0)
-        self._publish()
+        self._notify_changed()
         if not wait:
             return
         while not self._ready.is_set():
@@ -247,7 +249,7 @@ class SessionPool:
                     error=type(exc).__name__,
                     breaker=self._breaker.state.value,
                 )
-                self._publish()
+                self._notify_changed()
                 continue
             self._breaker.record_success()
             slot.failing = False
@@ -258,7 +260,7 @@ class SessionPool:
             slot.last_used = self._clock()
             self._ready.set()
             self._hand_over(slot)
-            self._publish()
+            self._notify_changed()
             return
 
     def _on_broken(self, session: Mt5Session) -> None:
@@ -266,7 +268,7 @@ class SessionPool:
         for slot in self._slots:
             if slot.session is session and not slot.leased:
                 self._replace(slot, reason="ping_failed")
-        self._publish()
+        self._notify_changed()
 
     def _replace(self, slot: _Slot, *, reason: str) -> None:
         old = slot.session
@@ -314,7 +316,7 @@ class SessionPool:
         slot = self._pick()
         if slot is not None:
             slot.leased = True
-            self._publish()
+            self._notify_changed()
             self._metrics.acquire(self.name, 0.0, ok=True)
             return slot
         if not self._any_live() and self._breaker.state is BreakerState.OPEN:
@@ -330,7 +332,7 @@ class SessionPool:
         started = self._clock()
         fut: asyncio.Future[_Slot] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
-        self._publish()
+        self._notify_changed()
         try:
             async with asyncio.timeout(max(wait, 0.0)):
                 slot = await fut
@@ -350,7 +352,7 @@ class SessionPool:
                 fut.cancel()
             with contextlib.suppress(ValueError):
                 self._waiters.remove(fut)
-            self._publish()
+            self._notify_changed()
         self._metrics.acquire(self.name, self._clock() - started, ok=True)
         return slot
 
@@ -364,7 +366,7 @@ class SessionPool:
             slot.leased = False
         else:
             self._hand_over(slot)
-        self._publish()
+        self._notify_changed()
 
     @contextlib.asynccontextmanager
     async def lease(self, max_wait: float | None = None) -> AsyncIterator[Mt5Session]:
@@ -456,7 +458,8 @@ class SessionPool:
         self._waiters.clear()
         sessions = [slot.session for slot in self._slots if slot.session is not None]
         await asyncio.gather(*(s.aclose() for s in sessions), return_exceptions=True)
-        self._publish()
+        self._notify_changed()
+        self._metrics.unwatch_pool(self.name)
         log.info("mt5_pool_closed", server=self.name, sessions=len(sessions))
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
