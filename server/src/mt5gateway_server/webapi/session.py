@@ -1,10 +1,10 @@
 """One authenticated MT5 Web API session = one dedicated keep-alive connection.
 
-MT5 binds authentication to the TCP/TLS connection (PROTOCOL.md §3.1), so a session owns
-an ``aiohttp.ClientSession`` over ``TCPConnector(limit=1)`` and watches, through a
-``TraceConfig``, for aiohttp opening a new connection: that connection would be
-unauthenticated, so the request is stopped *before* it is sent and the session
-re-authenticates first.
+MT5 binds authentication to the TCP/TLS connection (PROTOCOL.md §3.1), so a session
+owns exactly one ``http1.Http1Connection``. When that connection is gone (never opened,
+closed by the server's idle drop, reset, ``Connection: close``, idle past
+``keepalive_timeout``), a request is stopped *before* anything connects or is sent and
+the session re-authenticates on a new connection first. Nothing is ever re-sent.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import structlog
 import yarl
 
@@ -37,19 +36,24 @@ from mt5gateway_server.webapi.errors import (
     WebApiError,
     retcode_error,
 )
+from mt5gateway_server.webapi.http1 import (
+    AnswerTimeout,
+    ConnectionClosed,
+    Http1Connection,
+    HttpProtocolError,
+)
 from mt5gateway_server.webapi.metrics import NullMetrics, WebApiMetrics
 from mt5gateway_server.webapi.retry import Clock, remaining
 from mt5gateway_server.webapi.wire import (
     Envelope,
     JsonBody,
     QueryValue,
-    build_url,
+    api_root,
+    build_target,
     parse_envelope,
 )
 
 if TYPE_CHECKING:
-    from types import SimpleNamespace
-
     from mt5gateway_server.webapi.config import ServerConfig
 
 log = structlog.get_logger("mt5gateway.webapi")
@@ -83,7 +87,7 @@ _IN_PROGRESS = frozenset(
 
 
 class _NewConnection(Exception):  # noqa: N818 - internal signal, not an error
-    """aiohttp was about to open a fresh (unauthenticated) connection."""
+    """The request would need a fresh (unauthenticated) connection; nothing was sent."""
 
 
 class _Forbidden(Exception):  # noqa: N818 - internal signal
@@ -99,11 +103,15 @@ def scrub(params: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def make_ssl(config: ServerConfig) -> ssl.SSLContext | bool:
+def make_ssl(config: ServerConfig) -> ssl.SSLContext | None:
+    """The client TLS context for ``config.url`` (None for plain ``http``)."""
     if not config.url.startswith("https"):
-        return True  # ignored for plain http
+        return None
     if config.tls_insecure:
-        return False
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
     ctx = ssl.create_default_context(cafile=config.ca_file)
     if not config.tls_verify:
         ctx.check_hostname = False
@@ -135,17 +143,22 @@ class Mt5Session:
         self._on_broken = on_broken
         self._clock = clock
         self._ping_enabled = ping
-        self._base = yarl.URL(config.url)
+        base = yarl.URL(config.url)
+        self._host = base.host or ""
+        self._port = base.port or (443 if base.scheme == "https" else 80)
+        self._root = api_root(base)
+        self._tls = base.scheme == "https"
+        self._ssl: ssl.SSLContext | None = None
         self._pw_hash = auth.password_hash(config.password.get_secret_value())
         self._lock = asyncio.Lock()
-        self._http: aiohttp.ClientSession | None = None
+        self._conn: Http1Connection | None = None
+        self._shut = False  # after close: no more exchanges
         self._authenticated = False
         self._allow_new_connection = False
         self._connections = 0
         self._sent = False
         self._last_activity = clock()
         self._ping_task: asyncio.Task[None] | None = None
-        self._default_timeout: tuple[ServerConfig, aiohttp.ClientTimeout] | None = None
         self._close_task: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
@@ -183,8 +196,6 @@ class Mt5Session:
         return session
 
     async def connect(self) -> None:
-        if self._http is None:
-            self._http = self._make_http()
         async with self._lock:
             await self._handshake()
             self.state = SessionState.READY
@@ -194,127 +205,120 @@ class Mt5Session:
                 self._ping_loop(), name=f"mt5-ping-{self.config.name}-{self.index}"
             )
 
-    # ------------------------------------------------------------ aiohttp plumbing
+    # ------------------------------------------------------------------ transport
 
-    def _make_http(self) -> aiohttp.ClientSession:
-        trace = aiohttp.TraceConfig()
-        trace.on_connection_create_start.append(self._on_connection_create_start)
-        trace.on_request_headers_sent.append(self._on_request_headers_sent)
-        connector = aiohttp.TCPConnector(
-            limit=1,
-            keepalive_timeout=self.config.keepalive_timeout,
-            ssl=make_ssl(self.config),
-        )
-        return aiohttp.ClientSession(
-            connector=connector,
-            trace_configs=[trace],
-            # Harmless if the server uses no cookie (§3.1); unsafe=True allows IP hosts.
-            cookie_jar=aiohttp.CookieJar(unsafe=True),
-            headers={"Connection": "keep-alive", "Accept": "application/json"},
-        )
+    async def _open_connection(
+        self, connect_timeout: float, command: str
+    ) -> Http1Connection:
+        if self._tls and self._ssl is None:
+            self._ssl = make_ssl(self.config)  # config errors (bad ca_file) surface raw
+        try:
+            conn = await Http1Connection.open(
+                self._host,
+                self._port,
+                ssl_context=self._ssl,
+                connect_timeout=connect_timeout,
+            )
+        except TimeoutError as exc:
+            raise ConnectError(
+                "connect timed out", server=self.config.name, command=command
+            ) from exc
+        except OSError as exc:
+            # Includes certificate and TLS errors: the handshake never completed.
+            raise ConnectError(
+                f"cannot connect: {type(exc).__name__}",
+                server=self.config.name,
+                command=command,
+            ) from exc
+        self._conn = conn
+        self._connections += 1
+        return conn
 
-    async def _on_connection_create_start(
-        self,
-        _session: aiohttp.ClientSession,
-        _ctx: SimpleNamespace,
-        _params: aiohttp.TraceConnectionCreateStartParams,
-    ) -> None:
-        # Raising here aborts the request before a socket exists (nothing leaks, nothing
-        # is sent); the caller re-authenticates on the new connection first.
+    async def _new_connection(
+        self, command: str, total: float
+    ) -> tuple[Http1Connection, float]:
+        """Replace a dead (or missing) connection, if a handshake is under way."""
+        old, self._conn = self._conn, None
+        if old is not None:
+            # Dropped by the server (EOF seen while idle), reset, Connection: close,
+            # or idle too long: whatever it was authenticated for is gone.
+            old.close()
         if not self._allow_new_connection:
             self._authenticated = False
             raise _NewConnection
-        self._connections += 1
-
-    async def _on_request_headers_sent(
-        self,
-        _session: aiohttp.ClientSession,
-        _ctx: SimpleNamespace,
-        _params: aiohttp.TraceRequestHeadersSentParams,
-    ) -> None:
-        self._sent = True
-
-    def _timeout(self) -> aiohttp.ClientTimeout:
-        total = self.config.total_timeout
-        left = remaining(self._clock)
-        if left is None or 0 < total <= left:
-            # No (or a looser) deadline: the same timeouts every time, built once.
-            cached = self._default_timeout
-            if cached is None or cached[0] is not self.config:
-                cached = self._default_timeout = (
-                    self.config,
-                    self._build_timeout(total),
-                )
-            return cached[1]
-        if left is not None:
-            if left <= 0:
-                raise DeadlineExceeded(
-                    "deadline exceeded before sending", server=self.config.name
-                )
-            total = min(total, left)
-        return self._build_timeout(total)
-
-    def _build_timeout(self, total: float) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(
-            total=total,
-            sock_connect=min(self.config.connect_timeout, total),
-            sock_read=min(self.config.read_timeout, total),
+        started = time.monotonic()
+        conn = await self._open_connection(
+            min(self.config.connect_timeout, total), command
         )
+        total -= time.monotonic() - started
+        if total <= 0:
+            raise ConnectError(
+                "timed out before sending", server=self.config.name, command=command
+            )
+        return conn, total
 
-    async def _exchange(  # noqa: C901 - one except per aiohttp failure
+    async def _exchange(  # noqa: C901 - one except per transport failure
         self,
         method: str,
         command: str,
         params: Mapping[str, QueryValue],
         body: JsonBody = None,
     ) -> Envelope:
-        """One HTTP exchange; translates aiohttp/asyncio errors (the only place)."""
-        if self._http is None or self._http.closed:
-            raise ConnectError(
-                "session is closed", server=self.config.name, command=command
-            )
-        url = build_url(self._base, command, params)
-        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json"} if data is not None else None
+        """One HTTP exchange; translates transport errors (the only place)."""
         name = self.config.name
         self._sent = False
+        if self._shut:
+            raise ConnectError("session is closed", server=name, command=command)
+        total = self.config.total_timeout
+        left = remaining(self._clock)
+        if left is not None:
+            if left <= 0:
+                raise DeadlineExceeded(
+                    "deadline exceeded before sending", server=name, command=command
+                )
+            total = min(total, left)
+        conn = self._conn
+        if conn is None or not conn.reusable(self.config.keepalive_timeout):
+            conn, total = await self._new_connection(command, total)
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
         try:
-            async with self._http.request(
-                method, url, data=data, headers=headers, timeout=self._timeout()
-            ) as resp:
-                status = resp.status
-                payload = await resp.read()
-        except _NewConnection:
-            raise
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise ConnectError(
-                "connect timed out", server=name, command=command
+            resp = await conn.request(
+                method,
+                build_target(self._root, command, params),
+                body=data,
+                answer_timeout=min(self.config.read_timeout, total),
+            )
+        except AnswerTimeout as exc:
+            self._sent = conn.sent
+            raise ReadTimeout(
+                "no answer in time", server=name, command=command
             ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            # Includes certificate and TLS errors: the handshake never completed.
-            raise ConnectError(
-                f"cannot connect: {type(exc).__name__}", server=name, command=command
+        except ConnectionClosed as exc:
+            self._sent = conn.sent
+            cls = ReadError if conn.sent else ConnectError
+            raise cls(
+                f"connection failed: {exc}", server=name, command=command
             ) from exc
-        except TimeoutError as exc:  # sock_read or total (aiohttp's are subclasses)
-            if self._sent:
-                raise ReadTimeout(
-                    "no answer in time", server=name, command=command
-                ) from exc
-            raise ConnectError(
-                "timed out before sending", server=name, command=command
+        except HttpProtocolError as exc:
+            self._sent = conn.sent
+            raise ProtocolError(
+                f"unreadable answer: {exc}", server=name, command=command
             ) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            cls = ReadError if self._sent else ConnectError
+        except OSError as exc:  # pragma: no cover - transports report via callbacks
+            self._sent = conn.sent
+            cls = ReadError if conn.sent else ConnectError
             raise cls(
                 f"connection failed: {type(exc).__name__}", server=name, command=command
             ) from exc
+        self._sent = True
+        status = resp.status
         if status == 403:
             raise _Forbidden
         if status >= 500:
             raise ReadError(f"HTTP {status}", server=name, command=command)
         if status != 200:
             raise ProtocolError(f"HTTP {status}", server=name, command=command)
-        return parse_envelope(payload)
+        return parse_envelope(resp.body)
 
     # ------------------------------------------------------------------ handshake
 
@@ -418,9 +422,9 @@ class Mt5Session:
     ) -> Envelope:
         """Send one command; retcodes are returned in the envelope, not raised.
 
-        Writes go as POST (aiohttp re-sends idempotent methods on its own after a
-        disconnect; it never re-sends POST). A write whose request may have reached
-        the server without an answer raises ``OutcomeUnknown``.
+        Writes go as POST. Nothing is ever re-sent by the transport; a write whose
+        request may have reached the server without an answer raises
+        ``OutcomeUnknown``.
         """
         params = params or {}
         async with self._lock:
@@ -463,12 +467,7 @@ class Mt5Session:
             try:
                 return await self._exchange(method, command, params, body)
             except _NewConnection:
-                # Stopped before a new socket existed; unless aiohttp itself already
-                # sent it once (it re-sends GETs after a disconnect), nothing left.
-                if write and self._sent:
-                    raise self._unknown(
-                        command, params, body, "connection lost"
-                    ) from None
+                # Stopped before connecting: nothing was sent. Re-authenticate first.
                 self._metrics.reconnect(self.config.name, "connection_replaced")
                 continue
             except _Forbidden:
@@ -563,15 +562,15 @@ class Mt5Session:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        http = self._http
-        if http is None:
-            self.state = SessionState.CLOSED
-            return
-        if send_quit and self._authenticated and not http.closed:
+        conn = self._conn
+        if send_quit and self._authenticated and conn is not None and conn.reusable():
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(2.0), self._lock:
                     # No new connection for a logout: only quit the one we have.
                     await self._exchange("GET", "quit", {})
         self._authenticated = False
-        await http.close()
+        self._shut = True
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.wait_closed()
         self.state = SessionState.CLOSED

@@ -79,13 +79,22 @@ def _api_root(base: yarl.URL) -> str:
     return f"{str(base).rstrip('/')}/api/"
 
 
+def api_root(base: yarl.URL) -> str:
+    """The encoded request-target prefix of commands: ``/api/`` under the URL's path."""
+    return f"{base.raw_path.rstrip('/')}/api/"
+
+
+def build_target(root: str, command: str, params: Mapping[str, QueryValue]) -> str:
+    """``{root}{command}?{query}``: an HTTP request-target, already encoded."""
+    query = build_query(params)
+    return f"{root}{command}?{query}" if query else f"{root}{command}"
+
+
 def build_url(
     base: yarl.URL, command: str, params: Mapping[str, QueryValue]
 ) -> yarl.URL:
     # Built by hand and marked encoded: yarl would send spaces as "+" (§3.5).
-    query = build_query(params)
-    path = f"{_api_root(base)}{command}"
-    return yarl.URL(f"{path}?{query}" if query else path, encoded=True)
+    return yarl.URL(build_target(_api_root(base), command, params), encoded=True)
 
 
 # ---------------------------------------------------------------------------- answers
