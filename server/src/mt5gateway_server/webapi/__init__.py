@@ -1,4 +1,8 @@
-"""MT5 Web API client and session pool: the only package that imports aiohttp."""
+"""MT5 Web API client and session pool over the gateway's own HTTP/1.1 client.
+
+The only package that talks HTTP to MT5 (``http1.py``: one keep-alive connection per
+session, no third-party HTTP client).
+"""
 
 from mt5gateway_server.webapi.client import (
     BalanceOperation,

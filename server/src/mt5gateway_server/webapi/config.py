@@ -57,5 +57,7 @@ class ServerConfig:
 
     @property
     def keepalive_timeout(self) -> float:
-        # aiohttp's 15 s default would silently swap in an unauthenticated connection.
+        # A session's connection idle longer than this is closed locally and the next
+        # request re-authenticates on a new one (the server drops idle connections
+        # after 180 s, §3.2); pings every ping_interval keep it well below.
         return max(60.0, self.ping_interval * 3)

@@ -1,7 +1,8 @@
 """The one exception hierarchy of the Web API client (httpcore-style taxonomy).
 
-aiohttp and asyncio exceptions are translated into these in ``session.py`` and nowhere
-else. Messages never contain passwords; ``OutcomeUnknown.params`` is scrubbed.
+Transport errors (``http1.py``'s own, ``OSError``/TLS, timeouts) are translated into
+these in ``session.py`` and nowhere else. Messages never contain passwords;
+``OutcomeUnknown.params`` is scrubbed.
 """
 
 # ruff: noqa: N818 - names follow the httpcore/redis-py taxonomy in STYLE.md
