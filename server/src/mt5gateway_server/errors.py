@@ -39,6 +39,7 @@ __all__ = [
     "InvalidPageToken",
     "Rule",
     "ServerNotFound",
+    "StateStoreUnavailable",
     "ValidationError",
     "from_webapi",
     "rule_for",
@@ -253,6 +254,21 @@ class IdempotencyPending(GatewayError):
         super().__init__(
             "a call with this request_id is still being processed",
             metadata={"requestId": request_id},
+            retry_delay=RETRY_UNAVAILABLE,
+        )
+
+
+class StateStoreUnavailable(GatewayError):
+    """Redis (idempotency records) failed; the write was not attempted, or if it was,
+    a repeat with the same request_id reconciles it by the deal tag."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = error_reason_pb2.STATE_STORE_UNAVAILABLE
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the gateway's state store is not answering; repeat with the same"
+            " request_id",
             retry_delay=RETRY_UNAVAILABLE,
         )
 

@@ -8,6 +8,7 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import grpc
 import pytest
 from mt5gateway.v1 import trade_pb2
 from mt5gateway.v1 import trade_service_pb2 as ts
@@ -59,3 +60,38 @@ async def test_replicas_share_the_outcome(
         assert Decimal(stats["balance_operations"]["per_login"][str(LOGIN)]) == (
             Decimal("1.50") * len(ids)
         )
+
+
+async def test_redis_down_refuses_money_with_state_store_unavailable(
+    sim: Simulator,
+    make_gateway: Any,
+    redis: Redis,
+    redis_server: Any,
+    rpc_error: Any,
+) -> None:
+    del redis  # a flushed database
+    settings = RedisSettings(url=redis_server.url, retries=1, backoff_base_seconds=0.01)
+    async with make_gateway(sim, redis=settings) as gw:
+        rid = str(uuid.uuid4())
+        before = (await gw.stats())["balance_operations"]["count"]
+        redis_server.kill()
+        try:
+            failure = await rpc_error(
+                gw.trade.CreateBalanceOperation(deposit(rid, "2"))
+            )
+        finally:
+            redis_server.start()
+        assert failure.code is grpc.StatusCode.UNAVAILABLE
+        assert failure.reason == "STATE_STORE_UNAVAILABLE"
+        assert failure.retry is not None
+        assert "redis" not in failure.message.lower()  # no infrastructure details
+        assert (await gw.stats())["balance_operations"]["count"] == before
+        # Back up: the same request_id is applied, once.
+        reply = await gw.trade.CreateBalanceOperation(deposit(rid, "2"))
+        again = await gw.trade.CreateBalanceOperation(deposit(rid, "2"))
+        assert not reply.replayed
+        assert again.replayed
+        assert (
+            again.balance_operation.deal_ticket == reply.balance_operation.deal_ticket
+        )
+        assert (await gw.stats())["balance_operations"]["count"] == before + 1

@@ -41,6 +41,7 @@ final class StatusDecoder
         'POOL_EXHAUSTED' => Exception\PoolExhaustedException::class,
         'MT5_AUTH_FAILED' => Exception\Mt5AuthFailedException::class,
         'GATEWAY_DRAINING' => Exception\GatewayDrainingException::class,
+        'STATE_STORE_UNAVAILABLE' => Exception\StateStoreUnavailableException::class,
         'MT5_OUTCOME_UNKNOWN' => Exception\OutcomeUnknownException::class,
         'MT5_ERROR' => Exception\Mt5ErrorException::class,
         'INTERNAL_ERROR' => Exception\InternalException::class,

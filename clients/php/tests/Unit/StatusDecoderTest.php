@@ -93,6 +93,7 @@ final class StatusDecoderTest extends TestCase
         yield [3, 'IDEMPOTENCY_CONFLICT', Exception\IdempotencyConflictException::class];
         yield [10, 'REQUEST_IN_PROGRESS', Exception\RequestInProgressException::class];
         yield [14, 'GATEWAY_DRAINING', Exception\GatewayDrainingException::class];
+        yield [14, 'STATE_STORE_UNAVAILABLE', Exception\StateStoreUnavailableException::class];
         yield [6, 'MT5_DUPLICATE', Exception\AlreadyExistsException::class];
         yield [16, 'CALLER_UNAUTHENTICATED', Exception\UnauthenticatedException::class];
         yield [13, 'INTERNAL_ERROR', Exception\InternalException::class];

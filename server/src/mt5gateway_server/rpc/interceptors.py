@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 import grpc
 import structlog
 from grpc_status import rpc_status  # type: ignore[import-untyped]
+from redis.exceptions import RedisError
 
 from mt5gateway_server.cache.idempotency import (
     IdempotencyConflictError,
@@ -33,6 +34,7 @@ from mt5gateway_server.errors import (
     IdempotencyConflict,
     IdempotencyPending,
     InternalError,
+    StateStoreUnavailable,
     from_webapi,
 )
 from mt5gateway_server.log import get_logger
@@ -311,7 +313,7 @@ class AccessLog(_Wrapping):
         return call
 
 
-def to_gateway_error(exc: Exception) -> GatewayError:
+def to_gateway_error(exc: Exception) -> GatewayError:  # noqa: PLR0911 - one per family
     """The status an exception is answered with; unknown ones are logged in full."""
     state = _CALL.get()
     extra = state.error_metadata if state is not None else None
@@ -325,6 +327,9 @@ def to_gateway_error(exc: Exception) -> GatewayError:
         return IdempotencyConflict(exc.request_id)
     if isinstance(exc, IdempotencyPendingError):
         return IdempotencyPending(exc.request_id)
+    if isinstance(exc, RedisError):
+        _log.warning("state_store_unavailable", error=type(exc).__name__)
+        return StateStoreUnavailable()
     if isinstance(exc, NotImplementedError):
         return GatewayError("not implemented yet", code=grpc.StatusCode.UNIMPLEMENTED)
     _log.error("rpc_internal_error", exc_info=exc)

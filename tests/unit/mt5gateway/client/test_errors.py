@@ -128,6 +128,11 @@ def test_retry_info_gives_delay() -> None:
         ),
         (grpc.StatusCode.ABORTED, "REQUEST_IN_PROGRESS", e.RequestInProgress),
         (grpc.StatusCode.UNAVAILABLE, "GATEWAY_DRAINING", e.GatewayDraining),
+        (
+            grpc.StatusCode.UNAVAILABLE,
+            "STATE_STORE_UNAVAILABLE",
+            e.StateStoreUnavailable,
+        ),
         (grpc.StatusCode.INTERNAL, "INTERNAL_ERROR", e.InternalError),
         # Unknown reasons fall back to the class of the code (error_reason.proto).
         (grpc.StatusCode.NOT_FOUND, "SOMETHING_NEW", e.NotFound),

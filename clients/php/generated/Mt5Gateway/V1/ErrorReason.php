@@ -165,6 +165,15 @@ class ErrorReason
      * Generated from protobuf enum <code>REQUEST_IN_PROGRESS = 20;</code>
      */
     const REQUEST_IN_PROGRESS = 20;
+    /**
+     * The gateway's shared state store (Redis, holding the idempotency records) is not
+     * answering, so a money operation cannot be checked against earlier attempts. Code
+     * UNAVAILABLE with RetryInfo; repeat with the same request_id: the gateway never writes
+     * to MT5 without its record, and a repeat finds an earlier write by its deal tag.
+     *
+     * Generated from protobuf enum <code>STATE_STORE_UNAVAILABLE = 21;</code>
+     */
+    const STATE_STORE_UNAVAILABLE = 21;
 
     private static $valueToName = [
         self::ERROR_REASON_UNSPECIFIED => 'ERROR_REASON_UNSPECIFIED',
@@ -188,6 +197,7 @@ class ErrorReason
         self::MT5_AUTH_FAILED => 'MT5_AUTH_FAILED',
         self::GATEWAY_DRAINING => 'GATEWAY_DRAINING',
         self::REQUEST_IN_PROGRESS => 'REQUEST_IN_PROGRESS',
+        self::STATE_STORE_UNAVAILABLE => 'STATE_STORE_UNAVAILABLE',
     ];
 
     public static function name($value)

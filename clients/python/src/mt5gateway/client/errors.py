@@ -48,6 +48,7 @@ __all__ = [
     "Rejected",
     "RequestInProgress",
     "ServerNotFound",
+    "StateStoreUnavailable",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",
@@ -224,6 +225,11 @@ class GatewayDraining(Unavailable):
     pass
 
 
+class StateStoreUnavailable(Unavailable):
+    """The gateway's Redis did not answer. A money write may or may not have been
+    applied: repeat it with the same request_id to learn its outcome (never twice)."""
+
+
 class DeadlineExceeded(GatewayError):  # noqa: N818
     """The caller's own deadline ran out; a write's outcome is then unknown too."""
 
@@ -266,6 +272,7 @@ _BY_REASON: dict[str, type[GatewayError]] = {
     "POOL_EXHAUSTED": PoolExhausted,
     "MT5_AUTH_FAILED": Mt5AuthFailed,
     "GATEWAY_DRAINING": GatewayDraining,
+    "STATE_STORE_UNAVAILABLE": StateStoreUnavailable,
     "MT5_OUTCOME_UNKNOWN": OutcomeUnknown,
     "MT5_ERROR": Mt5Error,
     "INTERNAL_ERROR": InternalError,

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n mt5gateway/v1/error_reason.proto\x12\rmt5gateway.v1*\xe6\x03\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x15\n\x11VALIDATION_FAILED\x10\x01\x12\x1a\n\x16MT5_INVALID_PARAMETERS\x10\x02\x12\x1a\n\x16\x43\x41LLER_UNAUTHENTICATED\x10\x03\x12\x19\n\x15MT5_PERMISSION_DENIED\x10\x04\x12\x11\n\rMT5_NOT_FOUND\x10\x05\x12\x11\n\rMT5_DUPLICATE\x10\x06\x12\x10\n\x0cMT5_REJECTED\x10\x07\x12\x10\n\x0cMT5_NO_MONEY\x10\x08\x12\x14\n\x10MT5_RATE_LIMITED\x10\t\x12\x13\n\x0fMT5_UNAVAILABLE\x10\n\x12\x12\n\x0ePOOL_EXHAUSTED\x10\x0b\x12\x17\n\x13MT5_OUTCOME_UNKNOWN\x10\x0c\x12\x18\n\x14IDEMPOTENCY_CONFLICT\x10\r\x12\x14\n\x10SERVER_NOT_FOUND\x10\x0e\x12\x16\n\x12INVALID_PAGE_TOKEN\x10\x0f\x12\r\n\tMT5_ERROR\x10\x10\x12\x12\n\x0eINTERNAL_ERROR\x10\x11\x12\x13\n\x0fMT5_AUTH_FAILED\x10\x12\x12\x14\n\x10GATEWAY_DRAINING\x10\x13\x12\x17\n\x13REQUEST_IN_PROGRESS\x10\x14\x42,\xca\x02\rMt5Gateway\\V1\xe2\x02\x19GPBMetadata\\Mt5Gateway\\V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n mt5gateway/v1/error_reason.proto\x12\rmt5gateway.v1*\x83\x04\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x15\n\x11VALIDATION_FAILED\x10\x01\x12\x1a\n\x16MT5_INVALID_PARAMETERS\x10\x02\x12\x1a\n\x16\x43\x41LLER_UNAUTHENTICATED\x10\x03\x12\x19\n\x15MT5_PERMISSION_DENIED\x10\x04\x12\x11\n\rMT5_NOT_FOUND\x10\x05\x12\x11\n\rMT5_DUPLICATE\x10\x06\x12\x10\n\x0cMT5_REJECTED\x10\x07\x12\x10\n\x0cMT5_NO_MONEY\x10\x08\x12\x14\n\x10MT5_RATE_LIMITED\x10\t\x12\x13\n\x0fMT5_UNAVAILABLE\x10\n\x12\x12\n\x0ePOOL_EXHAUSTED\x10\x0b\x12\x17\n\x13MT5_OUTCOME_UNKNOWN\x10\x0c\x12\x18\n\x14IDEMPOTENCY_CONFLICT\x10\r\x12\x14\n\x10SERVER_NOT_FOUND\x10\x0e\x12\x16\n\x12INVALID_PAGE_TOKEN\x10\x0f\x12\r\n\tMT5_ERROR\x10\x10\x12\x12\n\x0eINTERNAL_ERROR\x10\x11\x12\x13\n\x0fMT5_AUTH_FAILED\x10\x12\x12\x14\n\x10GATEWAY_DRAINING\x10\x13\x12\x17\n\x13REQUEST_IN_PROGRESS\x10\x14\x12\x1b\n\x17STATE_STORE_UNAVAILABLE\x10\x15\x42,\xca\x02\rMt5Gateway\\V1\xe2\x02\x19GPBMetadata\\Mt5Gateway\\V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\312\002\rMt5Gateway\\V1\342\002\031GPBMetadata\\Mt5Gateway\\V1'
   _globals['_ERRORREASON']._serialized_start=52
-  _globals['_ERRORREASON']._serialized_end=538
+  _globals['_ERRORREASON']._serialized_end=567
 # @@protoc_insertion_point(module_scope)

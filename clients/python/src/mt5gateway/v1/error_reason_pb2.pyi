@@ -27,6 +27,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MT5_AUTH_FAILED: _ClassVar[ErrorReason]
     GATEWAY_DRAINING: _ClassVar[ErrorReason]
     REQUEST_IN_PROGRESS: _ClassVar[ErrorReason]
+    STATE_STORE_UNAVAILABLE: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 VALIDATION_FAILED: ErrorReason
 MT5_INVALID_PARAMETERS: ErrorReason
@@ -48,3 +49,4 @@ INTERNAL_ERROR: ErrorReason
 MT5_AUTH_FAILED: ErrorReason
 GATEWAY_DRAINING: ErrorReason
 REQUEST_IN_PROGRESS: ErrorReason
+STATE_STORE_UNAVAILABLE: ErrorReason
