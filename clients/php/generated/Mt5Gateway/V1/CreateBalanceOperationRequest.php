@@ -26,8 +26,10 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      * it for at least 24 hours: a repeat with the same payload returns the first result
      * (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
      * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first. If the first
-     * call's outcome was unknown, a repeat reconciles again (finds the deal or not) and
-     * answers with the outcome or MT5_OUTCOME_UNKNOWN; it never makes a second MT5 write.
+     * call's outcome was unknown, a repeat reconciles first (looks for the deal by its tag):
+     * found = success; still unknown = MT5_OUTCOME_UNKNOWN; provably absent = UNAVAILABLE
+     * ("not applied"), and only the repeat after that answer writes, after checking again
+     * that the deal is still absent. No write is ever sent while an earlier one may apply.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -83,8 +85,10 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      *           it for at least 24 hours: a repeat with the same payload returns the first result
      *           (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
      *           with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first. If the first
-     *           call's outcome was unknown, a repeat reconciles again (finds the deal or not) and
-     *           answers with the outcome or MT5_OUTCOME_UNKNOWN; it never makes a second MT5 write.
+     *           call's outcome was unknown, a repeat reconciles first (looks for the deal by its tag):
+     *           found = success; still unknown = MT5_OUTCOME_UNKNOWN; provably absent = UNAVAILABLE
+     *           ("not applied"), and only the repeat after that answer writes, after checking again
+     *           that the deal is still absent. No write is ever sent while an earlier one may apply.
      *     @type int|string $login
      *           Login of the account, 1 or more.
      *     @type int $type
@@ -140,8 +144,10 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      * it for at least 24 hours: a repeat with the same payload returns the first result
      * (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
      * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first. If the first
-     * call's outcome was unknown, a repeat reconciles again (finds the deal or not) and
-     * answers with the outcome or MT5_OUTCOME_UNKNOWN; it never makes a second MT5 write.
+     * call's outcome was unknown, a repeat reconciles first (looks for the deal by its tag):
+     * found = success; still unknown = MT5_OUTCOME_UNKNOWN; provably absent = UNAVAILABLE
+     * ("not applied"), and only the repeat after that answer writes, after checking again
+     * that the deal is still absent. No write is ever sent while an earlier one may apply.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -156,8 +162,10 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      * it for at least 24 hours: a repeat with the same payload returns the first result
      * (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
      * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first. If the first
-     * call's outcome was unknown, a repeat reconciles again (finds the deal or not) and
-     * answers with the outcome or MT5_OUTCOME_UNKNOWN; it never makes a second MT5 write.
+     * call's outcome was unknown, a repeat reconciles first (looks for the deal by its tag):
+     * found = success; still unknown = MT5_OUTCOME_UNKNOWN; provably absent = UNAVAILABLE
+     * ("not applied"), and only the repeat after that answer writes, after checking again
+     * that the deal is still absent. No write is ever sent while an earlier one may apply.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
