@@ -68,6 +68,9 @@ _access = get_logger("access")
 Unary = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 Streaming = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
 
+# Successful health checks are logged at debug: probes would drown the access log.
+_PROBES = "/grpc.health.v1.Health/"
+
 # Callers without a key may still ask these (load balancers, grpcurl list).
 PUBLIC_SERVICES = (
     "/grpc.health.v1.Health/",
@@ -262,7 +265,10 @@ class AccessLog(_Wrapping):
             fields["reason"] = state.reason
         if state.retcode is not None:
             fields["retcode"] = state.retcode
-        _access.info("rpc_finished", **fields)
+        if state.code is grpc.StatusCode.OK and state.method.startswith(_PROBES):
+            _access.debug("rpc_finished", **fields)  # load balancers poll every second
+        else:
+            _access.info("rpc_finished", **fields)
         if state.span is not None:
             Tracing.end_server_span(state.span, state.code.name, state.code.value[0])
         if self._metrics is not None:

@@ -94,6 +94,29 @@ async def test_success_logs_one_access_line() -> None:
     assert line["duration_ms"] >= 0
 
 
+async def test_health_checks_log_at_debug_unless_they_fail() -> None:
+    method = "/grpc.health.v1.Health/Check"
+
+    async def ok(request: Any, context: Any) -> str:
+        return "SERVING"
+
+    async def broken(request: Any, context: Any) -> str:
+        raise RuntimeError
+
+    def wrapped(behavior: Any) -> Any:
+        inner = AccessLog().wrap_unary(
+            ErrorMapping().wrap_unary(behavior, method), method
+        )
+        return RequestContext().wrap_unary(inner, method)
+
+    with capture_logs() as logs:
+        await asyncio.create_task(wrapped(ok)(Request(), FakeContext()))
+        with pytest.raises(AbortedError):
+            await asyncio.create_task(wrapped(broken)(Request(), FakeContext()))
+    levels = [(e["log_level"], e["code"]) for e in logs if e["event"] == "rpc_finished"]
+    assert levels == [("debug", "OK"), ("info", "INTERNAL")]
+
+
 async def test_webapi_error_becomes_rich_status() -> None:
     async def missing(request: Any, context: Any) -> str:
         add_error_metadata(login=42)
