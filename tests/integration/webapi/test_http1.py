@@ -409,6 +409,25 @@ async def test_unsolicited_bytes_while_idle_retire_the_connection():
         assert session.handshakes == 2
 
 
+async def test_handshake_split_over_two_connections_is_refused():
+    async with FakeMt5() as fake:
+        original = fake._dispatch
+
+        async def close_after_start(req: Req, writer: asyncio.StreamWriter) -> bool:
+            if req.command == "auth/start":
+                payload = {"retcode": "0 Done", "srv_rand": "11" * 16}
+                writer.write(answer(payload, extra="Connection: close\r\n"))
+                return False
+            return await original(req, writer)
+
+        fake._dispatch = close_after_start  # type: ignore[method-assign]
+        with pytest.raises(ConnectError, match="connection changed during handshake"):
+            await open_session(fake)
+        # The answer never goes out on another connection than the challenge.
+        assert fake.commands("auth/answer") == []
+        assert fake.connections == 1
+
+
 # -------------------------------------------------------------------- limits
 
 

@@ -331,8 +331,13 @@ class Mt5Session:
         try:
             await self._handshake_exchange()
             ok = True
-        except _NewConnection as exc:  # pragma: no cover - guarded by the flag
-            raise ConnectError("connection changed during handshake") from exc
+        except _NewConnection as exc:
+            # The challenge's connection closed before the answer: never answer on
+            # another one (auth is bound to the connection).
+            self.state = SessionState.BROKEN
+            raise ConnectError(
+                "connection changed during handshake", server=self.config.name
+            ) from exc
         except _Forbidden as exc:
             self.state = SessionState.BROKEN
             raise AuthError(
@@ -370,6 +375,8 @@ class Mt5Session:
                 raise ProtocolError("auth/start: bad srv_rand", server=cfg.name)
             cli_rand = auth.new_cli_rand()
             connections = self._connections
+            # The answer goes over the challenge's connection or not at all.
+            self._allow_new_connection = False
             answer = await self._exchange(
                 "GET",
                 "auth/answer",
