@@ -30,6 +30,7 @@ __all__ = [
     "EnumTable",
     "rights_from_mask",
     "rights_to_mask",
+    "rights_tuple",
 ]
 
 K = TypeVar("K")
@@ -92,11 +93,23 @@ USER_RIGHT_BITS: EnumTable[int] = EnumTable(
 
 
 _RIGHTS_BY_VALUE = sorted((p, bit) for bit, p in USER_RIGHT_BITS.forward.items())
+_KNOWN_RIGHT_BITS = sum(USER_RIGHT_BITS.forward)
+# Known bits of a mask -> its rights; at most 2**17 keys, in practice a handful.
+_RIGHTS: dict[int, tuple[int, ...]] = {}
+
+
+def rights_tuple(mask: int) -> tuple[int, ...]:
+    """``rights_from_mask`` as a shared (cached) tuple."""
+    known = mask & _KNOWN_RIGHT_BITS
+    rights = _RIGHTS.get(known)
+    if rights is None:
+        rights = _RIGHTS[known] = tuple(p for p, bit in _RIGHTS_BY_VALUE if known & bit)
+    return rights
 
 
 def rights_from_mask(mask: int) -> list[int]:
     """The UserRight values of the known bits set in ``mask``, ascending."""
-    return [p for p, bit in _RIGHTS_BY_VALUE if mask & bit]
+    return list(rights_tuple(mask))
 
 
 def rights_to_mask(rights: Iterable[int]) -> int:

@@ -6,7 +6,6 @@ Never through float. Decimal strings on the wire are plain (no exponent), e.g.
 
 from __future__ import annotations
 
-import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -14,11 +13,14 @@ from google.type import decimal_pb2, money_pb2
 
 __all__ = [
     "NANOS_PER_UNIT",
+    "decimal_fields",
     "decimal_from_proto",
     "decimal_text",
     "decimal_to_proto",
+    "money_fields",
     "money_from_proto",
     "money_to_proto",
+    "units_nanos",
 ]
 
 NANOS_PER_UNIT = 1_000_000_000
@@ -30,6 +32,15 @@ _DECIMAL_SYNTAX = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 def decimal_text(value: Decimal) -> str:
     """Plain notation, no exponent; ``-0`` becomes ``0``."""
+    # str() is format(value, "f") whenever it has no exponent ("E") and is not NaN or
+    # Infinity ("N", "I"), at a third of the cost; negative zeros still need abs().
+    text = str(value)
+    if "E" in text or "N" in text or "I" in text or (text[0] == "-" and not value):
+        return _decimal_text(value)
+    return text
+
+
+def _decimal_text(value: Decimal) -> str:
     if not value.is_finite():
         raise ValueError(f"not a finite decimal: {value}")
     if value.is_zero():
@@ -39,6 +50,15 @@ def decimal_text(value: Decimal) -> str:
 
 def decimal_to_proto(value: Decimal) -> decimal_pb2.Decimal:
     return decimal_pb2.Decimal(value=decimal_text(value))
+
+
+def decimal_fields(value: Decimal) -> dict[str, str]:
+    """``decimal_to_proto`` as the dict a message constructor takes for the field.
+
+    Building the parent message with nested dicts skips creating and copying a
+    separate message per field (about 300 ns each with the upb backend).
+    """
+    return {"value": decimal_text(value)}
 
 
 def decimal_from_proto(message: decimal_pb2.Decimal) -> Decimal:
@@ -54,16 +74,38 @@ def decimal_from_proto(message: decimal_pb2.Decimal) -> Decimal:
 
 def money_to_proto(amount: Decimal, currency: str) -> money_pb2.Money:
     """Exact conversion; ValueError if ``amount`` needs more than 9 decimals."""
-    if not amount.is_finite():  # before the cache: a signalling NaN cannot be hashed
-        raise ValueError(f"not a finite amount: {amount}")
-    units, nanos = _units_nanos(amount)
+    units, nanos = units_nanos(amount)
     return money_pb2.Money(currency_code=currency, units=units, nanos=nanos)
 
 
-@functools.lru_cache(maxsize=4096)
+def money_fields(amount: Decimal, currency: str) -> dict[str, str | int]:
+    """``money_to_proto`` as the dict a message constructor takes for the field."""
+    units, nanos = units_nanos(amount)
+    return {"currency_code": currency, "units": units, "nanos": nanos}
+
+
+# str(amount) -> (units, nanos). Keyed by the text, not the Decimal: hashing a fresh
+# Decimal costs more than str() and the lookup together, and equal texts are equal
+# amounts. Most amounts on a page repeat (zero commissions, round balances).
+_UNITS_NANOS: dict[str, tuple[int, int]] = {}
+_UNITS_NANOS_MAX = 4096
+
+
+def units_nanos(amount: Decimal) -> tuple[int, int]:
+    """``Money.units`` and ``nanos`` of ``amount``; ValueError if inexact or too big."""
+    text = str(amount)
+    parts = _UNITS_NANOS.get(text)
+    if parts is None:
+        if not amount.is_finite():
+            raise ValueError(f"not a finite amount: {amount}")
+        parts = _units_nanos(amount)
+        if len(_UNITS_NANOS) >= _UNITS_NANOS_MAX:
+            _UNITS_NANOS.clear()
+        _UNITS_NANOS[text] = parts
+    return parts
+
+
 def _units_nanos(amount: Decimal) -> tuple[int, int]:
-    """Cached: equal Decimals ("0", "0.00") give equal units and nanos, and most
-    amounts on a page repeat (zero commissions, round balances)."""
     sign_bit, digits, exponent = amount.as_tuple()
     if not isinstance(exponent, int) or exponent < -9:
         # More than 9 places, unless the extra digits are zeros.

@@ -15,6 +15,7 @@ __all__ = [
     "duration_from_timedelta",
     "optional_timestamp",
     "timedelta_from_duration",
+    "timestamp_fields",
     "timestamp_from_datetime",
 ]
 
@@ -35,6 +36,20 @@ def timestamp_from_datetime(value: datetime) -> timestamp_pb2.Timestamp:
 def optional_timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     """None (MT5's 0 = "never") stays None, so the proto field stays unset."""
     return None if value is None else timestamp_from_datetime(value)
+
+
+def timestamp_fields(value: datetime | None) -> dict[str, int] | None:
+    """``optional_timestamp`` as the dict a message constructor takes for the field
+    (no separate Timestamp built and copied in)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: MT5 times must be converted to UTC first")
+    delta = value - _EPOCH
+    return {
+        "seconds": delta.days * 86_400 + delta.seconds,
+        "nanos": delta.microseconds * 1000,
+    }
 
 
 def datetime_from_timestamp(message: timestamp_pb2.Timestamp) -> datetime:

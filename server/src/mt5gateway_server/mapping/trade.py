@@ -15,14 +15,19 @@ from mt5gateway.v1 import trade_pb2
 
 from mt5gateway_server.mapping import money
 from mt5gateway_server.mapping.enums import EnumTable
-from mt5gateway_server.mapping.money import decimal_to_proto
+from mt5gateway_server.mapping.money import decimal_text
 from mt5gateway_server.mapping.time import optional_timestamp as time_to_proto
-from mt5gateway_server.webapi.wire import UTC_TIME, TimeConvention, to_decimal, to_int
+from mt5gateway_server.mapping.time import timestamp_fields
+from mt5gateway_server.webapi.models import (
+    fast_from_seconds,
+    fast_to_decimal,
+    fast_to_int,
+)
+from mt5gateway_server.webapi.wire import UTC_TIME, TimeConvention
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from google.type.decimal_pb2 import Decimal as DecimalPb
     from google.type.money_pb2 import Money
 
     from mt5gateway_server.balance import BalanceResult
@@ -105,15 +110,44 @@ def money_to_proto(value: Decimal, currency: str) -> Money:
     return money.money_to_proto(value.quantize(_NANO, ROUND_HALF_EVEN), currency)
 
 
-def _extra_dec(extra: Mapping[str, Any], key: str) -> DecimalPb:
-    return decimal_to_proto(to_decimal(extra.get(key)))
+def _money(value: Decimal, currency: str) -> dict[str, str | int]:
+    """``money_to_proto`` as constructor dict. An exact amount (at most 9 places, the
+    usual case) needs no rounding: quantize() would not change it (it fits in 28
+    digits, as units fit in int64), so skip it and the copy it makes."""
+    try:
+        units, nanos = money.units_nanos(value)
+    except ValueError:
+        exact = money_to_proto(value, currency)  # rounds, or raises as it always did
+        units, nanos = exact.units, exact.nanos
+    return {"currency_code": currency, "units": units, "nanos": nanos}
+
+
+def _dec(value: Decimal) -> dict[str, str]:
+    return {"value": decimal_text(value)}
+
+
+def _extra_dec(extra: Mapping[str, Any], key: str) -> dict[str, str]:
+    return {"value": decimal_text(fast_to_decimal(extra.get(key)))}
 
 
 def _extra_int(extra: Mapping[str, Any], *keys: str) -> int:
     for key in keys:
         if key in extra:
-            return to_int(extra[key])
+            return fast_to_int(extra[key])
     return 0
+
+
+# EnumTable.to_proto as plain dicts' get: a C call per field, not a Python one.
+_POSITION_TYPE = dict(POSITION_TYPE.forward).get
+_ORDER_TYPE = dict(ORDER_TYPE.forward).get
+_ORDER_STATE = dict(ORDER_STATE.forward).get
+_ORDER_FILLING = dict(ORDER_FILLING.forward).get
+_ORDER_TIME = dict(ORDER_TIME.forward).get
+_TRADE_REASON = dict(TRADE_REASON.forward).get
+_DEAL_ACTION = dict(DEAL_ACTION.forward).get
+_DEAL_ENTRY = dict(DEAL_ENTRY.forward).get
+_ACTIVATION_POSITION = dict(ACTIVATION_POSITION.forward).get
+_ACTIVATION_ORDER = dict(ACTIVATION_ORDER.forward).get
 
 
 def position_to_proto(
@@ -126,32 +160,32 @@ def position_to_proto(
         login=pos.login,
         dealer=pos.dealer,
         symbol=pos.symbol,
-        type=POSITION_TYPE.to_proto(pos.action),  # type: ignore[arg-type]
+        type=_POSITION_TYPE(pos.action, 0),  # type: ignore[arg-type]
         digits=pos.digits,
         currency_digits=pos.digits_currency,
-        contract_size=decimal_to_proto(pos.contract_size),
-        create_time=time_to_proto(pos.create_time_msc or pos.create_time),
-        update_time=time_to_proto(pos.update_time_msc or pos.update_time),
-        open_price=decimal_to_proto(pos.price_open),
-        current_price=decimal_to_proto(pos.price_current),
-        stop_loss=decimal_to_proto(pos.price_sl),
-        take_profit=decimal_to_proto(pos.price_tp),
-        volume=decimal_to_proto(pos.volume),
-        profit=money_to_proto(pos.profit, currency),
-        storage=money_to_proto(pos.storage, currency),
-        profit_rate=decimal_to_proto(pos.rate_profit),
-        margin_rate=decimal_to_proto(pos.rate_margin),
+        contract_size=_dec(pos.contract_size),
+        create_time=timestamp_fields(pos.create_time_msc or pos.create_time),
+        update_time=timestamp_fields(pos.update_time_msc or pos.update_time),
+        open_price=_dec(pos.price_open),
+        current_price=_dec(pos.price_current),
+        stop_loss=_dec(pos.price_sl),
+        take_profit=_dec(pos.price_tp),
+        volume=_dec(pos.volume),
+        profit=_money(pos.profit, currency),
+        storage=_money(pos.storage, currency),
+        profit_rate=_dec(pos.rate_profit),
+        margin_rate=_dec(pos.rate_margin),
         expert_id=pos.expert_id,
         expert_position_id=pos.expert_position_id,
         comment=pos.comment,
-        activation_mode=ACTIVATION_POSITION.to_proto(  # type: ignore[arg-type]
-            _extra_int(extra, "ActivationMode")
+        activation_mode=_ACTIVATION_POSITION(_extra_int(extra, "ActivationMode"), 0),  # type: ignore[arg-type]
+        activation_time=timestamp_fields(
+            fast_from_seconds(extra.get("ActivationTime"), tc)
         ),
-        activation_time=time_to_proto(tc.from_seconds(extra.get("ActivationTime"))),
         activation_price=_extra_dec(extra, "ActivationPrice"),
         activation_flags=_extra_int(extra, "ActivationFlags"),
         modification_flags=pos.modification_flags,
-        reason=TRADE_REASON.to_proto(pos.reason),  # type: ignore[arg-type]
+        reason=_TRADE_REASON(pos.reason, 0),  # type: ignore[arg-type]
     )
 
 
@@ -168,33 +202,33 @@ def order_to_proto(
         symbol=order.symbol,
         digits=order.digits,
         currency_digits=order.digits_currency,
-        contract_size=decimal_to_proto(order.contract_size),
-        state=ORDER_STATE.to_proto(order.state),  # type: ignore[arg-type]
-        reason=TRADE_REASON.to_proto(order.reason),  # type: ignore[arg-type]
-        setup_time=time_to_proto(order.setup_time_msc or order.setup_time),
-        expiration_time=time_to_proto(order.expiration_time),
-        done_time=time_to_proto(order.done_time_msc or order.done_time),
-        type=ORDER_TYPE.to_proto(order.type),  # type: ignore[arg-type]
-        filling=ORDER_FILLING.to_proto(order.type_fill),  # type: ignore[arg-type]
-        time_type=ORDER_TIME.to_proto(order.type_time),  # type: ignore[arg-type]
-        order_price=decimal_to_proto(order.price_order),
-        trigger_price=decimal_to_proto(order.price_trigger),
-        current_price=decimal_to_proto(order.price_current),
-        stop_loss=decimal_to_proto(order.price_sl),
-        take_profit=decimal_to_proto(order.price_tp),
-        initial_volume=decimal_to_proto(order.volume_initial),
-        current_volume=decimal_to_proto(order.volume_current),
+        contract_size=_dec(order.contract_size),
+        state=_ORDER_STATE(order.state, 0),  # type: ignore[arg-type]
+        reason=_TRADE_REASON(order.reason, 0),  # type: ignore[arg-type]
+        setup_time=timestamp_fields(order.setup_time_msc or order.setup_time),
+        expiration_time=timestamp_fields(order.expiration_time),
+        done_time=timestamp_fields(order.done_time_msc or order.done_time),
+        type=_ORDER_TYPE(order.type, 0),  # type: ignore[arg-type]
+        filling=_ORDER_FILLING(order.type_fill, 0),  # type: ignore[arg-type]
+        time_type=_ORDER_TIME(order.type_time, 0),  # type: ignore[arg-type]
+        order_price=_dec(order.price_order),
+        trigger_price=_dec(order.price_trigger),
+        current_price=_dec(order.price_current),
+        stop_loss=_dec(order.price_sl),
+        take_profit=_dec(order.price_tp),
+        initial_volume=_dec(order.volume_initial),
+        current_volume=_dec(order.volume_current),
         expert_id=order.expert_id,
         position_id=order.position_id,
         position_by_id=order.position_by_id,
         comment=order.comment,
-        activation_mode=ACTIVATION_ORDER.to_proto(  # type: ignore[arg-type]
-            _extra_int(extra, "ActivationMode")
+        activation_mode=_ACTIVATION_ORDER(_extra_int(extra, "ActivationMode"), 0),  # type: ignore[arg-type]
+        activation_time=timestamp_fields(
+            fast_from_seconds(extra.get("ActivationTime"), tc)
         ),
-        activation_time=time_to_proto(tc.from_seconds(extra.get("ActivationTime"))),
         activation_price=_extra_dec(extra, "ActivationPrice"),
         activation_flags=_extra_int(extra, "ActivationFlags"),
-        margin_rate=decimal_to_proto(order.rate_margin),
+        margin_rate=_dec(order.rate_margin),
         modification_flags=order.modification_flags,
     )
 
@@ -210,31 +244,31 @@ def deal_to_proto(
         login=deal.login,
         dealer=deal.dealer,
         order_ticket=deal.order,
-        action=DEAL_ACTION.to_proto(deal.action),  # type: ignore[arg-type]
-        entry=DEAL_ENTRY.to_proto(deal.entry),  # type: ignore[arg-type]
-        reason=TRADE_REASON.to_proto(deal.reason),  # type: ignore[arg-type]
+        action=_DEAL_ACTION(deal.action, 0),  # type: ignore[arg-type]
+        entry=_DEAL_ENTRY(deal.entry, 0),  # type: ignore[arg-type]
+        reason=_TRADE_REASON(deal.reason, 0),  # type: ignore[arg-type]
         digits=deal.digits,
         currency_digits=deal.digits_currency,
-        contract_size=decimal_to_proto(deal.contract_size),
-        execute_time=time_to_proto(deal.time_msc or deal.time),
+        contract_size=_dec(deal.contract_size),
+        execute_time=timestamp_fields(deal.time_msc or deal.time),
         symbol=deal.symbol,
-        price=decimal_to_proto(deal.price),
-        stop_loss=decimal_to_proto(deal.price_sl),
-        take_profit=decimal_to_proto(deal.price_tp),
-        volume=decimal_to_proto(deal.volume),
-        closed_volume=decimal_to_proto(deal.volume_closed),
-        profit=money_to_proto(deal.profit, currency),
-        value=money_to_proto(deal.value, currency),
-        storage=money_to_proto(deal.storage, currency),
-        commission=money_to_proto(deal.commission, currency),
-        fee=money_to_proto(deal.fee, currency),
-        profit_rate=decimal_to_proto(deal.rate_profit),
-        margin_rate=decimal_to_proto(deal.rate_margin),
+        price=_dec(deal.price),
+        stop_loss=_dec(deal.price_sl),
+        take_profit=_dec(deal.price_tp),
+        volume=_dec(deal.volume),
+        closed_volume=_dec(deal.volume_closed),
+        profit=_money(deal.profit, currency),
+        value=_money(deal.value, currency),
+        storage=_money(deal.storage, currency),
+        commission=_money(deal.commission, currency),
+        fee=_money(deal.fee, currency),
+        profit_rate=_dec(deal.rate_profit),
+        margin_rate=_dec(deal.rate_margin),
         expert_id=deal.expert_id,
         position_id=deal.position_id,
         comment=deal.comment,
         raw_profit=_extra_dec(extra, "ProfitRaw"),
-        position_price=decimal_to_proto(deal.price_position),
+        position_price=_dec(deal.price_position),
         tick_value=_extra_dec(extra, "TickValue"),
         tick_size=_extra_dec(extra, "TickSize"),
         flags=_extra_int(extra, "Flags"),

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mt5gateway.v1 import user_pb2
 
-from mt5gateway_server.mapping.enums import SO_ACTIVATION, rights_from_mask
-from mt5gateway_server.mapping.money import decimal_to_proto, money_to_proto
-from mt5gateway_server.mapping.time import optional_timestamp
+from mt5gateway_server.mapping.enums import SO_ACTIVATION, rights_tuple
+from mt5gateway_server.mapping.money import decimal_fields, money_fields
+from mt5gateway_server.mapping.time import timestamp_fields
 from mt5gateway_server.webapi import UserUpdate
-from mt5gateway_server.webapi.wire import to_decimal, to_int, to_str
+from mt5gateway_server.webapi.models import (
+    fast_to_decimal,
+    fast_to_int,
+    fast_to_str,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -72,41 +76,27 @@ UPDATABLE_USER_FIELDS: Mapping[str, str] = {
     "lead_campaign": "lead_campaign",
 }
 
-# Money fields MT5 sends only in the raw record (kept in the DTO's ``extra``).
-_USER_EXTRA_MONEY = {
-    "commission_daily": "CommissionDaily",
-    "commission_monthly": "CommissionMonthly",
-    "agent_commission_daily": "CommissionAgentDaily",
-    "agent_commission_monthly": "CommissionAgentMonthly",
-    "balance_prev_day": "BalancePrevDay",
-    "balance_prev_month": "BalancePrevMonth",
-    "equity_prev_day": "EquityPrevDay",
-    "equity_prev_month": "EquityPrevMonth",
-}
 
-
-def _extra_str(extra: Mapping[str, Any], key: str) -> str:
-    return to_str(extra.get(key))
-
-
-def _extra_int(extra: Mapping[str, Any], key: str) -> int:
-    return to_int(extra.get(key))
+# EnumTable.to_proto as a plain dict's get: no Python-level call per field.
+_SO_ACTIVATION = dict(SO_ACTIVATION.forward).get
 
 
 def user_to_proto(user: User, currency: str) -> user_pb2.User:
     """``currency``: the account currency (the user's group's)."""
-    extra = user.extra
+    # Nested messages go in as dicts (see money.money_fields), all in one constructor
+    # call; fields MT5 sends only in the raw record come from the DTO's ``extra``.
+    get = user.extra.get
     return user_pb2.User(
         login=user.login,
         group=user.group,
-        rights=rights_from_mask(user.rights),  # type: ignore[arg-type]
+        rights=rights_tuple(user.rights),  # type: ignore[arg-type]
         rights_mask=user.rights,
         name=user.name,
         first_name=user.first_name,
         last_name=user.last_name,
         middle_name=user.middle_name,
         company=user.company,
-        bank_account=_extra_str(extra, "Account"),
+        bank_account=fast_to_str(get("Account")),
         country=user.country,
         city=user.city,
         state=user.state,
@@ -121,28 +111,35 @@ def user_to_proto(user: User, currency: str) -> user_pb2.User:
         color=user.color,
         leverage=user.leverage,
         agent=user.agent,
-        mqid=_extra_str(extra, "MQID"),
-        client_id=_extra_int(extra, "ClientID"),
+        mqid=fast_to_str(get("MQID")),
+        client_id=fast_to_int(get("ClientID")),
         lead_source=user.lead_source,
         lead_campaign=user.lead_campaign,
-        trade_accounts=_extra_str(extra, "TradeAccounts"),
-        limit_orders=_extra_int(extra, "LimitOrders"),
-        limit_positions=_extra_int(extra, "LimitPositions"),
-        registration_time=optional_timestamp(user.registration_time),
-        last_access_time=optional_timestamp(user.last_access_time),
-        last_password_change_time=optional_timestamp(user.last_pass_change_time),
+        trade_accounts=fast_to_str(get("TradeAccounts")),
+        limit_orders=fast_to_int(get("LimitOrders")),
+        limit_positions=fast_to_int(get("LimitPositions")),
+        registration_time=timestamp_fields(user.registration_time),
+        last_access_time=timestamp_fields(user.last_access_time),
+        last_password_change_time=timestamp_fields(user.last_pass_change_time),
         last_ip=user.last_ip,
-        cert_serial_number=_extra_int(extra, "CertSerialNumber"),
-        balance=money_to_proto(user.balance, currency),
-        credit=money_to_proto(user.credit, currency),
-        interest_rate=decimal_to_proto(to_decimal(extra.get("InterestRate"))),
+        cert_serial_number=fast_to_int(get("CertSerialNumber")),
+        balance=money_fields(user.balance, currency),
+        credit=money_fields(user.credit, currency),
+        interest_rate=decimal_fields(fast_to_decimal(get("InterestRate"))),
         currency_digits=user.currency_digits,
-        # One constructor call, not a CopyFrom per field afterwards.
-        **{
-            field: money_to_proto(to_decimal(extra.get(key)), currency)
-            for field, key in _USER_EXTRA_MONEY.items()
-        },
+        commission_daily=_extra_money(get("CommissionDaily"), currency),
+        commission_monthly=_extra_money(get("CommissionMonthly"), currency),
+        agent_commission_daily=_extra_money(get("CommissionAgentDaily"), currency),
+        agent_commission_monthly=_extra_money(get("CommissionAgentMonthly"), currency),
+        balance_prev_day=_extra_money(get("BalancePrevDay"), currency),
+        balance_prev_month=_extra_money(get("BalancePrevMonth"), currency),
+        equity_prev_day=_extra_money(get("EquityPrevDay"), currency),
+        equity_prev_month=_extra_money(get("EquityPrevMonth"), currency),
     )
+
+
+def _extra_money(value: object, currency: str) -> dict[str, str | int]:
+    return money_fields(fast_to_decimal(value), currency)
 
 
 def user_update(user: user_pb2.User, paths: list[str]) -> UserUpdate:
@@ -152,32 +149,30 @@ def user_update(user: user_pb2.User, paths: list[str]) -> UserUpdate:
 
 
 def account_to_proto(account: Account, currency: str) -> user_pb2.Account:
-    def money(value: Any) -> Any:  # noqa: ANN401 - Decimal in, Money out
-        return money_to_proto(value, currency)
-
+    c = currency
     return user_pb2.Account(
         login=account.login,
         currency_digits=account.currency_digits,
-        balance=money(account.balance),
-        credit=money(account.credit),
-        margin=money(account.margin),
-        margin_free=money(account.margin_free),
-        margin_level=decimal_to_proto(account.margin_level),
+        balance=money_fields(account.balance, c),
+        credit=money_fields(account.credit, c),
+        margin=money_fields(account.margin, c),
+        margin_free=money_fields(account.margin_free, c),
+        margin_level=decimal_fields(account.margin_level),
         margin_leverage=account.margin_leverage,
-        margin_initial=money(account.margin_initial),
-        margin_maintenance=money(account.margin_maintenance),
-        profit=money(account.profit),
-        storage=money(account.storage),
-        floating=money(account.floating),
-        equity=money(account.equity),
-        so_activation=SO_ACTIVATION.to_proto(account.so_activation),  # type: ignore[arg-type]
-        so_time=optional_timestamp(account.so_time),
-        so_level=decimal_to_proto(account.so_level),
-        so_equity=money(account.so_equity),
-        so_margin=money(account.so_margin),
-        blocked_commission=money(account.blocked_commission),
-        blocked_profit=money(account.blocked_profit),
-        assets=money(account.assets),
-        liabilities=money(account.liabilities),
-        commission=money(to_decimal(account.extra.get("Commission"))),
+        margin_initial=money_fields(account.margin_initial, c),
+        margin_maintenance=money_fields(account.margin_maintenance, c),
+        profit=money_fields(account.profit, c),
+        storage=money_fields(account.storage, c),
+        floating=money_fields(account.floating, c),
+        equity=money_fields(account.equity, c),
+        so_activation=_SO_ACTIVATION(account.so_activation, 0),  # type: ignore[arg-type]
+        so_time=timestamp_fields(account.so_time),
+        so_level=decimal_fields(account.so_level),
+        so_equity=money_fields(account.so_equity, c),
+        so_margin=money_fields(account.so_margin, c),
+        blocked_commission=money_fields(account.blocked_commission, c),
+        blocked_profit=money_fields(account.blocked_profit, c),
+        assets=money_fields(account.assets, c),
+        liabilities=money_fields(account.liabilities, c),
+        commission=_extra_money(account.extra.get("Commission"), c),
     )
