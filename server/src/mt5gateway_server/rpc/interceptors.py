@@ -1,7 +1,12 @@
-"""Server interceptor layers, outermost first: RequestContext (log context, CallState,
-server span), AccessLog (access line, RPC metrics, span end), ErrorMapping, CallerAuth.
+"""The server's one interceptor: per call, in this order, a fresh log context,
+``CallState`` and server span; caller authentication; the call itself under the
+deadline; error mapping; the access line, RPC metrics and span end.
 
-``ErrorMapping`` is the only place an exception becomes a status. The per-call
+All of it is fused into ONE wrapper per method (built once, cached): a unary call
+costs one extra coroutine frame and a stream one extra async generator, however many
+concerns there are. With 10,000 idle streams every object kept per stream counts.
+
+``_abort`` is the only place an exception becomes a status. The per-call
 ``CallState`` travels in a contextvar, so services (and ``ServiceDeps``) can add the
 MT5 server, retcode and error metadata that the access line and ErrorInfo show.
 """
@@ -11,11 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 import time
 import uuid
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -52,12 +57,8 @@ if TYPE_CHECKING:
     Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
 
 __all__ = [
-    "AccessLog",
+    "CallInterceptor",
     "CallState",
-    "CallerAuth",
-    "Chain",
-    "ErrorMapping",
-    "RequestContext",
     "add_error_metadata",
     "current_call",
 ]
@@ -117,8 +118,25 @@ def _metadata(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str:
     return ""
 
 
-class _Wrapping(grpc.aio.ServerInterceptor, ABC):
-    """Wraps the behaviour of unary-unary and unary-stream handlers."""
+class CallInterceptor(grpc.aio.ServerInterceptor):
+    """Context, auth, error mapping, access log, metrics and tracing as one wrapper.
+
+    ``auth``: caller API keys are checked when given (and enabled) except for
+    ``PUBLIC_SERVICES``. Handlers with streaming requests are passed through.
+    """
+
+    def __init__(
+        self,
+        *,
+        metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
+        auth: GrpcSettings | None = None,
+    ) -> None:
+        self._metrics = metrics
+        self._tracing = tracing or Tracing()
+        self._auth = auth if auth is not None and auth.auth_enabled else None
+        # method -> (handler the continuation returned, the wrapped one)
+        self._cache: dict[str, tuple[Handler, Handler]] = {}
 
     async def intercept_service(
         self,
@@ -128,7 +146,13 @@ class _Wrapping(grpc.aio.ServerInterceptor, ABC):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        return self.wrap_handler(handler, handler_call_details.method)
+        method = handler_call_details.method
+        cached = self._cache.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self.wrap_handler(handler, method)
+        self._cache[method] = (handler, wrapped)
+        return wrapped
 
     def wrap_handler(self, handler: Handler, method: str) -> Handler:
         if handler.request_streaming:
@@ -149,59 +173,72 @@ class _Wrapping(grpc.aio.ServerInterceptor, ABC):
             )
         return handler
 
-    @abstractmethod
-    def wrap_unary(self, behavior: Unary, method: str) -> Unary: ...
+    def wrap_unary(self, behavior: Unary, method: str) -> Unary:
+        check_caller = self._caller_check(method)
 
-    @abstractmethod
-    def wrap_stream(self, behavior: Streaming, method: str) -> Streaming: ...
+        async def call(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> Any:
+            self._enter(request, context, method)
+            started = time.perf_counter()
+            failure: BaseException | None = None
+            try:
+                try:
+                    if check_caller is not None:
+                        check_caller(context)
+                    with deadline_scope(context.time_remaining()):
+                        return await behavior(request, context)
+                except (asyncio.CancelledError, grpc.aio.AbortError):
+                    raise
+                except Exception as exc:  # noqa: BLE001  # this is the one place
+                    await self._abort(exc, context)
+                    raise AssertionError("abort returned") from None  # pragma: no cover
+            except BaseException as exc:
+                failure = exc
+                raise
+            finally:
+                self._finish(started, failure)
 
+        return call
 
-class Chain(grpc.aio.ServerInterceptor):
-    """Several ``_Wrapping`` layers as one interceptor, outermost first.
+    def wrap_stream(self, behavior: Streaming, method: str) -> Streaming:
+        check_caller = self._caller_check(method)
+        metrics = self._metrics
 
-    Behaves exactly like passing the layers to the server one by one, but the wrapped
-    handler is built once per method and reused (the servicer's handler for a method
-    is the same object on every call), instead of once per layer per call.
-    """
+        async def call(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            self._enter(request, context, method)
+            started = time.perf_counter()
+            if metrics is not None:
+                metrics.stream_opened(method)
+            failure: BaseException | None = None
+            try:
+                try:
+                    if check_caller is not None:
+                        check_caller(context)
+                    async for item in behavior(request, context):
+                        yield item
+                except (asyncio.CancelledError, grpc.aio.AbortError):
+                    raise
+                except Exception as exc:  # noqa: BLE001  # this is the one place
+                    await self._abort(exc, context)
+            except BaseException as exc:
+                failure = exc
+                raise
+            finally:
+                if metrics is not None:
+                    metrics.stream_closed(method)
+                self._finish(started, failure)
 
-    def __init__(self, layers: Sequence[_Wrapping]) -> None:
-        self.layers = tuple(layers)
-        # method -> (handler the continuation returned, the wrapped one)
-        self._cache: dict[str, tuple[Handler, Handler]] = {}
+        return call
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        method = handler_call_details.method
-        cached = self._cache.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = handler
-        for layer in reversed(self.layers):
-            wrapped = layer.wrap_handler(wrapped, method)
-        self._cache[method] = (handler, wrapped)
-        return wrapped
-
-
-def _unbound(fn: object) -> object:
-    return getattr(fn, "__func__", fn)
-
-
-class RequestContext(_Wrapping):
-    """Fresh log context, CallState and server span per call; MT5 calls capped by
-    the deadline."""
-
-    def __init__(self, tracing: Tracing | None = None) -> None:
-        self._tracing = tracing or Tracing()
+    # ------------------------------------------------------------ the concerns
 
     def _enter(
         self, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
     ) -> None:
+        """Fresh log context, CallState and server span for this call's task."""
         structlog.contextvars.clear_contextvars()
         metadata = context.invocation_metadata()
         request_id = getattr(request, "request_id", "")
@@ -219,36 +256,33 @@ class RequestContext(_Wrapping):
             rpc_method=method, request_id=request_id, peer=state.peer
         )
 
-    def wrap_unary(self, behavior: Unary, method: str) -> Unary:
-        async def call(
-            request: Any, context: grpc.aio.ServicerContext[Any, Any]
-        ) -> Any:
-            self._enter(request, context, method)
-            with deadline_scope(context.time_remaining()):
-                return await behavior(request, context)
+    def _caller_check(
+        self, method: str
+    ) -> Callable[[grpc.aio.ServicerContext[Any, Any]], None] | None:
+        if self._auth is None or method.startswith(PUBLIC_SERVICES):
+            return None
+        return functools.partial(_check_caller, self._auth)
 
-        return call
-
-    def wrap_stream(self, behavior: Streaming, method: str) -> Streaming:
-        async def call(
-            request: Any, context: grpc.aio.ServicerContext[Any, Any]
-        ) -> AsyncIterator[Any]:
-            self._enter(request, context, method)
-            async for item in behavior(request, context):
-                yield item
-
-        return call
-
-
-class AccessLog(_Wrapping):
-    """One line per RPC, plus the RPC metrics."""
-
-    def __init__(self, metrics: Metrics | None = None) -> None:
-        self._metrics = metrics
+    @staticmethod
+    async def _abort(
+        exc: Exception, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
+        """Every failure ends as ``google.rpc.Status`` + ErrorInfo (STYLE.md)."""
+        err = to_gateway_error(exc)
+        state = _CALL.get()
+        if state is not None:
+            state.code = err.code
+            state.reason = err.reason_name
+            state.retcode = err.retcode
+        status = rpc_status.to_status(err.to_status())
+        await context.abort(
+            err.code, err.message, trailing_metadata=status.trailing_metadata
+        )
 
     def _finish(self, started: float, exc: BaseException | None) -> None:
+        """The access line, the RPC metrics and the span's end."""
         state = _CALL.get()
-        if state is None:  # pragma: no cover - RequestContext always runs first
+        if state is None:  # pragma: no cover - _enter always ran
             return
         if isinstance(exc, asyncio.CancelledError) and state.code is grpc.StatusCode.OK:
             state.code = grpc.StatusCode.CANCELLED
@@ -280,43 +314,27 @@ class AccessLog(_Wrapping):
                 retcode=state.retcode,
             )
 
-    def wrap_unary(self, behavior: Unary, method: str) -> Unary:  # noqa: ARG002
-        async def call(
-            request: Any, context: grpc.aio.ServicerContext[Any, Any]
-        ) -> Any:
-            started = time.perf_counter()
-            try:
-                result = await behavior(request, context)
-            except BaseException as exc:
-                self._finish(started, exc)
-                raise
-            self._finish(started, None)
-            return result
 
-        return call
+def _unbound(fn: object) -> object:
+    return getattr(fn, "__func__", fn)
 
-    def wrap_stream(self, behavior: Streaming, method: str) -> Streaming:
-        metrics = self._metrics
 
-        async def call(
-            request: Any, context: grpc.aio.ServicerContext[Any, Any]
-        ) -> AsyncIterator[Any]:
-            started = time.perf_counter()
-            if metrics is not None:
-                metrics.stream_opened(method)
-            failure: BaseException | None = None
-            try:
-                async for item in behavior(request, context):
-                    yield item
-            except BaseException as exc:
-                failure = exc
-                raise
-            finally:
-                if metrics is not None:
-                    metrics.stream_closed(method)
-                self._finish(started, failure)
-
-        return call
+def _check_caller(
+    settings: GrpcSettings, context: grpc.aio.ServicerContext[Any, Any]
+) -> None:
+    """Optional API keys (``x-api-key`` or ``authorization: Bearer``)."""
+    presented = _metadata(context, "x-api-key")
+    if not presented:
+        auth = _metadata(context, "authorization")
+        scheme, _, token = auth.partition(" ")
+        presented = token.strip() if scheme.lower() == "bearer" else ""
+    caller = settings.authenticate(presented) if presented else None
+    if caller is None:
+        raise CallerUnauthenticated
+    state = _CALL.get()
+    if state is not None:
+        state.caller = caller
+        structlog.contextvars.bind_contextvars(caller=caller)
 
 
 def to_gateway_error(exc: Exception) -> GatewayError:  # noqa: PLR0911 - one per family
@@ -342,116 +360,12 @@ def to_gateway_error(exc: Exception) -> GatewayError:  # noqa: PLR0911 - one per
     return InternalError()
 
 
-class ErrorMapping(_Wrapping):
-    """Every failure ends as ``google.rpc.Status`` + ErrorInfo (STYLE.md)."""
-
-    @staticmethod
-    async def _abort(
-        exc: Exception, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> None:
-        err = to_gateway_error(exc)
-        state = _CALL.get()
-        if state is not None:
-            state.code = err.code
-            state.reason = err.reason_name
-            state.retcode = err.retcode
-        status = rpc_status.to_status(err.to_status())
-        await context.abort(
-            err.code, err.message, trailing_metadata=status.trailing_metadata
-        )
-
-    def wrap_unary(self, behavior: Unary, method: str) -> Unary:  # noqa: ARG002
-        async def call(
-            request: Any, context: grpc.aio.ServicerContext[Any, Any]
-        ) -> Any:
-            try:
-                return await behavior(request, context)
-            except (asyncio.CancelledError, grpc.aio.AbortError):
-                raise
-            except Exception as exc:  # noqa: BLE001  # this is the one place
-                await self._abort(exc, context)
-                raise AssertionError("abort returned") from None  # pragma: no cover
-
-        return call
-
-    def wrap_stream(self, behavior: Streaming, method: str) -> Streaming:  # noqa: ARG002
-        async def call(
-            request: Any, context: grpc.aio.ServicerContext[Any, Any]
-        ) -> AsyncIterator[Any]:
-            try:
-                async for item in behavior(request, context):
-                    yield item
-            except (asyncio.CancelledError, grpc.aio.AbortError):
-                raise
-            except Exception as exc:  # noqa: BLE001  # this is the one place
-                await self._abort(exc, context)
-
-        return call
-
-
-class CallerAuth(_Wrapping):
-    """Optional API keys (``x-api-key`` or ``authorization: Bearer``)."""
-
-    def __init__(self, settings: GrpcSettings) -> None:
-        self._settings = settings
-
-    def _check(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-        presented = _metadata(context, "x-api-key")
-        if not presented:
-            auth = _metadata(context, "authorization")
-            scheme, _, token = auth.partition(" ")
-            presented = token.strip() if scheme.lower() == "bearer" else ""
-        caller = self._settings.authenticate(presented) if presented else None
-        if caller is None:
-            raise CallerUnauthenticated
-        state = _CALL.get()
-        if state is not None:
-            state.caller = caller
-            structlog.contextvars.bind_contextvars(caller=caller)
-
-    def wrap_unary(self, behavior: Unary, method: str) -> Unary:
-        if method.startswith(PUBLIC_SERVICES):
-            return behavior
-
-        async def call(
-            request: Any, context: grpc.aio.ServicerContext[Any, Any]
-        ) -> Any:
-            self._check(context)
-            return await behavior(request, context)
-
-        return call
-
-    def wrap_stream(self, behavior: Streaming, method: str) -> Streaming:
-        if method.startswith(PUBLIC_SERVICES):
-            return behavior
-
-        async def call(
-            request: Any, context: grpc.aio.ServicerContext[Any, Any]
-        ) -> AsyncIterator[Any]:
-            self._check(context)
-            async for item in behavior(request, context):
-                yield item
-
-        return call
-
-
 def build_interceptors(
     grpc_settings: GrpcSettings,
     *,
     metrics: Metrics | None = None,
     tracing: Tracing | None = None,
 ) -> list[grpc.aio.ServerInterceptor]:
-    """Tracing and log context first, auth innermost so its error is mapped.
-
-    One interceptor for all layers: one await per call instead of one per layer, and
-    the wrapped handlers are built once per method. Spans come from our own layer,
-    not the OTel grpc interceptor (see ``tracing.py`` for why).
-    """
-    layers: list[_Wrapping] = [
-        RequestContext(tracing),
-        AccessLog(metrics),
-        ErrorMapping(),
-    ]
-    if grpc_settings.auth_enabled:
-        layers.append(CallerAuth(grpc_settings))
-    return [Chain(layers)]
+    """The server's interceptors: one ``CallInterceptor`` (spans come from it, not
+    from the OTel grpc interceptor; see ``tracing.py`` for why)."""
+    return [CallInterceptor(metrics=metrics, tracing=tracing, auth=grpc_settings)]

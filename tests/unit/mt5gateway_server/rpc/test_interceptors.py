@@ -1,4 +1,4 @@
-"""ErrorMapping and friends with a fake servicer context (no sockets)."""
+"""The CallInterceptor with a fake servicer context (no sockets)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,7 @@ from mt5gateway_server.cache.idempotency import (
 )
 from mt5gateway_server.errors import ValidationError
 from mt5gateway_server.rpc.interceptors import (
-    AccessLog,
-    CallerAuth,
-    ErrorMapping,
-    RequestContext,
+    CallInterceptor,
     add_error_metadata,
     current_call,
     to_gateway_error,
@@ -66,12 +63,7 @@ class Request:
 
 
 def _chain(behavior: Any, *, auth: GrpcSettings | None = None) -> Any:
-    # Innermost first, as grpc applies interceptors outermost first.
-    if auth is not None:
-        behavior = CallerAuth(auth).wrap_unary(behavior, METHOD)
-    behavior = ErrorMapping().wrap_unary(behavior, METHOD)
-    behavior = AccessLog().wrap_unary(behavior, METHOD)
-    return RequestContext().wrap_unary(behavior, METHOD)
+    return CallInterceptor(auth=auth).wrap_unary(behavior, METHOD)
 
 
 async def _run(behavior: Any, context: FakeContext, **kw: Any) -> Any:
@@ -104,10 +96,7 @@ async def test_health_checks_log_at_debug_unless_they_fail() -> None:
         raise RuntimeError
 
     def wrapped(behavior: Any) -> Any:
-        inner = AccessLog().wrap_unary(
-            ErrorMapping().wrap_unary(behavior, method), method
-        )
-        return RequestContext().wrap_unary(inner, method)
+        return CallInterceptor().wrap_unary(behavior, method)
 
     with capture_logs() as logs:
         await asyncio.create_task(wrapped(ok)(Request(), FakeContext()))
