@@ -61,6 +61,8 @@ def server_config(cfg: Mt5ServerSettings) -> ServerConfig:
         url=str(cfg.url).rstrip("/"),
         login=cfg.login,
         password=cfg.read_password(),
+        # A password file is re-read before every handshake: rotate without restart.
+        password_source=None if cfg.password_file is None else cfg.read_password,
         name=cfg.name,
         pool_size=cfg.pool_size,
         ping_interval=cfg.ping_interval_seconds,

@@ -1,7 +1,7 @@
 """GatewayError hierarchy and the one table from Web API errors to gRPC statuses.
 
 Services raise ``GatewayError``s; ``webapi`` raises ``WebApiError``s. ``from_webapi``
-converts the latter with one table (STYLE.md "Error model"), and the ``ErrorMapping``
+converts the latter with one table (STYLE.md "Error model"), and the ``CallInterceptor``
 interceptor is the only place either becomes a ``google.rpc.Status``.
 """
 

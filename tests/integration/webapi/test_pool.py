@@ -20,8 +20,9 @@ from mt5gateway_server.webapi import (
     deadline_scope,
 )
 from mt5sim import SimConfig, Simulator
+from pydantic import SecretStr
 
-from .conftest import SimControl, server_config
+from .conftest import MANAGER_PASSWORD, SimControl, server_config
 
 
 async def a_trader(client):
@@ -362,3 +363,40 @@ async def test_expired_deadline_sends_nothing_and_keeps_sessions(open_pool, cont
             == "<SessionPool main [1 ready, 0 busy, 0 reauth, 0 broken | 0 waiting]>"
         )
         assert "trade/balance" not in (await control.stats())["requests"]
+
+
+async def test_password_source_is_read_before_every_handshake(sim, control, tmp_path):
+    secret = tmp_path / "mt5-password"
+    secret.write_text(MANAGER_PASSWORD + "\n")
+
+    def read() -> SecretStr:
+        return SecretStr(secret.read_text().rstrip("\n"))
+
+    config = server_config(
+        sim, pool_size=1, password_source=read, breaker_reset_timeout=0.2
+    )
+    with structlog.testing.capture_logs() as logs:
+        async with SessionPool(config) as pool:
+            client = pool.client()
+            assert await client.user_total() > 0
+            # Rotated to a password the server does not know: the next handshake
+            # uses it (and fails), so the file really is read again.
+            secret.write_text("Rotated-but-wrong1\n")
+            await control.drop_sessions()
+            with pytest.raises((AuthError, PoolTimeout, CircuitOpen)):
+                await client.user_total()
+            # Rotated back; the pool's own retry loop logs in with it.
+            secret.write_text(MANAGER_PASSWORD + "\n")
+            for _ in range(200):
+                if "1 ready" in repr(pool):
+                    break
+                await asyncio.sleep(0.02)
+            assert await client.user_total() > 0
+            # An unreadable file keeps the last good password.
+            secret.unlink()
+            await control.drop_sessions()
+            assert await client.user_total() > 0
+    events = [e["event"] for e in logs]
+    assert events.count("mt5_password_reloaded") >= 2
+    assert "mt5_password_reload_failed" in events
+    assert "Rotated-but-wrong1" not in repr(logs)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,12 @@ class ServerConfig:
     agent: str = "mt5gateway"  # no spaces allowed (§2.1)
     version: int = 3470  # any build >= 484
     server_utc_offset: timedelta = timedelta(0)  # see wire.TimeConvention
+    # Called before every handshake when set (e.g. re-reads a password file), so a
+    # rotated password is used on the next re-authentication without a restart. If it
+    # raises, the last good password is kept.
+    password_source: Callable[[], SecretStr] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         password: object = self.password  # callers may pass a plain str

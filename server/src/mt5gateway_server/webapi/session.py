@@ -357,6 +357,7 @@ class Mt5Session:
 
     async def _handshake_exchange(self) -> None:
         cfg = self.config
+        self._reload_password()
         self._allow_new_connection = True
         try:
             start = await self._exchange(
@@ -407,6 +408,23 @@ class Mt5Session:
         self.version_access = str(answer.fields.get("version_access", ""))
         self.version_trade = str(answer.fields.get("version_trade", ""))
         self._authenticated = True
+
+    def _reload_password(self) -> None:
+        source = self.config.password_source
+        if source is None:
+            return
+        try:
+            pw_hash = auth.password_hash(source().get_secret_value())
+        except Exception as exc:  # noqa: BLE001 - keep the last good password
+            log.warning(
+                "mt5_password_reload_failed",
+                server=self.config.name,
+                error=type(exc).__name__,
+            )
+            return
+        if pw_hash != self._pw_hash:
+            self._pw_hash = pw_hash
+            log.info("mt5_password_reloaded", server=self.config.name, index=self.index)
 
     def _check_auth_retcode(self, env: Envelope, step: str) -> None:
         if env.retcode == 0:

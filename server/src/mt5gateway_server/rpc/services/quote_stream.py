@@ -6,7 +6,7 @@ nothing else was sent for ``quotes.heartbeat_seconds``; ``min_interval`` throttl
 each symbol (ticks in between are conflated, latest wins). A tick older than one
 already sent for the same symbol is never sent (the snapshot fetch and the poller
 can race). On drain the stream ends with UNAVAILABLE + RetryInfo (raised as
-``GatewayDraining``; the ErrorMapping interceptor writes the status).
+``GatewayDraining``; the CallInterceptor writes the status).
 """
 
 from __future__ import annotations
