@@ -6,7 +6,7 @@ and this load generator. The direct-pool and handshake clients run here and call
 same simulator, so the gateway's cost is the difference between the first two rows.
 
     uv run python bench/bench_gateway.py [--duration 3] [--pool-size 8] [--json FILE]
-        [--h2load] [--profile-gateway FILE.svg]
+        [--h2load] [--profile-gateway FILE.svg] [--gateway-workers N]
 
 ``--h2load`` adds rows measured with ``h2load`` (Debian ``nghttp2-client``), a C load
 generator that costs far less CPU than the Python gRPC client: one framed GetUser
@@ -15,6 +15,11 @@ h2load only checks HTTP 200, so a sample of responses is verified with a real gR
 client before and after, and the gateway's own ``rpc_finished`` access lines are
 counted by status code. ``--profile-gateway`` attaches ``py-spy record`` to the
 gateway during the h2load run at the highest concurrency.
+
+``--gateway-workers N`` runs ``mt5gateway serve --workers N`` (a supervisor and N
+processes on one port); it starts a redis-server for the gateway (``--workers`` > 1
+requires Redis; it is started for N = 1 too so both runs have the same set-up). The
+h2load rows then say how many RPCs each worker finished.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import statistics
 import struct
 import sys
@@ -55,7 +61,7 @@ READY = re.compile(r"mt5gateway ready on [^\s]+:(\d+)")
 Call = Callable[[int], Awaitable[object]]
 
 
-def _env(sim_url: str, pool_size: int) -> dict[str, str]:
+def _env(sim_url: str, pool_size: int, redis_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MT5GW_")}
     env.update(
         MT5GW_MT5__MAIN__URL=sim_url,
@@ -65,7 +71,36 @@ def _env(sim_url: str, pool_size: int) -> dict[str, str]:
         MT5GW_TELEMETRY__LOG_FORMAT="json",
         MT5GW_TELEMETRY__METRICS_LISTEN="127.0.0.1:0",
     )
+    if redis_url is not None:
+        env["MT5GW_REDIS__URL"] = redis_url
     return env
+
+
+async def _start_redis(workdir: Path) -> tuple[asyncio.subprocess.Process, str]:
+    """A throw-away redis-server on a free loopback port (like tests/conftest.py)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server not found: apt-get install redis-server")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    async with asyncio.timeout(10):
+        while True:
+            with contextlib.suppress(OSError):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"PING\r\n")
+                await writer.drain()
+                answer = await reader.readline()
+                writer.close()
+                if answer.startswith(b"+PONG"):
+                    break
+            await asyncio.sleep(0.05)
+    return proc, f"redis://127.0.0.1:{port}/0"
 
 
 async def _start_sim() -> tuple[asyncio.subprocess.Process, str]:
@@ -85,12 +120,14 @@ class AccessCounter:
     file (a real sink with a write per line, read only between runs)."""
 
     _CODE = re.compile(rb'"code": ?"([A-Z_]+)"')
+    _WORKER = re.compile(rb'"worker": ?(\d+)')
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.file = path.open("wb")
 
     def snapshot(self) -> dict[str, int]:
+        """Access lines by code, plus ``worker:<index>`` keys with --workers."""
         codes: dict[str, int] = {}
         with self.path.open("rb") as f:
             for line in f:
@@ -98,6 +135,10 @@ class AccessCounter:
                     found = self._CODE.search(line)
                     code = found.group(1).decode() if found else "?"
                     codes[code] = codes.get(code, 0) + 1
+                    worker = self._WORKER.search(line)
+                    if worker:
+                        key = f"worker:{worker.group(1).decode()}"
+                        codes[key] = codes.get(key, 0) + 1
         return codes
 
 
@@ -120,21 +161,27 @@ def _tree_cpu(pid: int) -> float:
 
 
 async def _start_gateway(
-    sim_url: str, pool_size: int, counter: AccessCounter, extra: list[str]
+    sim_url: str,
+    pool_size: int,
+    counter: AccessCounter,
+    extra: list[str],
+    redis_url: str | None = None,
 ) -> tuple[asyncio.subprocess.Process, int]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "mt5gateway_server", "serve",
         "--listen", "127.0.0.1:0", *extra,
         stdout=counter.file,  # access lines, counted by code
         stderr=asyncio.subprocess.PIPE,
-        env=_env(sim_url, pool_size),
+        env=_env(sim_url, pool_size, redis_url),
     )  # fmt: skip
     assert proc.stderr is not None
+    seen = ""
     async with asyncio.timeout(60):
         while True:
             line = (await proc.stderr.readline()).decode()
+            seen += line
             if not line:
-                raise RuntimeError("gateway exited before it was ready")
+                raise RuntimeError(f"gateway exited before it was ready:\n{seen}")
             found = READY.search(line)
             if found:
                 return proc, int(found.group(1))
@@ -264,9 +311,12 @@ async def _verify_sample(stubs: list[Any], n: int = 50) -> None:
             raise RuntimeError(f"GetUser({login}) answered login {reply.user.login}")
 
 
-async def _py_spy(pid: int, out: Path, seconds: float) -> asyncio.subprocess.Process:
+async def _py_spy(
+    pid: int, out: Path, seconds: float, *, subprocesses: bool = False
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        "uvx", "py-spy", "record", "--pid", str(pid), "--duration",
+        "uvx", "py-spy", "record", "--pid", str(pid),
+        *(["--subprocesses"] if subprocesses else []), "--duration",
         str(max(1, int(seconds))), "--rate", "250", "--nonblocking",
         "--output", str(out),
         "--format", "speedscope" if out.suffix == ".json" else "flamegraph",
@@ -277,12 +327,19 @@ async def _py_spy(pid: int, out: Path, seconds: float) -> asyncio.subprocess.Pro
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:  # noqa: C901
     sim_proc, sim_url = await _start_sim()
     gw_proc: asyncio.subprocess.Process | None = None
+    redis_proc: asyncio.subprocess.Process | None = None
     results: list[dict[str, Any]] = []
     access_dir = tempfile.TemporaryDirectory()
     try:
         counter = AccessCounter(Path(access_dir.name) / "gateway-stdout.jsonl")
         extra: list[str] = []
-        gw_proc, port = await _start_gateway(sim_url, args.pool_size, counter, extra)
+        redis_url = None
+        if args.gateway_workers is not None:
+            redis_proc, redis_url = await _start_redis(Path(access_dir.name))
+            extra += ["--workers", str(args.gateway_workers)]
+        gw_proc, port = await _start_gateway(
+            sim_url, args.pool_size, counter, extra, redis_url
+        )
         channels = [
             grpc.aio.insecure_channel(f"127.0.0.1:{port}") for _ in range(args.channels)
         ]
@@ -324,9 +381,11 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:  # noqa:
         for channel in channels:
             await channel.close()
     finally:
-        access_dir.cleanup()
         if gw_proc is not None:
             await _stop(gw_proc)
+        if redis_proc is not None:
+            await _stop(redis_proc)
+        access_dir.cleanup()
         await _stop(sim_proc)
     return results
 
@@ -342,7 +401,10 @@ def _add_cpu(
     after = counter.snapshot()
     codes = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     codes = {k: v for k, v in codes.items() if v}
+    workers = {k: codes.pop(k) for k in list(codes) if k.startswith("worker:")}
     served = sum(codes.values())
+    if workers:
+        row["per_worker"] = workers
     if served:
         row["grpc_codes"] = codes
         row["gw_cpu_ms_per_rpc"] = round(
@@ -368,11 +430,17 @@ async def _run_h2load(
             spy = None
             if args.profile_gateway and concurrency == max(args.concurrency):
                 spy = await _py_spy(
-                    gw_proc.pid, args.profile_gateway, args.warmup + args.duration
+                    gw_proc.pid,
+                    args.profile_gateway,
+                    args.warmup + args.duration,
+                    subprocesses=args.gateway_workers is not None,
                 )
             row = await _h2load(
                 port, concurrency, args.duration, args.warmup, Path(tmp)
             )
+            if args.gateway_workers is not None:
+                row["gateway_workers"] = args.gateway_workers
+                row["mode"] += f", {args.gateway_workers} worker(s)"
             await asyncio.sleep(0.3)
             _add_cpu(row, counter, before, gw_proc.pid, cpu0)
             if spy is not None:
@@ -429,6 +497,12 @@ def main() -> None:
         metavar="FILE",
         help="py-spy record of the gateway at the highest h2load concurrency "
         "(.svg flamegraph or .json speedscope)",
+    )
+    parser.add_argument(
+        "--gateway-workers",
+        type=int,
+        metavar="N",
+        help="serve --workers N, with a redis-server started for the gateway",
     )
     parser.add_argument(
         "--json", type=Path, default=Path("bench/results/bench_gateway.json")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from mt5gateway_server import app, log
+from mt5gateway_server import app, log, workers
 from mt5gateway_server.cache.redis import RedisUnavailableError
 from mt5gateway_server.settings import Settings, SettingsError, parse_host_port
 from mt5gateway_server.webapi import WebApiError
@@ -62,6 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="TOML settings file (MT5GW_CONFIG_FILE); environment variables win",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help=(
+            "processes serving the same port (default 1; MT5GW_GRPC__WORKERS); "
+            "more than 1 needs Redis and a configured MT5 server"
+        ),
+    )
+    # Set by the supervisor of --workers N for each worker it starts.
+    serve.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     return parser
 
 
@@ -77,8 +90,13 @@ def _run(main: Coroutine[Any, Any, int]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides: dict[str, Any] = {}
+    grpc_overrides: dict[str, Any] = {}
     if args.listen:
-        overrides["grpc"] = {"listen": args.listen}
+        grpc_overrides["listen"] = args.listen
+    if args.workers is not None:
+        grpc_overrides["workers"] = args.workers
+    if grpc_overrides:
+        overrides["grpc"] = grpc_overrides
     if args.metrics_listen:
         overrides["telemetry"] = {"metrics_listen": args.metrics_listen}
     try:
@@ -86,15 +104,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"mt5gateway: {exc}", file=sys.stderr)  # noqa: T201
         return 2
+    if args.worker_index is not None:
+        return _serve_worker(settings, args.worker_index, args.ready_fd)
+    if settings.grpc.workers > 1:
+        return _supervise(settings, args.config)
     log.configure(settings)
+    return _serve(settings)
+
+
+def _serve(
+    settings: Settings, *, out: TextIO | None = None, prefix: str = "mt5gateway"
+) -> int:
     try:
-        return _run(app.run(settings))
+        return _run(app.run(settings, out=out))
     except KeyboardInterrupt:  # pragma: no cover - signal handlers catch it first
         return 0
     except (WebApiError, RedisUnavailableError, SettingsError, OSError) as exc:
         # Start-up failures an operator fixes: say what, without a traceback.
+        print(f"{prefix}: cannot start: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+
+
+def _supervise(settings: Settings, config_file: str | None) -> int:
+    problems = workers.refusals(settings)
+    if problems:
+        print(  # noqa: T201
+            "mt5gateway: refusing to start:\n" + "\n".join(f"  {p}" for p in problems),
+            file=sys.stderr,
+        )
+        return 2
+    workers.share_stdout()
+    log.configure(settings)
+    workers.tag_logs(role="supervisor", pid=os.getpid())
+    supervisor = workers.Supervisor(settings, config_file=config_file)
+    try:
+        return asyncio.run(supervisor.run())
+    except OSError as exc:  # the port cannot be reserved
         print(f"mt5gateway: cannot start: {exc}", file=sys.stderr)  # noqa: T201
         return 1
+
+
+def _serve_worker(settings: Settings, index: int, ready_fd: int | None) -> int:
+    """One of ``--workers N``: a full gateway whose log lines say which one."""
+    workers.die_with_parent()
+    workers.share_stdout()
+    log.configure(settings)
+    workers.tag_logs(role="worker", worker=index, pid=os.getpid())
+    out = workers.ReadyPipe(ready_fd) if ready_fd is not None else None
+    return _serve(settings, out=out, prefix=f"mt5gateway worker {index}")
 
 
 if __name__ == "__main__":

@@ -113,6 +113,9 @@ class GrpcSettings(_Section):
     # Pause between health NOT_SERVING and stop(), so load balancers notice.
     drain_pause_seconds: Annotated[float, Field(ge=0)] = 0.0
     reflection: bool = True
+    # Processes serving the same port (SO_REUSEPORT) under a supervisor; 1 serves in
+    # this process. More than 1 needs Redis and a configured MT5 server (__main__).
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
     # Caller authentication is off while this is empty; otherwise a caller must send
     # one of these keys (metadata ``x-api-key``). JSON list in the environment.
     api_keys: tuple[SecretStr, ...] = ()

@@ -159,7 +159,9 @@ class GatewayServer:
             ),
             maximum_concurrent_rpcs=grpc_settings.max_concurrent_rpcs,
             options=[
-                ("grpc.so_reuseport", 0),
+                # Several worker processes share one port; a single process must
+                # fail on a port that is taken rather than silently share it.
+                ("grpc.so_reuseport", 1 if grpc_settings.workers > 1 else 0),
                 # After a drain every client re-opens its streams at once; grpc's
                 # default pending-call limit (3,000) would cancel part of them.
                 ("grpc.server.max_pending_requests", 20_000),
