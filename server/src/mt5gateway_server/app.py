@@ -103,10 +103,12 @@ async def _start_simulator() -> tuple[Simulator, ServerConfig]:
     return sim, cfg
 
 
-def grpcurl_hint(port: int, host: str = "127.0.0.1") -> str:
+def grpcurl_hint(port: int, host: str = "127.0.0.1", *, tls: bool = False) -> str:
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    # With TLS the caller names the CA that issued the gateway's certificate.
+    transport = "-cacert ca.pem" if tls else "-plaintext"
     return (
-        f"grpcurl -plaintext -d '{{\"login\": {DEMO_LOGIN}}}' {target} "
+        f"grpcurl {transport} -d '{{\"login\": {DEMO_LOGIN}}}' {target} "
         "mt5gateway.v1.UserService/GetUser"
     )
 
@@ -208,7 +210,8 @@ def _ready_lines(app: App) -> list[str]:
     if app.metrics_port is not None:
         lines.append(f"  metrics: http://{host}:{app.metrics_port}/metrics")
     call_host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
-    lines.append(f"  try: {grpcurl_hint(app.port, call_host)}")
+    tls = app.settings.grpc.tls_enabled
+    lines.append(f"  try: {grpcurl_hint(app.port, call_host, tls=tls)}")
     return lines
 
 

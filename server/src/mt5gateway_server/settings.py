@@ -119,8 +119,29 @@ class GrpcSettings(_Section):
     # Caller authentication is off while this is empty; otherwise a caller must send
     # one of these keys (metadata ``x-api-key``). JSON list in the environment.
     api_keys: tuple[SecretStr, ...] = ()
+    # TLS on the gRPC port: PEM certificate chain and private key (both or neither;
+    # neither = plaintext, for a TLS proxy or mesh in front). Read at start-up.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    # Mutual TLS: callers must present a certificate issued by one of these CAs.
+    tls_client_ca_file: Path | None = None
 
     _v_listen = field_validator("listen")(_check_listen)
+
+    @model_validator(mode="after")
+    def _v_tls(self) -> Self:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("set both tls_cert_file and tls_key_file, or neither")
+        if self.tls_client_ca_file is not None and self.tls_cert_file is None:
+            raise ValueError("tls_client_ca_file needs tls_cert_file and tls_key_file")
+        for path in (self.tls_cert_file, self.tls_key_file, self.tls_client_ca_file):
+            if path is not None and not path.is_file():
+                raise ValueError(f"TLS file not found: {str(path)!r}")
+        return self
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_cert_file is not None
 
     @property
     def auth_enabled(self) -> bool:

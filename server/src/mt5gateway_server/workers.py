@@ -387,7 +387,8 @@ class Supervisor:
             pid = slot.proc.pid if slot.proc is not None else 0
             metrics = f", metrics: {slot.metrics_url}" if slot.metrics_url else ""
             lines.append(f"  worker {slot.index}: pid {pid}{metrics}")
-        lines.append(f"  try: {grpcurl_hint(self.port, call_host)}")
+        tls = self.settings.grpc.tls_enabled
+        lines.append(f"  try: {grpcurl_hint(self.port, call_host, tls=tls)}")
         print("\n".join(lines), file=self.out, flush=True)
         _log.info("workers_ready", port=self.port, workers=len(self.slots))
 

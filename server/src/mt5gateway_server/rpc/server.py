@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from google.protobuf.descriptor import FileDescriptor
 
     from mt5gateway_server.rpc.deps import ServiceDeps
+    from mt5gateway_server.settings import GrpcSettings
     from mt5gateway_server.tracing import Tracing
     from mt5gateway_server.webapi import SessionPool
 
@@ -147,6 +148,18 @@ def pool_serving(pool: SessionPool) -> bool:
 DrainHook = Callable[[], Awaitable[None]]
 
 
+def server_credentials(settings: GrpcSettings) -> grpc.ServerCredentials | None:
+    """TLS (and mutual TLS) for the gRPC port, or None for plaintext."""
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    client_ca = settings.tls_client_ca_file
+    return grpc.ssl_server_credentials(
+        [(settings.tls_key_file.read_bytes(), settings.tls_cert_file.read_bytes())],
+        root_certificates=None if client_ca is None else client_ca.read_bytes(),
+        require_client_auth=client_ca is not None,
+    )
+
+
 class GatewayServer:
     """The gRPC server with its health servicer; ``drain()`` is idempotent."""
 
@@ -201,7 +214,11 @@ class GatewayServer:
     async def start(self, listen: str) -> int:
         host, port = parse_host_port(listen)
         target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self.port = self.server.add_insecure_port(target)
+        credentials = server_credentials(self.deps.settings.grpc)
+        if credentials is None:
+            self.port = self.server.add_insecure_port(target)
+        else:
+            self.port = self.server.add_secure_port(target, credentials)
         await self.server.start()
         await self.health.set("", _SERVING)
         await self.update_health()
