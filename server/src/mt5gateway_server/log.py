@@ -7,6 +7,7 @@ must not log secrets in the first place.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -83,12 +84,24 @@ _MAX_DEPTH = 8
 def _is_sensitive(key: object) -> bool:
     if not isinstance(key, str):
         return False
+    return _is_sensitive_name(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_sensitive_name(key: str) -> bool:
+    # Log keys are a small fixed vocabulary: normalise each one once, not per line.
     norm = key.lower().replace("_", "").replace("-", "")
     return norm in SENSITIVE_KEYS or norm.endswith(("password", "secret", "apikey"))
 
 
-def redact(value: object, _depth: int = 0) -> object:
+# Values that can hold no secret; most log values are these (fast path).
+_PLAIN = (int, float, bool, type(None))
+
+
+def redact(value: object, _depth: int = 0) -> object:  # noqa: PLR0911 - one per kind
     """A copy of ``value`` with secrets masked: sensitive keys, SecretStr, URL creds."""
+    if isinstance(value, _PLAIN):
+        return value
     if isinstance(value, (SecretStr, SecretBytes)):
         return REDACTED
     if isinstance(value, str):
