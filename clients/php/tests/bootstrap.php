@@ -6,7 +6,8 @@ declare(strict_types=1);
 // package, plus what Packagist would install, taken from the machine instead:
 //   Google\Protobuf\*      Debian php-google-protobuf (/usr/share/php), unless ext-protobuf
 //   Grpc\*                 grpc's PHP lib from the Debian grpc source package (GRPC_PHP_LIB)
-//   Illuminate\*           minimal stand-ins (tests/Stubs) when Laravel is not installed
+//   Illuminate\*           Debian php-laravel-framework (Laravel 8.83 and its Symfony
+//                          Console etc.), unless composer installed Laravel
 
 $autoload = __DIR__ . '/../vendor/autoload.php';
 if (!is_file($autoload)) {
@@ -41,6 +42,9 @@ if ($grpcLib !== false && $grpcLib !== '') {
     $psr4(['Grpc\\' => rtrim($grpcLib, '/') . '/Grpc']);
 }
 
-if (!class_exists(\Illuminate\Support\ServiceProvider::class)) {
-    require __DIR__ . '/Stubs/illuminate.php';
+// Debian's autoloader requires its dependencies' autoloaders by include path.
+if (!class_exists(\Illuminate\Foundation\Application::class) && is_file($share . '/Illuminate/autoload.php')) {
+    set_include_path($share . PATH_SEPARATOR . get_include_path());
+    require $share . '/Illuminate/autoload.php';
 }
+// Without it the Laravel tests fail loudly (tests/Laravel/LaravelApp.php says what to install).

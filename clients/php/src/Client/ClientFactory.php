@@ -71,7 +71,9 @@ final class ClientFactory
             'grpc.keepalive_time_ms' => (int) ($config['keepalive_time_ms'] ?? 30_000),
             'grpc.keepalive_timeout_ms' => (int) ($config['keepalive_timeout_ms'] ?? 10_000),
         ] + (array) ($config['channel_options'] ?? []);
-        $deadline = $config['deadline_ms'] ?? 10_000;
+        // A present null (MT5GW_DEADLINE_MS=null, which Laravel's env() turns into null)
+        // or '' means no deadline; only a missing key takes the default.
+        $deadline = array_key_exists('deadline_ms', $config) ? $config['deadline_ms'] : 10_000;
         return new self(
             target: (string) ($config['target'] ?? ''),
             tls: filter_var($config['tls'] ?? false, FILTER_VALIDATE_BOOL),

@@ -13,6 +13,14 @@ use Mt5Gateway\Laravel\Console\StreamQuotesCommand;
  * Auto-discovered through composer.json `extra.laravel.providers`. Binds ClientFactory
  * and Gateway as singletons (one channel per PHP process; under PHP-FPM ext-grpc keeps
  * it across requests) and the `mt5gateway` alias used by the facade.
+ *
+ * Not deferred (no DeferrableProvider): boot() registers the publishable config and the
+ * console command, which a deferred provider would only do once something resolved a
+ * binding. Registering is cheap: nothing connects until Gateway is first resolved.
+ *
+ * Uses only ServiceProvider/Application APIs that are the same in Laravel 8 to 11
+ * (mergeConfigFrom, publishes, commands, singleton, alias, configPath,
+ * runningInConsole); tests/Unit/LaravelTest.php boots Debian's Laravel 8.83.
  */
 final class Mt5GatewayServiceProvider extends ServiceProvider
 {
@@ -37,11 +45,5 @@ final class Mt5GatewayServiceProvider extends ServiceProvider
         if ($this->app->runningInConsole()) {
             $this->commands([StreamQuotesCommand::class]);
         }
-    }
-
-    /** @return list<string> */
-    public function provides(): array
-    {
-        return [ClientFactory::class, Gateway::class, 'mt5gateway'];
     }
 }

@@ -220,19 +220,4 @@ final class GatewayTest extends TestCase
         self::assertLessThanOrEqual(5, count($symbols));
         self::assertSame(range(1, count($sequences)), $sequences);
     }
-
-    public function testExampleArtisanCommand(): void
-    {
-        if (!class_exists(\Mt5Gateway\Tests\Stubs\FakeApplication::class, false)) {
-            self::markTestSkipped('real Laravel installed: run the command with artisan instead');
-        }
-        $GLOBALS['__mt5gw_test_config'] = new \Mt5Gateway\Tests\Stubs\FakeConfig(['mt5gateway' => ['server' => '']]);
-        $command = new \Mt5Gateway\Laravel\Console\StreamQuotesCommand();
-        $command->arguments = ['symbols' => ['EURUSD', 'GBPUSD']];
-        $command->options = ['max' => '2', 'group' => null];
-        $code = $command->handle($this->gw);
-        self::assertSame(\Illuminate\Console\Command::SUCCESS, $code, implode("\n", $command->output));
-        self::assertCount(2, $command->output);
-        self::assertMatchesRegularExpression('/^\d+ (EURUSD|GBPUSD) bid=[0-9.]+ ask=[0-9.]+$/', $command->output[0]);
-    }
 }

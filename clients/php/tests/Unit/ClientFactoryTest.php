@@ -40,6 +40,15 @@ final class ClientFactoryTest extends TestCase
         self::assertSame('round_robin', $options['grpc.lb_policy_name']);
     }
 
+    public function testFromConfigDeadline(): void
+    {
+        // Only a missing key takes the default; null or '' (`MT5GW_DEADLINE_MS=null` or
+        // `MT5GW_DEADLINE_MS=` in .env) means none, as config/mt5gateway.php documents.
+        self::assertSame(['timeout' => 10_000_000], ClientFactory::fromConfig(['target' => 'h:1'])->callOptions());
+        self::assertSame([], ClientFactory::fromConfig(['target' => 'h:1', 'deadline_ms' => null])->callOptions());
+        self::assertSame([], ClientFactory::fromConfig(['target' => 'h:1', 'deadline_ms' => ''])->callOptions());
+    }
+
     public function testEmptyTargetIsRefused(): void
     {
         $this->expectException(\InvalidArgumentException::class);

@@ -36,12 +36,14 @@ final class StreamQuotesCommand extends Command
         ]);
         $max = (int) $this->option('max');
         $stream = $gateway->streamQuotes($request);
-        if (function_exists('pcntl_signal')) {
-            // Let SIGTERM from supervisor end the stream cleanly.
-            pcntl_async_signals(true);
-            pcntl_signal(SIGTERM, static fn () => $stream->cancel());
-            pcntl_signal(SIGINT, static fn () => $stream->cancel());
-        }
+        // Let SIGTERM (supervisor) and SIGINT end the stream cleanly, and put the previous
+        // handlers back afterwards: the command may run inside a longer-lived process
+        // (Artisan::call from a queue worker, whose own SIGTERM handler must survive it).
+        // Later 9.x releases (laravel/framework#43933), 10 and 11 offer
+        // $this->trap([SIGTERM, SIGINT], ...) with the same effect (untrapped after the
+        // command); Laravel 8 has no trap(), hence pcntl directly. (Symfony Console >= 5.2
+        // already switches pcntl_async_signals on when it starts.)
+        $restore = $this->trapSignals(static fn () => $stream->cancel());
         $count = 0;
         try {
             foreach ($stream as $message) {
@@ -64,7 +66,35 @@ final class StreamQuotesCommand extends Command
         } catch (GatewayException $e) {
             $this->error(sprintf('%s (%s): %s', get_class($e), $e->getReason(), $e->getMessage()));
             return self::FAILURE;
+        } finally {
+            $restore();
         }
         return self::SUCCESS;
+    }
+
+    /**
+     * @param \Closure(): void $onSignal
+     * @return \Closure(): void puts the previous SIGTERM/SIGINT handlers back
+     */
+    private function trapSignals(\Closure $onSignal): \Closure
+    {
+        if (!function_exists('pcntl_signal')) {
+            return static function (): void {
+            };
+        }
+        $async = pcntl_async_signals(true);
+        $previous = [];
+        foreach ([SIGTERM, SIGINT] as $signal) {
+            $previous[$signal] = pcntl_signal_get_handler($signal);
+            pcntl_signal($signal, static function () use ($onSignal): void {
+                $onSignal();
+            });
+        }
+        return static function () use ($async, $previous): void {
+            foreach ($previous as $signal => $handler) {
+                pcntl_signal($signal, $handler);
+            }
+            pcntl_async_signals($async);
+        };
     }
 }
