@@ -144,7 +144,7 @@ class QuoteStreamHandler:
             sequence = 0
             sent: dict[str, FeedTick] = {}
             stamp = _Response().send_time  # one Timestamp, copied into each message
-            stamp.GetCurrentTime()
+            stamp.FromNanoseconds(time.time_ns())  # GetCurrentTime goes via datetime
             for tick in sub.snapshot:
                 sent[tick.symbol] = tick
                 sequence += 1
@@ -166,7 +166,9 @@ class QuoteStreamHandler:
                 now = clock()
                 ticks, next_due = sub.take(now)
                 if ticks:
-                    stamp.GetCurrentTime()
+                    stamp.FromNanoseconds(
+                        time.time_ns()
+                    )  # GetCurrentTime goes via datetime
                     for tick in ticks:
                         prev = sent.get(tick.symbol)
                         if prev is not None and not tick.newer_than(prev):
@@ -180,7 +182,9 @@ class QuoteStreamHandler:
                     continue
                 idle_left = last_send + heartbeat - now
                 if idle_left <= 0:
-                    stamp.GetCurrentTime()
+                    stamp.FromNanoseconds(
+                        time.time_ns()
+                    )  # GetCurrentTime goes via datetime
                     sequence += 1
                     yield _envelope(
                         sequence,
