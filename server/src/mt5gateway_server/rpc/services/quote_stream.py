@@ -144,7 +144,8 @@ class QuoteStreamHandler:
             sequence = 0
             sent: dict[str, FeedTick] = {}
             stamp = _Response().send_time  # one Timestamp, copied into each message
-            stamp.FromNanoseconds(time.time_ns())  # GetCurrentTime goes via datetime
+            # time_ns, not GetCurrentTime: that one goes through datetime (per message).
+            stamp.FromNanoseconds(time.time_ns())
             for tick in sub.snapshot:
                 sent[tick.symbol] = tick
                 sequence += 1
@@ -166,9 +167,7 @@ class QuoteStreamHandler:
                 now = clock()
                 ticks, next_due = sub.take(now)
                 if ticks:
-                    stamp.FromNanoseconds(
-                        time.time_ns()
-                    )  # GetCurrentTime goes via datetime
+                    stamp.FromNanoseconds(time.time_ns())
                     for tick in ticks:
                         prev = sent.get(tick.symbol)
                         if prev is not None and not tick.newer_than(prev):
@@ -182,9 +181,7 @@ class QuoteStreamHandler:
                     continue
                 idle_left = last_send + heartbeat - now
                 if idle_left <= 0:
-                    stamp.FromNanoseconds(
-                        time.time_ns()
-                    )  # GetCurrentTime goes via datetime
+                    stamp.FromNanoseconds(time.time_ns())
                     sequence += 1
                     yield _envelope(
                         sequence,
