@@ -76,6 +76,7 @@ def server_config(cfg: Mt5ServerSettings) -> ServerConfig:
         backoff_cap=cfg.backoff_cap_seconds,
         breaker_failure_threshold=cfg.breaker_threshold,
         breaker_reset_timeout=cfg.breaker_reset_seconds,
+        reauth_retcodes=frozenset(cfg.reauth_retcodes),
     )
 
 

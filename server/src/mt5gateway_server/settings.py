@@ -185,6 +185,9 @@ class Mt5ServerSettings(_Section):
     backoff_cap_seconds: Annotated[float, Field(gt=0)] = 10.0
     breaker_threshold: Annotated[int, Field(ge=1)] = 5
     breaker_reset_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # Retcodes this server answers instead of HTTP 403 for a forgotten session on a
+    # live connection (inferred behaviour, off by default): log in again and repeat.
+    reauth_retcodes: tuple[Annotated[int, Field(gt=0)], ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -409,6 +409,18 @@ class SimApp:
         self.stats.connections_dropped += dropped
         return dropped
 
+    def expire_sessions(self, keep: Connection | None = None) -> int:
+        """Forget the authentication of every connection (except ``keep``) but keep
+        the connections open: their next request is answered as unauthenticated
+        (PROTOCOL.md §4.3 [INF]; whether a real server ever does this is unknown)."""
+        expired = 0
+        for conn in self.registry.authenticated():
+            if conn is keep:
+                continue
+            conn.manager = None
+            expired += 1
+        return expired
+
     def reset(self) -> None:
         self.broker.reset(self.config.server_now())
         self.faults.clear()
@@ -426,7 +438,10 @@ class SimApp:
             return json_response(self.snapshot())
         if key == "/_sim/faults":
             return await self._control_faults(request)
-        if key in ("/_sim/sessions/drop", "/_sim/reset") and method != "POST":
+        if (
+            key in ("/_sim/sessions/drop", "/_sim/sessions/expire", "/_sim/reset")
+            and method != "POST"
+        ):
             return json_response({"error": "method not allowed"}, 405)
         if key == "/_sim/sessions/drop":
             conn = self.registry.get(request.protocol)
@@ -438,6 +453,9 @@ class SimApp:
                 conn.manager = None
                 response.force_close()
             return response
+        if key == "/_sim/sessions/expire":
+            conn = self.registry.get(request.protocol)
+            return json_response({"expired": self.expire_sessions(keep=conn)})
         if key == "/_sim/reset":
             self.reset()
             return json_response({"reset": True})

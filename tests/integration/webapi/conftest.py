@@ -45,6 +45,11 @@ class SimControl:
     async def drop_sessions(self) -> None:
         await self._call("POST", "/_sim/sessions/drop")
 
+    async def expire_sessions(self) -> int:
+        """The server forgets every session but keeps the connections open."""
+        result: dict[str, int] = await self._call("POST", "/_sim/sessions/expire")
+        return result["expired"]
+
     async def reset(self) -> None:
         await self._call("POST", "/_sim/reset")
 

@@ -120,3 +120,59 @@ class TestPing:
             assert session.handshakes == 2
         finally:
             await session.aclose()
+
+
+class TestForgottenSession:
+    """The server forgets a session but keeps its connection (mt5sim
+    ``/_sim/sessions/expire``) and answers 403, or a retcode when so configured."""
+
+    @pytest.fixture
+    def sim_config(self):
+        return SimConfig(
+            tls=False,
+            seed=1,
+            ticks_per_second=0,
+            unauthenticated="retcode",
+            unauthenticated_retcode=8,
+        )
+
+    async def test_configured_retcode_reauthenticates_and_repeats(self, sim, control):
+        session = await Mt5Session.open(
+            server_config(sim, reauth_retcodes=frozenset({8})), ping=False
+        )
+        try:
+            assert (await session.request("user/total")).retcode == 0
+            assert await control.expire_sessions() == 1
+            # A write too: the refused request was not applied, so it is repeated.
+            env = await session.request("user/total", write=True)  # POST, as writes go
+            assert env.retcode == 0
+            assert session.handshakes == 2
+        finally:
+            await session.aclose()
+        stats = await control.stats()
+        assert stats["requests"]["user/total"] == 3  # before, refused, repeated
+
+    async def test_without_the_setting_the_retcode_is_the_answer(self, sim, control):
+        session = await Mt5Session.open(server_config(sim), ping=False)
+        try:
+            await control.expire_sessions()
+            assert (await session.request("user/total")).retcode == 8
+            assert session.handshakes == 1
+        finally:
+            await session.aclose()
+
+    async def test_on_a_fresh_session_the_retcode_is_not_retried(self, sim, control):
+        # A manager without the right gets 8 for real: one re-login, then the answer.
+        session = await Mt5Session.open(
+            server_config(sim, reauth_retcodes=frozenset({8})), ping=False
+        )
+        try:
+            await control.expire_sessions()
+            await control.faults(
+                error_rate=1.0, error_retcode=8, commands=["user/total"]
+            )
+            assert (await session.request("user/total")).retcode == 8
+            assert session.handshakes == 2  # exactly one extra login, no loop
+        finally:
+            await control.faults()
+            await session.aclose()

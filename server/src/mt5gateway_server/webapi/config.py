@@ -39,6 +39,10 @@ class ServerConfig:
     agent: str = "mt5gateway"  # no spaces allowed (§2.1)
     version: int = 3470  # any build >= 484
     server_utc_offset: timedelta = timedelta(0)  # see wire.TimeConvention
+    # Retcodes this server sends instead of HTTP 403 when it has forgotten a session
+    # but kept the connection (PROTOCOL.md §4.3, inferred: off by default). Such an
+    # answer on an established session triggers one re-authentication and a repeat.
+    reauth_retcodes: frozenset[int] = frozenset()
     # Called before every handshake when set (e.g. re-reads a password file), so a
     # rotated password is used on the next re-authentication without a restart. If it
     # raises, the last good password is kept.

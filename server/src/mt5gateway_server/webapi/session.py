@@ -485,12 +485,14 @@ class Mt5Session:
         write: bool,
     ) -> Envelope:
         method = "POST" if write or body is not None else "GET"
+        reauth_retcodes = self.config.reauth_retcodes
         for attempt in (1, 2, 3):
-            if not self._authenticated:
+            fresh = not self._authenticated
+            if fresh:
                 await self._handshake()
                 self.state = SessionState.BUSY
             try:
-                return await self._exchange(method, command, params, body)
+                env = await self._exchange(method, command, params, body)
             except _NewConnection:
                 # Stopped before connecting: nothing was sent. Re-authenticate first.
                 self._metrics.reconnect(self.config.name, "connection_replaced")
@@ -521,6 +523,21 @@ class Mt5Session:
                 if write:
                     raise self._unknown(command, params, body, exc.message) from exc
                 raise
+            if env.retcode in reauth_retcodes and not fresh and attempt < 3:
+                # Configured: this server answers a connection whose session it has
+                # forgotten with a retcode instead of HTTP 403 (PROTOCOL.md §4.3, INF).
+                # The request was refused, so nothing applied: log in once more and
+                # repeat. On a fresh session the same retcode is the real answer.
+                self._authenticated = False
+                self._metrics.reconnect(self.config.name, "unauthenticated_retcode")
+                log.info(
+                    "mt5_session_reauth_on_retcode",
+                    server=self.config.name,
+                    command=command,
+                    retcode=env.retcode,
+                )
+                continue
+            return env
         raise ConnectError(  # pragma: no cover - three fresh connections in a row
             "connection keeps changing", server=self.config.name, command=command
         )
