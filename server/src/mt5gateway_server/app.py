@@ -26,7 +26,7 @@ from mt5gateway_server.rpc.deps import ServiceDeps
 from mt5gateway_server.rpc.server import GatewayServer
 from mt5gateway_server.rpc.services.quote_stream import open_quote_streaming
 from mt5gateway_server.settings import Mt5ServerSettings, Settings, parse_host_port
-from mt5gateway_server.telemetry import METER_NAME, Telemetry
+from mt5gateway_server.telemetry import Telemetry
 from mt5gateway_server.webapi import AuthError, PoolManager, ServerConfig
 
 if TYPE_CHECKING:
@@ -188,11 +188,7 @@ async def open_app(
             default_server=pools.default,
         )
         # Quote streams: pollers (or the Redis fan-out), hub, StreamRegistry.
-        streaming = await stack.enter_async_context(
-            open_quote_streaming(
-                deps, redis, meter=telemetry.meter_provider.get_meter(METER_NAME)
-            )
-        )
+        streaming = await stack.enter_async_context(open_quote_streaming(deps, redis))
         server = GatewayServer(deps, tracing=telemetry.tracing)
         server.drain_hooks.append(streaming.drain)
         port = await server.start(settings.grpc.listen)

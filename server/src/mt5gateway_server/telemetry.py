@@ -1,28 +1,25 @@
-"""OpenTelemetry metrics (exported for Prometheus) and tracing; every instrument here.
+"""Prometheus metrics and OpenTelemetry tracing; every instrument is defined here.
 
-``Telemetry.start(settings)`` builds a MeterProvider whose PrometheusMetricReader writes
-into its own ``CollectorRegistry`` (so tests and several instances never collide in
-prometheus_client's global registry), serves it on ``metrics_listen``, and builds a
-TracerProvider only when spans go somewhere (``traces_exporter`` console or otlp; see
-``tracing.py``). ``Metrics`` holds the gateway's instruments with one ``record_*``
-method per fact, so the web API pool's metrics hooks adapt with one-line methods. Pool
-gauges are pulled at scrape time, never pushed per call.
+Metrics are ``prometheus_client`` instruments in a ``CollectorRegistry`` of their own
+(tests and several instances never collide in the global registry), served on
+``metrics_listen``. They were OpenTelemetry instruments behind the Prometheus exporter
+until a histogram ``record`` (~4.8 µs) turned out to cost four times a
+``prometheus_client`` ``observe`` on a path that records three per RPC. Pools and the
+quote hub are read at scrape time (a collector), never pushed per call.
+
+Traces stay OpenTelemetry: a TracerProvider is built only when spans go somewhere
+(``traces_exporter`` console or otlp; see ``tracing.py``).
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace as otel_trace
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -31,7 +28,17 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
 )
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+    start_http_server,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.settings import (
@@ -44,9 +51,11 @@ from mt5gateway_server.tracing import Tracing
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
+    from prometheus_client import Metric
+
 __all__ = [
     "LATENCY_BUCKETS_SECONDS",
-    "METER_NAME",
+    "SERVICE_VERSION",
     "Metrics",
     "PoolSnapshotLike",
     "PoolStatesCallback",
@@ -54,7 +63,7 @@ __all__ = [
     "WebApiMetricsAdapter",
 ]
 
-METER_NAME = "mt5gateway"
+SERVICE_VERSION = "0.1.0"
 # Sub-millisecond resolution matters: the gateway's own overhead target is 0.5 ms.
 LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
     0.0005,
@@ -76,73 +85,91 @@ LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
 
 # Returns a pool's current snapshot (sessions per state, callers waiting).
 PoolStatesCallback = Callable[[], "PoolSnapshotLike"]
+# Returns a number per MT5 server (quote hub: unsent quotes, subscriptions).
+PerServerCallback = Callable[[], Mapping[str, int]]
+
+_POOL_STATES = ("connecting", "ready", "busy", "reauthenticating", "broken")
 
 _log = get_logger("telemetry")
+
+# No ``*_created`` series next to every counter and histogram (process-wide switch).
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class Metrics:
     """The gateway's instruments, defined once. Methods are cheap and never raise.
 
-    Prometheus names (after the exporter adds units/suffixes), e.g.
-    ``mt5gw_rpc_duration_seconds_bucket{method,code}``, ``mt5gw_rpc_errors_total``.
+    Prometheus names, e.g. ``mt5gw_rpc_duration_seconds_bucket{method,code}``,
+    ``mt5gw_rpc_errors_total``; the table is in docs/deployment.md.
     """
 
-    def __init__(self, meter: Meter) -> None:
-        self._meter = meter
+    def __init__(self, registry: CollectorRegistry) -> None:
         self._pool_sources: dict[str, PoolStatesCallback] = {}
-        self._pool_lock = threading.Lock()
+        self._quote_sources: tuple[PerServerCallback, PerServerCallback] | None = None
+        self._lock = threading.Lock()
+        latency = LATENCY_BUCKETS_SECONDS
 
-        self.rpc_duration = meter.create_histogram(
-            "mt5gw.rpc.duration", unit="s", description="gRPC call duration"
+        def histogram(name: str, doc: str, labels: list[str]) -> Histogram:
+            return Histogram(name, doc, labels, registry=registry, buckets=latency)
+
+        def counter(name: str, doc: str, labels: list[str]) -> Counter:
+            return Counter(name, doc, labels, registry=registry)
+
+        self.rpc_duration = histogram(
+            "mt5gw_rpc_duration_seconds", "gRPC call duration", ["method", "code"]
         )
-        self.rpc_errors = meter.create_counter(
-            "mt5gw.rpc.errors", description="Failed gRPC calls"
+        self.rpc_errors = counter(
+            "mt5gw_rpc_errors",
+            "Failed gRPC calls",
+            ["method", "code", "reason", "retcode"],
         )
-        self.mt5_request_duration = meter.create_histogram(
-            "mt5gw.mt5.request.duration",
-            unit="s",
-            description="MT5 Web API request duration",
+        self.mt5_request_duration = histogram(
+            "mt5gw_mt5_request_duration_seconds",
+            "MT5 Web API request duration",
+            ["server", "command"],
         )
-        self.mt5_errors = meter.create_counter(
-            "mt5gw.mt5.errors", description="Failed MT5 Web API requests"
+        self.mt5_errors = counter(
+            "mt5gw_mt5_errors",
+            "Failed MT5 Web API requests",
+            ["server", "command", "retcode"],
         )
-        self.pool_sessions = meter.create_observable_gauge(
-            "mt5gw.pool.sessions",
-            callbacks=[self._observe_pools],
-            description="MT5 sessions per pool and state",
+        self.mt5_handshake_duration = histogram(
+            "mt5gw_mt5_handshake_duration_seconds",
+            "MT5 authentication handshake duration",
+            ["server", "outcome"],
         )
-        self.pool_queue_depth = meter.create_observable_gauge(
-            "mt5gw.pool.queue.depth",
-            callbacks=[self._observe_queues],
-            description="Callers waiting for a session",
+        self.pool_wait_duration = histogram(
+            "mt5gw_pool_wait_duration_seconds",
+            "Time spent waiting for a pooled session",
+            ["server", "outcome"],
         )
-        self.mt5_handshake_duration = meter.create_histogram(
-            "mt5gw.mt5.handshake.duration",
-            unit="s",
-            description="MT5 authentication handshake duration",
+        self.mt5_handshakes = counter(
+            "mt5gw_mt5_handshakes",
+            "MT5 authentications by outcome",
+            ["server", "outcome"],
         )
-        self.pool_wait_duration = meter.create_histogram(
-            "mt5gw.pool.wait.duration",
-            unit="s",
-            description="Time spent waiting for a pooled session",
+        self.mt5_reconnects = counter(
+            "mt5gw_mt5_reconnects",
+            "MT5 session reconnects/re-auths",
+            ["server", "reason"],
         )
-        self.mt5_handshakes = meter.create_counter(
-            "mt5gw.mt5.handshakes", description="MT5 authentications by outcome"
+        self.active_streams = Gauge(
+            "mt5gw_streams_active",
+            "Open server-streaming RPCs",
+            ["method"],
+            registry=registry,
         )
-        self.mt5_reconnects = meter.create_counter(
-            "mt5gw.mt5.reconnects", description="MT5 session reconnects/re-auths"
+        self.conflated_quotes = counter(
+            "mt5gw_quotes_conflated",
+            "Quotes replaced by a newer one in a slow subscriber queue",
+            ["server"],
         )
-        self.active_streams = meter.create_up_down_counter(
-            "mt5gw.streams.active", description="Open server-streaming RPCs"
+        self.idempotency_replays = counter(
+            "mt5gw_idempotency_replays",
+            "Mutations answered from the idempotency store",
+            ["method"],
         )
-        self.conflated_quotes = meter.create_counter(
-            "mt5gw.quotes.conflated",
-            description="Quotes replaced by a newer one in a slow subscriber queue",
-        )
-        self.idempotency_replays = meter.create_counter(
-            "mt5gw.idempotency.replays",
-            description="Mutations answered from the idempotency store",
-        )
+        registry.register(_LiveState(self))
 
     # gRPC -----------------------------------------------------------------
 
@@ -156,29 +183,23 @@ class Metrics:
         retcode: int | None = None,
     ) -> None:
         """One finished RPC; ``code`` is the grpc.StatusCode name ("OK", ...)."""
-        self.rpc_duration.record(seconds, {"method": method, "code": code})
+        self.rpc_duration.labels(method, code).observe(seconds)
         if code != "OK":
-            self.rpc_errors.add(
-                1,
-                {
-                    "method": method,
-                    "code": code,
-                    "reason": reason,
-                    "retcode": "" if retcode is None else str(retcode),
-                },
-            )
+            self.rpc_errors.labels(
+                method, code, reason, "" if retcode is None else str(retcode)
+            ).inc()
 
     def stream_opened(self, method: str) -> None:
-        self.active_streams.add(1, {"method": method})
+        self.active_streams.labels(method).inc()
 
     def stream_closed(self, method: str) -> None:
-        self.active_streams.add(-1, {"method": method})
+        self.active_streams.labels(method).dec()
 
     def record_conflated_quotes(self, server: str, count: int = 1) -> None:
-        self.conflated_quotes.add(count, {"server": server})
+        self.conflated_quotes.labels(server).inc(count)
 
     def record_idempotency_replay(self, method: str) -> None:
-        self.idempotency_replays.add(1, {"method": method})
+        self.idempotency_replays.labels(method).inc()
 
     # MT5 Web API and pool -------------------------------------------------
 
@@ -187,77 +208,122 @@ class Metrics:
     ) -> None:
         """One MT5 request; ``retcode`` None/0 = success, else a retcode or the
         name of a transport error ("ReadTimeout")."""
-        self.mt5_request_duration.record(
-            seconds, {"server": server, "command": command}
-        )
+        self.mt5_request_duration.labels(server, command).observe(seconds)
         if retcode:
             self.record_mt5_error(server, command, retcode)
 
     def record_mt5_error(self, server: str, command: str, retcode: int | str) -> None:
         """A failed request; ``retcode`` may be a name for transport errors."""
-        self.mt5_errors.add(
-            1, {"server": server, "command": command, "retcode": str(retcode)}
-        )
+        self.mt5_errors.labels(server, command, str(retcode)).inc()
 
     def record_handshake(
         self, server: str, *, ok: bool, seconds: float | None = None
     ) -> None:
-        outcome = {"server": server, "outcome": "ok" if ok else "failed"}
-        self.mt5_handshakes.add(1, outcome)
+        outcome = "ok" if ok else "failed"
+        self.mt5_handshakes.labels(server, outcome).inc()
         if seconds is not None:
-            self.mt5_handshake_duration.record(seconds, outcome)
+            self.mt5_handshake_duration.labels(server, outcome).observe(seconds)
 
     def record_reconnect(self, server: str, reason: str = "") -> None:
-        self.mt5_reconnects.add(1, {"server": server, "reason": reason})
+        self.mt5_reconnects.labels(server, reason).inc()
 
     def record_pool_wait(self, server: str, seconds: float, *, ok: bool = True) -> None:
         """Time to acquire a session; ``ok=False``: the wait timed out."""
-        self.pool_wait_duration.record(
-            seconds, {"server": server, "outcome": "ok" if ok else "timeout"}
+        self.pool_wait_duration.labels(server, "ok" if ok else "timeout").observe(
+            seconds
         )
 
     def register_pool(self, server: str, snapshot: PoolStatesCallback) -> None:
         """Sample a pool's sessions per state and waiting callers at every scrape."""
-        with self._pool_lock:
+        with self._lock:
             self._pool_sources[server] = snapshot
 
     def unregister_pool(self, server: str) -> None:
-        with self._pool_lock:
+        with self._lock:
             self._pool_sources.pop(server, None)
+
+    def register_quote_hub(
+        self, queue_depth: PerServerCallback, subscribers: PerServerCallback
+    ) -> None:
+        """Sample the quote hub (unsent quotes, subscriptions per server) at scrapes."""
+        with self._lock:
+            self._quote_sources = (queue_depth, subscribers)
+
+    def unregister_quote_hub(self) -> None:
+        with self._lock:
+            self._quote_sources = None
 
     def webapi_hooks(self, tracing: Tracing | None = None) -> WebApiMetricsAdapter:
         """The hooks object the web API session pools report to; with ``tracing``
         every MT5 request and handshake also becomes a child span of the RPC."""
         return WebApiMetricsAdapter(self, tracing or Tracing())
 
-    def _snapshots(self) -> list[PoolSnapshotLike]:
-        with self._pool_lock:
+    def snapshots(self) -> list[PoolSnapshotLike]:
+        with self._lock:
             sources = list(self._pool_sources.items())
-        snapshots = []
+        found = []
         for server, snapshot in sources:
             try:
-                snapshots.append(snapshot())
+                found.append(snapshot())
             except Exception:  # noqa: BLE001  # one bad pool must not fail a scrape
                 _log.warning(
                     "pool_metrics_callback_failed", server=server, exc_info=True
                 )
-        return snapshots
+        return found
 
-    def _observe_pools(self, _options: CallbackOptions) -> Iterable[Observation]:
-        return [
-            Observation(n, {"server": s.server, "state": state})
-            for s in self._snapshots()
-            for state, n in (
-                ("connecting", s.connecting),
-                ("ready", s.ready),
-                ("busy", s.busy),
-                ("reauthenticating", s.reauthenticating),
-                ("broken", s.broken),
-            )
-        ]
+    def quote_state(self) -> tuple[Mapping[str, int], Mapping[str, int]]:
+        with self._lock:
+            sources = self._quote_sources
+        if sources is None:
+            return {}, {}
+        try:
+            return sources[0](), sources[1]()
+        except Exception:  # noqa: BLE001  # must not fail a scrape
+            _log.warning("quote_metrics_callback_failed", exc_info=True)
+            return {}, {}
 
-    def _observe_queues(self, _options: CallbackOptions) -> Iterable[Observation]:
-        return [Observation(s.waiting, {"server": s.server}) for s in self._snapshots()]
+
+class _LiveState(Collector):
+    """Gauges read at scrape time: pools (sessions per state, waiting callers) and
+    the quote hub (unsent quotes, subscriptions)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # collected lazily: nothing to check at registration
+
+    def collect(self) -> Iterator[Metric]:
+        sessions = GaugeMetricFamily(
+            "mt5gw_pool_sessions",
+            "MT5 sessions per pool and state",
+            labels=["server", "state"],
+        )
+        waiting = GaugeMetricFamily(
+            "mt5gw_pool_queue_depth",
+            "Callers waiting for a session",
+            labels=["server"],
+        )
+        for snap in self._metrics.snapshots():
+            for state in _POOL_STATES:
+                sessions.add_metric([snap.server, state], getattr(snap, state))
+            waiting.add_metric([snap.server], snap.waiting)
+        depth, subscribers = self._metrics.quote_state()
+        queued = GaugeMetricFamily(
+            "mt5gw_quotes_queue_depth",
+            "Unsent (conflated) quotes waiting in stream queues",
+            labels=["server"],
+        )
+        for server, n in depth.items():
+            queued.add_metric([server], n)
+        subs = GaugeMetricFamily(
+            "mt5gw_quotes_subscribers",
+            "Quote stream subscriptions per MT5 server",
+            labels=["server"],
+        )
+        for server, n in subscribers.items():
+            subs.add_metric([server], n)
+        yield from (sessions, waiting, queued, subs)
 
 
 class PoolSnapshotLike(Protocol):
@@ -324,9 +390,8 @@ class WebApiMetricsAdapter:
 
 @dataclass(eq=False)
 class Telemetry:
-    """Providers, /metrics endpoint, instruments. ``shutdown()`` is idempotent."""
+    """Metrics registry and /metrics endpoint, tracing. ``shutdown()`` is idempotent."""
 
-    meter_provider: MeterProvider
     tracer_provider: TracerProvider | None  # None: spans are not recorded
     tracing: Tracing
     metrics: Metrics
@@ -344,34 +409,24 @@ class Telemetry:
         *,
         install_global: bool = False,
     ) -> Telemetry:
-        """Build providers and serve /metrics; ``install_global`` for the real process.
-
-        OTel lets the global providers be set once per process, so tests leave them
-        alone and use ``telemetry.tracer_provider`` explicitly.
-        """
+        """Build the registry and providers and serve /metrics; ``install_global`` for
+        the real process (OTel lets the global tracer provider be set once)."""
         tel = (
             settings if isinstance(settings, TelemetrySettings) else settings.telemetry
         )
-        resource = Resource.create({SERVICE_NAME: tel.service_name})
         registry = CollectorRegistry(auto_describe=True)
-        reader = PrometheusMetricReader(registry=registry)
-        latency_view = View(
-            instrument_name="mt5gw.*duration",
-            aggregation=ExplicitBucketHistogramAggregation(LATENCY_BUCKETS_SECONDS),
-        )
-        meter_provider = MeterProvider(
-            resource=resource, metric_readers=[reader], views=[latency_view]
-        )
+        Info(
+            "mt5gw_build", "The gateway build serving these metrics", registry=registry
+        ).info({"service_name": tel.service_name, "version": SERVICE_VERSION})
+        resource = Resource.create({SERVICE_NAME: tel.service_name})
         tracer_provider = _tracer_provider(tel, resource)
         tracing = Tracing(
-            None if tracer_provider is None else tracer_provider.get_tracer(METER_NAME)
+            None if tracer_provider is None else tracer_provider.get_tracer(__name__)
         )
-        metrics = Metrics(meter_provider.get_meter(METER_NAME))
         self = cls(
-            meter_provider=meter_provider,
             tracer_provider=tracer_provider,
             tracing=tracing,
-            metrics=metrics,
+            metrics=Metrics(registry),
             registry=registry,
         )
         if tel.metrics_listen is not None:
@@ -383,10 +438,8 @@ class Telemetry:
                 raise
             self._httpd, self._thread = httpd, thread
             self.metrics_port = int(httpd.server_port)
-        if install_global:
-            otel_metrics.set_meter_provider(meter_provider)
-            if tracer_provider is not None:
-                otel_trace.set_tracer_provider(tracer_provider)
+        if install_global and tracer_provider is not None:
+            otel_trace.set_tracer_provider(tracer_provider)
         return self
 
     def shutdown(self) -> None:
@@ -399,7 +452,6 @@ class Telemetry:
             self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.meter_provider.shutdown()
         if self.tracer_provider is not None:
             self.tracer_provider.shutdown()  # flushes batched spans
 

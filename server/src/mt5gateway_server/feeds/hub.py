@@ -27,8 +27,6 @@ from mt5gateway_server.log import get_logger
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from opentelemetry.metrics import CallbackOptions, Meter, Observation
-
     from mt5gateway_server.settings import QuoteSettings
     from mt5gateway_server.telemetry import Metrics
     from mt5gateway_server.webapi import PoolManager
@@ -327,7 +325,6 @@ class QuoteHub:
         source: FeedSource,
         *,
         metrics: Metrics | None = None,
-        meter: Meter | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.pools = pools
@@ -338,16 +335,9 @@ class QuoteHub:
         self._clock = clock
         self._closed = False
         self.conflated_total = 0
-        if meter is not None:
-            meter.create_observable_gauge(
-                "mt5gw.quotes.queue.depth",
-                callbacks=[self._observe_depth],
-                description="Unsent (conflated) quotes waiting in stream queues",
-            )
-            meter.create_observable_gauge(
-                "mt5gw.quotes.subscribers",
-                callbacks=[self._observe_subscribers],
-                description="Quote stream subscriptions per MT5 server",
+        if metrics is not None:
+            metrics.register_quote_hub(
+                self.queue_depth_by_server, self.subscribers_by_server
             )
 
     def __repr__(self) -> str:
@@ -368,23 +358,21 @@ class QuoteHub:
     def subscriber_count(self) -> int:
         return sum(len(feed.subscribers) for feed in self.feeds.values())
 
-    def _observe_depth(self, _options: CallbackOptions) -> Iterable[Observation]:
-        from opentelemetry.metrics import Observation  # noqa: PLC0415
-
+    def queue_depth_by_server(self) -> dict[str, int]:
+        """Unsent quotes in stream queues per MT5 server (a metrics gauge)."""
         depth: dict[str, int] = {}
         for key, feed in list(self.feeds.items()):
             depth[key.server] = depth.get(key.server, 0) + sum(
                 len(sub.pending) for sub in feed.subscribers
             )
-        return [Observation(v, {"server": k}) for k, v in depth.items()]
+        return depth
 
-    def _observe_subscribers(self, _options: CallbackOptions) -> Iterable[Observation]:
-        from opentelemetry.metrics import Observation  # noqa: PLC0415
-
+    def subscribers_by_server(self) -> dict[str, int]:
+        """Subscriptions per MT5 server (a metrics gauge)."""
         counts: dict[str, int] = {}
         for key, feed in list(self.feeds.items()):
             counts[key.server] = counts.get(key.server, 0) + len(feed.subscribers)
-        return [Observation(v, {"server": k}) for k, v in counts.items()]
+        return counts
 
     # -- subscriptions ------------------------------------------------------------
 
@@ -568,5 +556,7 @@ class QuoteHub:
         if self._closed:
             return
         self._closed = True
+        if self._metrics is not None:
+            self._metrics.unregister_quote_hub()
         self.close_all(GatewayDraining())
         await self.source.aclose()

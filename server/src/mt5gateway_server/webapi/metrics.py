@@ -31,6 +31,8 @@ class WebApiMetrics(Protocol):
 
     def handshake(self, server: str, seconds: float, *, ok: bool) -> None: ...
 
+    # ``error``: None when MT5 answered retcode 0, else the retcode as text ("13")
+    # or the class name of the failure ("ReadTimeout").
     def request(
         self, server: str, command: str, seconds: float, error: str | None
     ) -> None: ...

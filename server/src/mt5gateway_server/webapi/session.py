@@ -461,7 +461,10 @@ class Mt5Session:
             started = self._clock()
             error: str | None = None
             try:
-                return await self._request_locked(command, params, body, write=write)
+                env = await self._request_locked(command, params, body, write=write)
+                if env.retcode:
+                    error = str(env.retcode)  # counted by retcode in the metrics
+                return env
             except BaseException as exc:
                 error = type(exc).__name__
                 raise

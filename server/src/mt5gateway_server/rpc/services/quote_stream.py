@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
     import grpc
-    from opentelemetry.metrics import Meter
     from redis.asyncio import Redis
 
     from mt5gateway_server.feeds.hub import FeedTick, Subscription
@@ -232,10 +231,7 @@ def handler_for(deps: ServiceDeps) -> QuoteStreamHandler | None:
 
 @contextlib.asynccontextmanager
 async def open_quote_streaming(
-    deps: ServiceDeps,
-    redis: Redis | None = None,
-    *,
-    meter: Meter | None = None,
+    deps: ServiceDeps, redis: Redis | None = None
 ) -> AsyncIterator[QuoteStreaming]:
     """Hub + source (Redis fan-out when Redis is configured, else local pollers)
     + StreamRegistry + handler, for the app's exit stack. On exit every stream is
@@ -247,7 +243,7 @@ async def open_quote_streaming(
         source = RedisFanout(redis, deps.pools, interval=interval)
     else:
         source = LocalSource(deps.pools, interval=interval)
-    hub = QuoteHub(deps.pools, quotes, source, metrics=deps.metrics, meter=meter)
+    hub = QuoteHub(deps.pools, quotes, source, metrics=deps.metrics)
     registry = StreamRegistry()
     handler = QuoteStreamHandler(hub, registry, quotes, server_name=deps.server_name)
     _HANDLERS[id(deps)] = handler
