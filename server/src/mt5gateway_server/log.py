@@ -126,11 +126,16 @@ def redact_secrets(
     _logger: WrappedLogger, _method: str, event_dict: EventDict
 ) -> EventDict:
     """structlog processor: mask values of sensitive keys anywhere in the event."""
-    for key in list(event_dict):
+    # Runs for every log line (one per RPC): numbers and strings without "://" (the
+    # usual values) are left alone without a call. Only existing keys are assigned,
+    # so iterating the dict while doing it is safe.
+    for key, value in event_dict.items():
         if _is_sensitive(key):
             event_dict[key] = REDACTED
-        else:
-            event_dict[key] = redact(event_dict[key])
+        elif not isinstance(value, _PLAIN) and (
+            not isinstance(value, str) or "://" in value
+        ):
+            event_dict[key] = redact(value)
     return event_dict
 
 
