@@ -61,6 +61,13 @@ final class ClientFactoryTest extends TestCase
         new ClientFactory('gw:443', tls: true, privateKey: 'k');
     }
 
+    public function testFromConfigRefusesAnUnreadableTlsFile(): void
+    {
+        $this->expectException(\InvalidArgumentException::class);
+        $this->expectExceptionMessage('mt5gateway: cannot read /nonexistent/mt5gw-ca.pem');
+        ClientFactory::fromConfig(['target' => 'gw:443', 'tls' => true, 'ca_file' => '/nonexistent/mt5gw-ca.pem']);
+    }
+
     public function testStubsShareOneChannel(): void
     {
         $f = new ClientFactory('127.0.0.1:1', tls: true);
