@@ -462,12 +462,13 @@ class Mt5Session:
             error: str | None = None
             try:
                 env = await self._request_locked(command, params, body, write=write)
-                if env.retcode:
-                    error = str(env.retcode)  # counted by retcode in the metrics
-                return env
             except BaseException as exc:
                 error = type(exc).__name__
                 raise
+            else:
+                if env.retcode:
+                    error = str(env.retcode)  # counted by retcode in the metrics
+                return env
             finally:
                 self.requests += 1
                 self._last_activity = self._clock()
