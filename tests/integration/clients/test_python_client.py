@@ -20,6 +20,7 @@ from mt5gateway.client import (
     AsyncGatewayClient,
     GatewayClient,
     NotFound,
+    Unavailable,
     ValidationFailed,
     money,
     money_from_proto,
@@ -35,7 +36,7 @@ from mt5gateway.v1 import (
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from .conftest import RunningGateway
+    from .conftest import RunningGateway, TlsFiles
 
 pytestmark = pytest.mark.integration
 
@@ -292,3 +293,57 @@ def test_sync_stream_quotes(live_gateway: RunningGateway) -> None:
         finally:
             timer.cancel()
     check_stream(messages)
+
+
+# ---------------------------------------------------------------------- TLS
+
+
+def _pem(path: str) -> bytes:
+    with open(path, "rb") as f:  # noqa: PTH123 - fixture paths are str
+        return f.read()
+
+
+async def test_async_client_over_mutual_tls(
+    live_tls_gateway: RunningGateway, tls_files: TlsFiles
+) -> None:
+    trusted = {
+        "tls": True,
+        "root_certificates": _pem(tls_files.server_ca),
+        "default_timeout": 5.0,
+    }
+    async with AsyncGatewayClient(
+        live_tls_gateway.target,
+        certificate_chain=_pem(tls_files.client_cert),
+        private_key=_pem(tls_files.client_key),
+        **trusted,
+    ) as gw:
+        reply = await gw.users.GetUser(user_service_pb2.GetUserRequest(login=RICH))
+        assert reply.user.login == RICH
+    # The gateway only lets in certificates its client CA issued.
+    for client in (
+        AsyncGatewayClient(live_tls_gateway.target, **trusted),
+        AsyncGatewayClient(
+            live_tls_gateway.target,
+            certificate_chain=_pem(tls_files.rogue_cert),
+            private_key=_pem(tls_files.rogue_key),
+            **trusted,
+        ),
+    ):
+        async with client as gw:
+            with pytest.raises(Unavailable):
+                await gw.users.GetUser(user_service_pb2.GetUserRequest(login=RICH))
+
+
+def test_sync_client_over_mutual_tls(
+    live_tls_gateway: RunningGateway, tls_files: TlsFiles
+) -> None:
+    with GatewayClient(
+        live_tls_gateway.target,
+        tls=True,
+        root_certificates=_pem(tls_files.server_ca),
+        certificate_chain=_pem(tls_files.client_cert),
+        private_key=_pem(tls_files.client_key),
+        default_timeout=5.0,
+    ) as gw:
+        reply = gw.users.GetUser(user_service_pb2.GetUserRequest(login=RICH))
+        assert reply.user.login == RICH
