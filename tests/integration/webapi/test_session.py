@@ -176,3 +176,34 @@ class TestForgottenSession:
         finally:
             await control.faults()
             await session.aclose()
+
+
+class TestReauthRetcodeThatLeavesTheOutcomeOpen:
+    """9 / 10012 answer a write whose outcome is unknown (balance.py reconciles them):
+    repeating such a write after a re-login could apply it twice."""
+
+    @pytest.fixture
+    def sim_config(self):
+        return SimConfig(tls=False, seed=1, ticks_per_second=0)
+
+    async def test_write_answered_10012_is_not_repeated(self, sim, control):
+        with pytest.raises(ValueError, match="outcome"):
+            server_config(sim, reauth_retcodes=frozenset({8, 10012}))
+        with pytest.raises(ValueError, match="outcome"):
+            server_config(sim, reauth_retcodes=frozenset({9}))
+        # What the refusal prevents: an established session whose write is answered
+        # 10012 must hand that answer back, not log in again and send the write twice.
+        session = await Mt5Session.open(
+            server_config(sim, reauth_retcodes=frozenset({8})), ping=False
+        )
+        try:
+            await control.faults(
+                error_rate=1.0, error_retcode=10012, commands=["user/total"]
+            )
+            assert (await session.request("user/total", write=True)).retcode == 10012
+            assert session.handshakes == 1
+        finally:
+            await control.faults()
+            await session.aclose()
+        stats = await control.stats()
+        assert stats["requests"]["user/total"] == 1

@@ -11,6 +11,9 @@ from pydantic import SecretStr
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+# MT_RET_ERR_TIMEOUT, MT_RET_REQUEST_TIMEOUT: the request may have been applied.
+_OUTCOME_OPEN_RETCODES = frozenset({9, 10012})
+
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
@@ -68,6 +71,13 @@ class ServerConfig:
             raise ValueError("need 0 < backoff_base <= backoff_cap")
         if self.breaker_failure_threshold < 1:
             raise ValueError("breaker_failure_threshold must be >= 1")
+        if self.reauth_retcodes & _OUTCOME_OPEN_RETCODES or 0 in self.reauth_retcodes:
+            # A write answered 9/10012 may have been applied (balance.py reconciles
+            # it); a re-login and a repeat would send it twice.
+            raise ValueError(
+                "reauth_retcodes must not contain 0, 9 or 10012"
+                " (the write's outcome is unknown; it is never repeated)"
+            )
 
     @property
     def keepalive_timeout(self) -> float:
