@@ -2,9 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sys
+import threading
+import types
 import urllib.request
 
 import pytest
+from mt5gateway_server.feeds.hub import Feed, FeedKey, QuoteHub
 from mt5gateway_server.settings import TelemetrySettings
 from mt5gateway_server.telemetry import Telemetry
 
@@ -170,3 +174,57 @@ async def test_webapi_hooks_adapter(telemetry):
     assert find(text, "mt5gw_mt5_handshake_duration_seconds_count") == 1
     assert find(text, "mt5gw_mt5_errors_total", 'retcode="ReadTimeout"') == 1
     assert find(text, "mt5gw_mt5_reconnects_total", 'reason="ping_failed"') == 1
+
+
+def test_scrape_thread_reads_the_quote_hub_while_streams_come_and_go():
+    """The /metrics thread reads hub state the event loop mutates (streams open and
+    close all the time): a scrape must not fail (and drop the gauges) because a
+    subscriber dict changed size under it."""
+
+    class Sub:  # hashable by identity, like Subscription
+        pending = ()
+
+    tel = Telemetry.start(TelemetrySettings(metrics_listen=None))
+    hub = types.SimpleNamespace(feeds={})
+    feed = Feed.__new__(Feed)
+    feed.key = FeedKey("main")
+    feed.subscribers = {}
+    hub.feeds[feed.key] = feed
+    subs = [Sub() for _ in range(2000)]
+    for sub in subs:
+        feed.subscribers[sub] = None  # type: ignore[index]
+    tel.metrics.register_quote_hub(
+        lambda: QuoteHub.queue_depth_by_server(hub),  # type: ignore[arg-type]
+        lambda: QuoteHub.subscribers_by_server(hub),  # type: ignore[arg-type]
+    )
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def churn() -> None:
+        extra = [Sub() for _ in range(50)]
+        while not stop.is_set():
+            for sub in extra:
+                feed.subscribers[sub] = None  # type: ignore[index]
+            for sub in extra:
+                del feed.subscribers[sub]  # type: ignore[arg-type]
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    thread = threading.Thread(target=churn)
+    thread.start()
+    try:
+        for _ in range(300):
+            try:
+                _, counts = tel.metrics.quote_state()
+            except BaseException as exc:  # noqa: BLE001
+                failures.append(exc)
+                break
+            if "main" not in counts:
+                failures.append(AssertionError("gauges dropped from a scrape"))
+                break
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+        tel.shutdown()
+    assert not failures

@@ -360,10 +360,12 @@ class QuoteHub:
 
     def queue_depth_by_server(self) -> dict[str, int]:
         """Unsent quotes in stream queues per MT5 server (a metrics gauge)."""
+        # Called from the /metrics thread while the loop mutates these dicts: copy
+        # each in one C-level step (atomic under the GIL) before iterating.
         depth: dict[str, int] = {}
         for key, feed in list(self.feeds.items()):
             depth[key.server] = depth.get(key.server, 0) + sum(
-                len(sub.pending) for sub in feed.subscribers
+                len(sub.pending) for sub in tuple(feed.subscribers)
             )
         return depth
 

@@ -138,7 +138,9 @@ class SessionPool:
             busy=counts[SessionState.BUSY],
             reauthenticating=counts[SessionState.REAUTHENTICATING],
             broken=broken + counts[SessionState.BROKEN] + counts[SessionState.CLOSED],
-            waiting=sum(1 for w in self._waiters if not w.done()),
+            waiting=sum(
+                1 for w in tuple(self._waiters) if not w.done()
+            ),  # scrape thread
         )
 
     def __repr__(self) -> str:
