@@ -315,3 +315,10 @@ def test_booleans_have_no_is_prefix() -> None:
         if f.type == FieldDescriptor.TYPE_BOOL and f.name.startswith("is_")
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize("method", METHODS, ids=method_id)
+def test_no_client_streaming(method: MethodDescriptor) -> None:
+    # The server's CallInterceptor (caller auth, access line, error mapping) wraps
+    # unary-request handlers only; a client-streaming RPC would need it extended first.
+    assert not method.client_streaming

@@ -155,6 +155,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
     def wrap_handler(self, handler: Handler, method: str) -> Handler:
+        # Other shapes pass through unwrapped (no caller check, no access line): today
+        # only grpc's public health Watch and reflection. The contract has no
+        # client-streaming RPC (tests/contract checks); add a wrapper here before one.
         if handler.request_streaming:
             return handler
         if handler.unary_unary is not None:
