@@ -413,7 +413,8 @@ class SessionPool:
                 if isinstance(exc, ConnectError):
                     self._breaker.record_failure()
             except (ReadError, ReadTimeout) as exc:
-                # Only reads get here; a write in this state raised OutcomeUnknown.
+                # Reads, or a write whose re-login failed before it was sent; a write
+                # that may have reached MT5 raised OutcomeUnknown instead.
                 last = exc
             else:
                 self._breaker.record_success()
