@@ -287,7 +287,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         state = _CALL.get()
         if state is None:  # pragma: no cover - _enter always ran
             return
-        if isinstance(exc, asyncio.CancelledError) and state.code is grpc.StatusCode.OK:
+        # A stream's generator closed before its end (GeneratorExit) ended early too.
+        if (
+            isinstance(exc, (asyncio.CancelledError, GeneratorExit))
+            and state.code is grpc.StatusCode.OK
+        ):
             state.code = grpc.StatusCode.CANCELLED
         seconds = time.perf_counter() - started
         fields: dict[str, object] = {

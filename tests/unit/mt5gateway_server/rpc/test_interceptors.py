@@ -181,3 +181,23 @@ async def test_caller_auth() -> None:
     caller = await _run(ok, FakeContext((("x-api-key", "good-key"),)), auth=settings)
     assert caller.startswith("key-")
     assert "good-key" not in caller
+
+
+async def test_a_stream_closed_early_is_logged_as_cancelled() -> None:
+    method = "/mt5gateway.v1.QuoteService/StreamQuotes"
+
+    async def forever(request: Any, context: Any) -> Any:
+        while True:
+            yield "quote"
+
+    async def consume_one() -> None:
+        stream = CallInterceptor().wrap_stream(forever, method)(
+            Request(), FakeContext()
+        )
+        assert await anext(stream) == "quote"
+        await stream.aclose()  # grpc stops iterating: GeneratorExit inside
+
+    with capture_logs() as logs:
+        await asyncio.create_task(consume_one())
+    (line,) = [e for e in logs if e["event"] == "rpc_finished"]
+    assert line["code"] == "CANCELLED"
