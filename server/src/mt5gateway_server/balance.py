@@ -103,8 +103,6 @@ TAG_PREFIX = "gw:"
 _TAG_CHARS = 10  # base32: 50 bits of SHA-256 of the request_id
 # "gw:XXXXXXXXXX " takes 14 of MT5's 31 comment characters.
 MAX_USER_COMMENT = MAX_COMMENT - len(TAG_PREFIX) - _TAG_CHARS - 1
-# Retcodes that, on a write, mean "sent, MT5 did not say" (STYLE.md error table).
-_UNKNOWN_RETCODES = frozenset({9, 10012})
 # Write failures that prove the request never reached MT5.
 _NEVER_SENT = (
     w.ConnectError,
@@ -418,7 +416,7 @@ class BalanceWorkflow:
                 claim, request, client, caller, account, started, earlier=None
             )
         except w.RetcodeError as exc:
-            if exc.retcode in _UNKNOWN_RETCODES:
+            if exc.retcode in w.OUTCOME_OPEN_RETCODES:
                 return await self._reconcile(
                     claim, request, client, caller, account, started, earlier=None
                 )

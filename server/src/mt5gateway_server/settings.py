@@ -49,6 +49,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from mt5gateway_server.webapi.errors import OUTCOME_OPEN_RETCODES
+
 __all__ = [
     "CONFIG_FILE_ENV",
     "MIN_MONEY_IDEMPOTENCY_TTL_SECONDS",
@@ -188,6 +190,16 @@ class Mt5ServerSettings(_Section):
     # Retcodes this server answers instead of HTTP 403 for a forgotten session on a
     # live connection (inferred behaviour, off by default): log in again and repeat.
     reauth_retcodes: tuple[Annotated[int, Field(gt=0)], ...] = ()
+
+    @field_validator("reauth_retcodes")
+    @classmethod
+    def _v_reauth_retcodes(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        # Same rule as ServerConfig, checked here so a bad setting is a settings error.
+        if OUTCOME_OPEN_RETCODES.intersection(value):
+            raise ValueError(
+                "must not contain 9 or 10012 (a write so answered may apply)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Self:

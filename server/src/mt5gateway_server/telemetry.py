@@ -13,6 +13,7 @@ Traces stay OpenTelemetry: a TracerProvider is built only when spans go somewher
 
 from __future__ import annotations
 
+import importlib.metadata
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -63,7 +64,8 @@ __all__ = [
     "WebApiMetricsAdapter",
 ]
 
-SERVICE_VERSION = "0.1.0"
+# The installed distribution's version: one source of truth (pyproject.toml).
+SERVICE_VERSION = importlib.metadata.version("mt5gateway-server")
 # Sub-millisecond resolution matters: the gateway's own overhead target is 0.5 ms.
 LATENCY_BUCKETS_SECONDS: tuple[float, ...] = (
     0.0005,

@@ -14,6 +14,7 @@ from mt5gateway_server.webapi.client import (
 )
 from mt5gateway_server.webapi.config import ServerConfig
 from mt5gateway_server.webapi.errors import (
+    OUTCOME_OPEN_RETCODES,
     RETCODE_CLASSES,
     RETCODE_NAMES,
     AuthError,
@@ -78,6 +79,7 @@ from mt5gateway_server.webapi.session import Mt5Session, SessionState
 from mt5gateway_server.webapi.wire import TimeConvention
 
 __all__ = [
+    "OUTCOME_OPEN_RETCODES",
     "RETCODE_CLASSES",
     "RETCODE_NAMES",
     "Account",

@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
+from mt5gateway_server.webapi.errors import OUTCOME_OPEN_RETCODES
+
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-# MT_RET_ERR_TIMEOUT, MT_RET_REQUEST_TIMEOUT: the request may have been applied.
-_OUTCOME_OPEN_RETCODES = frozenset({9, 10012})
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +70,7 @@ class ServerConfig:
             raise ValueError("need 0 < backoff_base <= backoff_cap")
         if self.breaker_failure_threshold < 1:
             raise ValueError("breaker_failure_threshold must be >= 1")
-        if self.reauth_retcodes & _OUTCOME_OPEN_RETCODES or 0 in self.reauth_retcodes:
+        if self.reauth_retcodes & OUTCOME_OPEN_RETCODES or 0 in self.reauth_retcodes:
             # A write answered 9/10012 may have been applied (balance.py reconciles
             # it); a re-login and a repeat would send it twice.
             raise ValueError(

@@ -187,6 +187,10 @@ _FAMILIES: tuple[tuple[type[RetcodeError], frozenset[int]], ...] = (
     (AuthFailed, frozenset(set(range(1000, 1035)) - {1018, 1024} | {3006})),
 )
 
+# MT_RET_ERR_TIMEOUT, MT_RET_REQUEST_TIMEOUT: a write answered so may have been
+# applied; its outcome must be reconciled, never assumed, and it is never re-sent.
+OUTCOME_OPEN_RETCODES = frozenset({9, 10012})
+
 RETCODE_CLASSES: Mapping[int, type[RetcodeError]] = MappingProxyType(
     {code: cls for cls, codes in _FAMILIES for code in codes}
 )
@@ -236,6 +240,7 @@ def retcode_error(
 
 
 __all__ = [
+    "OUTCOME_OPEN_RETCODES",
     "RETCODE_CLASSES",
     "RETCODE_NAMES",
     "AuthError",

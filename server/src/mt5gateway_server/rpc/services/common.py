@@ -24,6 +24,7 @@ from mt5gateway_server.mapping.pagination import (
 )
 from mt5gateway_server.rpc.interceptors import current_call, to_gateway_error
 from mt5gateway_server.webapi import (
+    OUTCOME_OPEN_RETCODES,
     AuthError,
     CircuitOpen,
     ConnectError,
@@ -139,8 +140,6 @@ _NEVER_SENT = (
     AuthError,
     TooFrequent,
 )
-# Write retcodes that leave the outcome open (timeout, lost connection).
-_UNKNOWN_RETCODES = frozenset({9, 10012})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,7 +173,7 @@ def _stored_error(payload: bytes) -> GatewayError:
 def _is_unknown(exc: BaseException) -> bool:
     if isinstance(exc, (OutcomeUnknown, ProtocolError, ReadError, ReadTimeout)):
         return True
-    return isinstance(exc, Unavailable) and exc.retcode in _UNKNOWN_RETCODES
+    return isinstance(exc, Unavailable) and exc.retcode in OUTCOME_OPEN_RETCODES
 
 
 async def _audit(
