@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -25,6 +24,7 @@ from mt5gateway_server.log import get_logger
 from mt5gateway_server.webapi.errors import WebApiError, retcode_error
 from mt5gateway_server.webapi.models import Tick
 from mt5gateway_server.webapi.retry import ExponentialBackoff
+from mt5gateway_server.webapi.tasks import spawn
 from mt5gateway_server.webapi.wire import QueryValue, TimeConvention, to_int
 
 if TYPE_CHECKING:
@@ -127,11 +127,10 @@ class QuotePoller:
 
     def start(self) -> None:
         if not self.running:
-            # A fresh context: no request ids of the stream that started it in logs.
-            self._task = asyncio.create_task(
-                self._run(),
-                name=f"quote-poller-{self.key.server}-{self.key.view}",
-                context=contextvars.Context(),
+            # Started by a stream's call: ``spawn`` keeps its deadline and request id
+            # out of the poller.
+            self._task = spawn(
+                self._run(), name=f"quote-poller-{self.key.server}-{self.key.view}"
             )
 
     async def aclose(self) -> None:
@@ -286,8 +285,7 @@ class LocalSource:
         )
         old = self.pollers.pop(feed.key, None)
         if old is not None:  # a feed re-created before the old poller stopped
-            task = asyncio.ensure_future(old.aclose())
-            task.add_done_callback(lambda t: t.exception())
+            spawn(old.aclose(), name=f"quote-poller-close-{feed.key.server}")
         self.pollers[feed.key] = poller
         poller.set_symbols(feed.names())
         poller.start()

@@ -44,6 +44,7 @@ from mt5gateway_server.webapi.retry import (
     current_deadline,
 )
 from mt5gateway_server.webapi.session import Mt5Session, SessionState
+from mt5gateway_server.webapi.tasks import spawn
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -215,7 +216,9 @@ class SessionPool:
         await self.aclose()
 
     def _spawn_filler(self, slot: _Slot, failures: int) -> None:
-        slot.filler = asyncio.create_task(
+        # Often called from inside a call (``release_slot``): ``spawn`` keeps that
+        # call's deadline and log fields out of the re-connect.
+        slot.filler = spawn(
             self._fill(slot, failures), name=f"mt5-fill-{self.name}-{slot.index}"
         )
 
@@ -281,8 +284,7 @@ class SessionPool:
             "mt5_session_replaced", server=self.name, index=slot.index, reason=reason
         )
         if old is not None:
-            task = asyncio.ensure_future(old.aclose(send_quit=False))
-            task.add_done_callback(_consume)
+            spawn(old.aclose(send_quit=False), name=f"mt5-close-{self.name}")
         if not self._closing:
             self._spawn_filler(slot, failures=1)
 
@@ -446,7 +448,7 @@ class SessionPool:
     async def aclose(self) -> None:
         """Log out of every session and close; idempotent and cancellation-safe."""
         if self._close_task is None:
-            self._close_task = asyncio.ensure_future(self._close())
+            self._close_task = spawn(self._close(), name=f"mt5-pool-close-{self.name}")
         await asyncio.shield(self._close_task)
 
     async def _close(self) -> None:
@@ -473,11 +475,6 @@ class SessionPool:
         from mt5gateway_server.webapi.client import WebApiClient  # noqa: PLC0415
 
         return WebApiClient(self)
-
-
-def _consume(task: asyncio.Future[None]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 class PoolManager:

@@ -44,6 +44,7 @@ from mt5gateway_server.webapi.http1 import (
 )
 from mt5gateway_server.webapi.metrics import NullMetrics, WebApiMetrics
 from mt5gateway_server.webapi.retry import Clock, remaining
+from mt5gateway_server.webapi.tasks import spawn
 from mt5gateway_server.webapi.wire import (
     Envelope,
     JsonBody,
@@ -201,7 +202,7 @@ class Mt5Session:
             self.state = SessionState.READY
             self._last_activity = self._clock()
         if self._ping_enabled and self._ping_task is None:
-            self._ping_task = asyncio.create_task(
+            self._ping_task = spawn(
                 self._ping_loop(), name=f"mt5-ping-{self.config.name}-{self.index}"
             )
 
@@ -599,7 +600,10 @@ class Mt5Session:
         """Idempotent and cancellation-safe: the close finishes even if the caller is
         cancelled."""
         if self._close_task is None:
-            self._close_task = asyncio.ensure_future(self._close(send_quit=send_quit))
+            self._close_task = spawn(
+                self._close(send_quit=send_quit),
+                name=f"mt5-session-close-{self.config.name}-{self.index}",
+            )
         await asyncio.shield(self._close_task)
 
     async def _close(self, *, send_quit: bool) -> None:

@@ -19,7 +19,9 @@ from mt5gateway_server.webapi import (
     SessionPool,
     SessionState,
     TooFrequent,
+    deadline_scope,
 )
+from mt5gateway_server.webapi.retry import current_deadline
 from mt5gateway_server.webapi.wire import Envelope
 
 
@@ -343,3 +345,26 @@ async def test_close_while_starting_unblocks_start():
     await h.pool.aclose()
     with pytest.raises(ConnectError, match="closed while starting"):
         await starting
+
+
+async def test_reconnect_started_inside_a_call_has_none_of_its_context():
+    # A session that breaks under a call is replaced by a task that call starts; the
+    # task must not inherit the call's deadline (it would outlive it and fail for ever).
+    seen = []
+    h = Harness(cfg(pool_size=1))
+
+    async def factory(config, *, index, metrics, on_broken):
+        seen.append(current_deadline())
+        s = FakeSession(index, lambda s, c, w: ReadError("reset"))
+        h.sessions.append(s)
+        return s
+
+    h.pool._factory = factory
+    async with h.pool:
+        with deadline_scope(30.0):
+            with pytest.raises(ReadError):
+                await h.pool.call("user/get")
+            assert current_deadline() is not None
+        await settle()
+    assert len(seen) >= 2
+    assert seen == [None] * len(seen)
