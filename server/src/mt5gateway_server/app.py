@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from pydantic import SecretStr
 
-from mt5gateway_server.audit import AuditLog
-from mt5gateway_server.cache.idempotency import create_store
+from mt5gateway_server.audit import AuditFeed
 from mt5gateway_server.cache.redis import redis_client
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.rpc.deps import ServiceDeps
@@ -28,11 +27,20 @@ from mt5gateway_server.rpc.services.quote_stream import open_quote_streaming
 from mt5gateway_server.settings import Mt5ServerSettings, Settings, parse_host_port
 from mt5gateway_server.telemetry import Telemetry
 from mt5gateway_server.webapi import AuthError, PoolManager, ServerConfig
+from mt5gateway_server.writes import (
+    DATABASE_FILE,
+    StoreConfig,
+    WriteEngine,
+    open_store,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from mt5sim import Simulator
+    from redis.asyncio import Redis
+
+    from mt5gateway_server.telemetry import Metrics
 
 __all__ = [
     "DEMO_LOGIN",
@@ -53,6 +61,8 @@ _SIM_MANAGER_PASSWORD = "Password1"  # noqa: S105 - mt5sim's documented demo man
 # How long start-up waits for a first MT5 session before serving anyway (health
 # reports NOT_SERVING until one is ready).
 _START_WAIT_SECONDS = 15.0
+# The embedded simulator's pool keeps ServerConfig's read timeout.
+_DEMO_READ_TIMEOUT_SECONDS = 10.0
 
 
 def server_config(cfg: Mt5ServerSettings) -> ServerConfig:
@@ -78,6 +88,49 @@ def server_config(cfg: Mt5ServerSettings) -> ServerConfig:
         breaker_reset_timeout=cfg.breaker_reset_seconds,
         reauth_retcodes=frozenset(cfg.reauth_retcodes),
     )
+
+
+def write_store_config(settings: Settings) -> StoreConfig:
+    """Settings -> the write store's own config."""
+    cfg = settings.idempotency
+    return StoreConfig(
+        backend=settings.write_store_backend,
+        sqlite_path=cfg.sqlite_path or settings.data_dir / DATABASE_FILE,
+        ttl_seconds=cfg.ttl_seconds,
+        lease_seconds=cfg.pending_lease_seconds,
+        wait_timeout_seconds=cfg.wait_timeout_seconds,
+        max_entries=cfg.max_entries,
+        audit_stream_maxlen=settings.audit.stream_maxlen,
+    )
+
+
+def _settle_seconds(settings: Settings) -> Callable[[str], float]:
+    """How long after sending a write it can still apply, per MT5 server: the
+    setting, else three read timeouts (the gateway closes a connection whose answer
+    is late; bytes still in flight then are the kernel's and MT5's queue)."""
+    fixed = settings.idempotency.settle_seconds
+    by_server = {
+        name: fixed if fixed is not None else 3 * server.read_timeout_seconds
+        for name, server in settings.mt5.items()
+    }
+    fallback = fixed if fixed is not None else 3 * _DEMO_READ_TIMEOUT_SECONDS
+    return lambda server: by_server.get(server, fallback)
+
+
+@contextlib.asynccontextmanager
+async def open_write_engine(
+    settings: Settings, redis: Redis | None, metrics: Metrics | None
+) -> AsyncIterator[WriteEngine]:
+    """The write store (with its audit feed) and the engine over it."""
+    feed = AuditFeed(file=settings.audit.file)
+    store = await open_store(write_store_config(settings), redis, feed)
+    try:
+        yield WriteEngine(
+            store, settle_seconds=_settle_seconds(settings), metrics=metrics
+        )
+    finally:
+        await store.aclose()
+        await feed.aclose()
 
 
 def _pool_configs(settings: Settings) -> list[ServerConfig]:
@@ -160,10 +213,9 @@ async def open_app(
         # In a thread: flushing spans to a slow collector must not block the loop.
         stack.push_async_callback(asyncio.to_thread, telemetry.shutdown)
         redis = await stack.enter_async_context(redis_client(settings))
-        store = create_store(settings, redis, metrics=telemetry.metrics)
-        stack.push_async_callback(store.aclose)
-        audit = AuditLog.create(settings, redis)
-        stack.push_async_callback(audit.aclose)
+        writes = await stack.enter_async_context(
+            open_write_engine(settings, redis, telemetry.metrics)
+        )
 
         sim: Simulator | None = None
         if settings.demo_mode:
@@ -182,8 +234,7 @@ async def open_app(
         deps = ServiceDeps(
             pools=pools,
             settings=settings,
-            idempotency=store,
-            audit=audit,
+            writes=writes,
             metrics=telemetry.metrics,
             default_server=pools.default,
         )

@@ -1,11 +1,16 @@
-"""Append-only audit log of money operations and user changes.
+"""Audit records of MT5 writes, and the feed that shows them as they happen.
 
-One ``AuditRecord`` per operation attempt that reached a decision (applied, rejected,
-outcome unknown, replayed), written as one JSON line to ``audit.file`` or, without a
-file, through the structlog logger ``audit`` (stdout, beside the access log). With Redis
-configured each record is also ``XADD``-ed to the stream ``mt5gw:v1:audit`` (trimmed to
-about ``audit.stream_maxlen`` entries), one field per record attribute, strings only, so
-other apps (Laravel) can read it with ``XRANGE``/``XREAD``.
+The write engine (``mt5gateway_server.writes``) makes one ``AuditRecord`` per step of a
+write — ``attempting`` before the MT5 write leaves, then ``succeeded`` / ``failed`` /
+``unknown`` / ``not_sent``, ``replayed`` for a repeat, ``duplicate`` when a write is
+found applied twice — and the write store commits each in the same transaction as the
+record's state change: the SQLite ``audit`` table by default, the Redis stream
+``mt5gw:v1:audit`` with Redis (one field per attribute, strings only, readable with
+``XRANGE``/``XREAD`` by other apps). That copy is the trail a crash cannot skip.
+
+``AuditFeed`` additionally writes each committed record as one JSON line to
+``audit.file`` or, without a file, through the structlog logger ``audit`` (stdout,
+beside the access log): for log shipping, best effort.
 
 Records never hold secrets: they have no password fields, and ``changes`` goes through
 the same redaction as logs (a changed password shows as ``***``).
@@ -13,7 +18,6 @@ the same redaction as logs (a changed password shows as ``***``).
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
 from dataclasses import dataclass, field
@@ -21,29 +25,27 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO, TYPE_CHECKING
 
-from redis.exceptions import RedisError
-
-from mt5gateway_server.cache import keys
 from mt5gateway_server.log import get_logger, redact
-from mt5gateway_server.settings import AuditSettings, Settings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from redis.asyncio import Redis
     from structlog.typing import FilteringBoundLogger
 
-__all__ = ["AuditLog", "AuditOutcome", "AuditRecord"]
+__all__ = ["AuditFeed", "AuditOutcome", "AuditRecord"]
 
 _log = get_logger("audit_log")
 
 
 class AuditOutcome(enum.StrEnum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"  # MT5 rejected it or validation failed after the claim
-    UNKNOWN = "unknown"  # sent, outcome not known (reconciliation pending)
-    REPLAYED = "replayed"  # a repeated request_id answered from the idempotency store
+    ATTEMPTING = "attempting"  # write-ahead: committed before the MT5 write leaves
+    SUCCEEDED = "succeeded"  # applied (answered, or found by its tag)
+    FAILED = "failed"  # MT5 refused it for good
+    UNKNOWN = "unknown"  # sent, outcome not known yet (the next repeat looks it up)
+    NOT_SENT = "not_sent"  # the attempt never reached MT5 (a retry may write)
+    REPLAYED = "replayed"  # a repeated request_id answered from the write store
+    DUPLICATE = "duplicate"  # found applied more than once: needs an operator
 
 
 def _decimal_text(value: Decimal | str | None) -> str | None:
@@ -75,7 +77,7 @@ class AuditRecord:
     currency: str | None = None
     deal: int | None = None  # MT5 deal ticket when one was created or found
     retcode: int | None = None  # MT5 retcode when MT5 answered
-    caller: str = ""  # authenticated caller identity (API key name), "" when auth off
+    caller: str = ""  # authenticated caller identity (API key id), "" when auth off
     peer: str = ""  # gRPC peer address
     comment: str | None = None
     # User changes: field -> new value (redacted). Free-form extra facts otherwise.
@@ -125,20 +127,12 @@ class AuditRecord:
         return fields
 
 
-class AuditLog:
-    """Writes audit records; ``aclose()`` is idempotent.
-
-    A Redis failure is logged, never raised: by the time we audit, the money has moved
-    and the caller must get its answer; the file/stdout line is already written.
-    """
+class AuditFeed:
+    """Writes committed audit records as JSON lines to a file or the ``audit``
+    logger; ``aclose()`` is idempotent. Called synchronously after each commit."""
 
     def __init__(
-        self,
-        *,
-        file: Path | None = None,
-        redis: Redis | None = None,
-        stream_maxlen: int = 1_000_000,
-        logger: FilteringBoundLogger | None = None,
+        self, *, file: Path | None = None, logger: FilteringBoundLogger | None = None
     ) -> None:
         self._path = file
         self._fh: IO[str] | None = None
@@ -146,53 +140,27 @@ class AuditLog:
             file.parent.mkdir(parents=True, exist_ok=True)
             # Line-buffered append: each record reaches the OS as one write.
             self._fh = file.open("a", encoding="utf-8", buffering=1)
-        self._redis = redis
-        self._maxlen = stream_maxlen
         self._logger = logger if logger is not None else get_logger("audit")
-        self._lock = asyncio.Lock()
         self._closed = False
 
-    @classmethod
-    def create(
-        cls, settings: Settings | AuditSettings, redis: Redis | None = None
-    ) -> AuditLog:
-        cfg = settings if isinstance(settings, AuditSettings) else settings.audit
-        return cls(file=cfg.file, redis=redis, stream_maxlen=cfg.stream_maxlen)
-
     def __repr__(self) -> str:
-        sinks = [str(self._path) if self._path else "log:audit"]
-        if self._redis is not None:
-            sinks.append(f"redis:{keys.AUDIT_STREAM}")
-        return f"<AuditLog {' + '.join(sinks)}{' closed' if self._closed else ''}>"
+        sink = str(self._path) if self._path else "log:audit"
+        return f"<AuditFeed {sink}{' closed' if self._closed else ''}>"
 
-    async def write(self, record: AuditRecord) -> None:
+    def __call__(self, record: AuditRecord) -> None:
         if self._closed:
-            raise RuntimeError("audit log is closed")
-        if self._fh is not None:
-            line = record.to_json() + "\n"
-            async with self._lock:
-                self._fh.write(line)
-        else:
-            self._logger.info("audit", **record.to_dict())
-        if self._redis is not None:
-            try:
-                await self._redis.xadd(
-                    keys.AUDIT_STREAM,
-                    record.stream_fields(),  # type: ignore[arg-type]
-                    maxlen=self._maxlen,
-                    approximate=True,
-                )
-            except (RedisError, OSError):
-                _log.exception(
-                    "audit_stream_write_failed",
-                    request_id=record.request_id,
-                    method=record.method,
-                )
+            return  # shutting down: the store has the record
+        try:
+            if self._fh is not None:
+                self._fh.write(record.to_json() + "\n")
+            else:
+                self._logger.info("audit", **record.to_dict())
+        except (OSError, ValueError):
+            _log.exception("audit_feed_write_failed", request_id=record.request_id)
 
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
         if self._fh is not None:
-            async with self._lock:
-                self._fh.close()
+            self._fh.close()

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from google.type.money_pb2 import Money
 
-    from mt5gateway_server.balance import BalanceResult
+    from mt5gateway_server.writes.balance import BalanceResult
     from mt5gateway_server.webapi.models import Deal, Order, Position
 
 __all__ = [

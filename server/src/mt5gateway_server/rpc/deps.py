@@ -13,11 +13,10 @@ from mt5gateway_server.rpc.services.common import CurrencyCache
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from mt5gateway_server.audit import AuditLog
-    from mt5gateway_server.cache.idempotency import IdempotencyStore
     from mt5gateway_server.settings import Settings
     from mt5gateway_server.telemetry import Metrics
     from mt5gateway_server.webapi import PoolManager, SessionPool, WebApiClient
+    from mt5gateway_server.writes import WriteEngine
 
 __all__ = ["ServiceDeps"]
 
@@ -26,8 +25,8 @@ __all__ = ["ServiceDeps"]
 class ServiceDeps:
     pools: PoolManager
     settings: Settings
-    idempotency: IdempotencyStore
-    audit: AuditLog
+    # Every MT5 write goes through it: exactly once, audited.
+    writes: WriteEngine
     metrics: Metrics | None = None
     # Wall clock (seconds since the epoch); injected so tests control it.
     clock: Callable[[], float] = field(default=time.time)

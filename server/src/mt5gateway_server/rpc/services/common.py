@@ -1,4 +1,4 @@
-"""Helpers every servicer shares: paging over MT5 answers, idempotent audited writes.
+"""Helpers every servicer shares: paging over MT5 answers, writes through the engine.
 
 Keeping these in one place is what stops each service from growing its own slightly
 different pagination and exactly-once code.
@@ -8,38 +8,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from google.rpc import status_pb2
-
-from mt5gateway_server.audit import AuditOutcome, AuditRecord
-from mt5gateway_server.cache.idempotency import ClaimStatus, RecordState, fingerprint
-from mt5gateway_server.errors import GatewayError
-from mt5gateway_server.log import get_logger
 from mt5gateway_server.mapping.pagination import (
     Page,
     decode_page,
     next_token,
     request_fingerprint,
 )
-from mt5gateway_server.rpc.interceptors import current_call, to_gateway_error
-from mt5gateway_server.webapi import (
-    OUTCOME_OPEN_RETCODES,
-    AuthError,
-    CircuitOpen,
-    ConnectError,
-    DeadlineExceeded,
-    OutcomeUnknown,
-    PoolTimeout,
-    ProtocolError,
-    ReadError,
-    ReadTimeout,
-    RetcodeError,
-    TimeConvention,
-    TooFrequent,
-    Unavailable,
-    WebApiError,
-)
+from mt5gateway_server.rpc.interceptors import current_call
+from mt5gateway_server.webapi import TimeConvention, WebApiError
+from mt5gateway_server.writes import Caller, Lookup, Verdict, fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -48,19 +27,20 @@ if TYPE_CHECKING:
 
     from mt5gateway_server.rpc.deps import ServiceDeps
     from mt5gateway_server.webapi import WebApiClient
+    from mt5gateway_server.writes import WriteRecord
 
 __all__ = [
     "CurrencyCache",
     "PageCursor",
     "WriteSpec",
+    "caller",
     "idempotent_write",
     "page_cursor",
     "time_convention",
 ]
 
-_log = get_logger("rpc.services")
-
 T = TypeVar("T")
+A = TypeVar("A")
 M = TypeVar("M", bound="Message")
 
 
@@ -131,126 +111,91 @@ class CurrencyCache:
 
 # ------------------------------------------------------------------ writes
 
-# Never reached MT5 (or MT5 refused before doing anything): a retry may run it again.
-_NEVER_SENT = (
-    ConnectError,
-    PoolTimeout,
-    CircuitOpen,
-    DeadlineExceeded,
-    AuthError,
-    TooFrequent,
-)
+
+def caller() -> Caller:
+    """Who is calling, for the audit trail."""
+    call = current_call()
+    if call is None:
+        return Caller()
+    return Caller(identity=call.caller, peer=call.peer)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class WriteSpec(Generic[M]):
-    """One mutating RPC: what to run, how to check an unknown earlier outcome."""
+class WriteSpec(Generic[A, M]):
+    """One mutating RPC (other than balance operations) for the write engine."""
 
     method: str  # full gRPC method, the idempotency and audit key
     operation: str  # audit name: "user_create", "user_delete", ...
     request: Message  # has `request_id` and `server`
     response_type: type[M]
-    execute: Callable[[], Awaitable[M]]
-    # Looks an earlier attempt's effect up; None if it cannot tell. Without it, a
-    # repeat of an unknown outcome answers MT5_OUTCOME_UNKNOWN again.
-    reconcile: Callable[[], Awaitable[M | None]] | None = None
+    send: Callable[[], Awaitable[A]]  # the one MT5 write
+    respond: Callable[[A], Awaitable[M]]  # the response from its answer (may read)
+    # Looks an earlier attempt's effect up from its evidence: the response if it
+    # applied, None if provably not; raises a Web API error if it cannot tell. Without
+    # it a repeat after an unknown outcome answers MT5_OUTCOME_UNKNOWN again.
+    find: Callable[[Mapping[str, str]], Awaitable[M | None]] | None = None
+    # What identifies the effect (e.g. an allocated login) for ``find``.
+    evidence: Callable[[A], Mapping[str, str]] | None = None
+    # Sending it again changes nothing further (same values, same password).
+    repeatable: bool = False
     login: int | None = None
     changes: Mapping[str, str] = field(default_factory=dict)
 
 
-def _request_fingerprint(spec: WriteSpec[M]) -> str:
-    copy = type(spec.request)()
-    copy.CopyFrom(spec.request)
-    copy.ClearField("request_id")
-    return fingerprint(spec.method, copy.SerializeToString(deterministic=True))
+class _SpecWrite(Generic[A, M]):
+    """A ``WriteSpec`` as the engine's ``WriteOperation``."""
 
+    def __init__(self, spec: WriteSpec[A, M], server: str) -> None:
+        self._spec = spec
+        self.method = spec.method
+        self.request_id: str = getattr(spec.request, "request_id", "")
+        self.server = server
+        self.repeatable = spec.repeatable
+        copy = type(spec.request)()
+        copy.CopyFrom(spec.request)
+        copy.ClearField("request_id")
+        self.fingerprint = fingerprint(
+            spec.method, copy.SerializeToString(deterministic=True)
+        )
 
-def _stored_error(payload: bytes) -> GatewayError:
-    status = status_pb2.Status.FromString(payload)
-    return GatewayError.from_status(status)
+    async def prepare(self) -> None:
+        return None
 
+    async def send(self) -> A:
+        return await self._spec.send()
 
-def _is_unknown(exc: BaseException) -> bool:
-    if isinstance(exc, (OutcomeUnknown, ProtocolError, ReadError, ReadTimeout)):
-        return True
-    return isinstance(exc, Unavailable) and exc.retcode in OUTCOME_OPEN_RETCODES
+    async def result(self, answer: A) -> M:
+        return await self._spec.respond(answer)
 
-
-async def _audit(
-    deps: ServiceDeps,
-    spec: WriteSpec[M],
-    outcome: AuditOutcome,
-    *,
-    retcode: int | None = None,
-) -> None:
-    call = current_call()
-    record = AuditRecord(
-        method=spec.method,
-        operation=spec.operation,
-        outcome=outcome,
-        server=deps.server_name(getattr(spec.request, "server", "")),
-        request_id=getattr(spec.request, "request_id", ""),
-        login=spec.login,
-        retcode=retcode,
-        caller=call.caller if call is not None else "",
-        peer=call.peer if call is not None else "",
-        changes=spec.changes,
-    )
-    try:
-        await deps.audit.write(record)
-    except Exception:  # noqa: BLE001  # the write happened; the caller gets its answer
-        _log.exception("audit_write_failed", method=spec.method)
-
-
-async def idempotent_write(deps: ServiceDeps, spec: WriteSpec[M]) -> M:  # noqa: C901
-    """Run a mutation at most once per request_id and audit its outcome."""
-    request_id: str = getattr(spec.request, "request_id", "")
-    store = deps.idempotency
-    async with store.claim(
-        spec.method, request_id, _request_fingerprint(spec)
-    ) as claim:
-        if claim.status is ClaimStatus.REPLAY:
-            existing = claim.existing
-            if deps.metrics is not None:
-                deps.metrics.record_idempotency_replay(spec.method)
-            await _audit(deps, spec, AuditOutcome.REPLAYED)
-            if existing is not None and existing.state is RecordState.SUCCEEDED:
-                return spec.response_type.FromString(existing.payload)
-            raise _stored_error(existing.payload if existing is not None else b"")
-        if claim.status is ClaimStatus.RECONCILE:
-            found = await spec.reconcile() if spec.reconcile is not None else None
-            if found is None:
-                await claim.mark_unknown({"reason": "not_reconciled"})
-                await _audit(deps, spec, AuditOutcome.UNKNOWN)
-                raise OutcomeUnknown(
-                    "an earlier attempt's outcome is unknown",
-                    command=spec.operation,
-                    params={},
-                    server=deps.server_name(getattr(spec.request, "server", "")),
-                )
-            await claim.complete(found.SerializeToString())
-            await _audit(deps, spec, AuditOutcome.SUCCEEDED)
-            return found
+    async def find(self, record: WriteRecord) -> Lookup[M]:
+        if self._spec.find is None:
+            return Lookup(Verdict.UNKNOWN)
         try:
-            response = await spec.execute()
-        except _NEVER_SENT:
-            await claim.release()
-            raise
-        except GatewayError:
-            await claim.release()  # our own checks failed before the write
-            raise
-        except WebApiError as exc:
-            retcode = exc.retcode if isinstance(exc, RetcodeError) else None
-            if _is_unknown(exc):
-                await claim.mark_unknown({"error": type(exc).__name__})
-                await _audit(deps, spec, AuditOutcome.UNKNOWN, retcode=retcode)
-            elif isinstance(exc, RetcodeError):
-                status = to_gateway_error(exc).to_status()
-                await claim.fail(status.SerializeToString())
-                await _audit(deps, spec, AuditOutcome.FAILED, retcode=retcode)
-            else:
-                await claim.release()  # a read error on the way: nothing was written
-            raise
-        await claim.complete(response.SerializeToString())
-        await _audit(deps, spec, AuditOutcome.SUCCEEDED)
-        return response
+            found = await self._spec.find(record.details)
+        except WebApiError:
+            return Lookup(Verdict.UNKNOWN)
+        return Lookup(Verdict.ABSENT) if found is None else Lookup.found(found)
+
+    def evidence(self, answer: A) -> Mapping[str, str]:
+        return {} if self._spec.evidence is None else self._spec.evidence(answer)
+
+    def encode(self, result: M) -> bytes:
+        return result.SerializeToString()
+
+    def decode(self, payload: bytes) -> M:
+        return self._spec.response_type.FromString(payload)
+
+    def audit_facts(self, result: M | None) -> dict[str, Any]:
+        del result
+        return {
+            "operation": self._spec.operation,
+            "login": self._spec.login,
+            "changes": dict(self._spec.changes),
+        }
+
+
+async def idempotent_write(deps: ServiceDeps, spec: WriteSpec[A, M]) -> M:
+    """Run a mutation at most once per request_id and audit it (``writes.engine``)."""
+    server = deps.server_name(getattr(spec.request, "server", ""))
+    outcome = await deps.writes.run(_SpecWrite(spec, server), caller())
+    return outcome.result
