@@ -27,7 +27,6 @@ from mt5gateway_server.writes import (
     fingerprint,
     open_store,
 )
-
 from redis.asyncio import Redis
 
 if TYPE_CHECKING:
@@ -181,10 +180,13 @@ async def test_duplicate_gives_up_after_wait_timeout(store: WriteStore) -> None:
 async def test_exit_after_attempt_marks_unknown_then_reconciles(
     store: WriteStore,
 ) -> None:
-    with pytest.raises(RuntimeError, match="boom"):
+    async def crash() -> None:
         async with store.claim(METHOD, "r1", FP) as claim:
             await claim.attempt(audit(AuditOutcome.ATTEMPTING))
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await crash()
     record = await store.get(METHOD, "r1")
     assert record is not None
     assert record.state is RecordState.UNKNOWN
@@ -323,7 +325,8 @@ async def test_every_transition_commits_its_audit_record(
         outcomes = [str(r["outcome"]) for r in await store.audit_rows()]
         # Another connection (an operator's tool) sees the same committed rows.
         with sqlite3.connect(tmp_path / DATABASE_FILE) as db:
-            rows = db.execute("SELECT outcome, amount FROM audit ORDER BY seq").fetchall()
+            query = "SELECT outcome, amount FROM audit ORDER BY seq"
+            rows = db.execute(query).fetchall()
         assert rows[0] == ("attempting", "10.00")
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute("DELETE FROM audit")
