@@ -175,3 +175,12 @@ async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture(autouse=True)
+def _gateway_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test's gateways keep their durable write store in a fresh directory
+    (settings read MT5GW_DATA_DIR; subprocesses inherit it)."""
+    monkeypatch.setenv("MT5GW_DATA_DIR", str(tmp_path_factory.mktemp("gateway-data")))

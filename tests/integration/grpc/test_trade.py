@@ -15,7 +15,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from mt5gateway.v1 import trade_pb2
 from mt5gateway.v1 import trade_service_pb2 as ts
-from mt5gateway_server.balance import mt5_comment, reconciliation_tag
+from mt5gateway_server.writes.balance import mt5_comment, reconciliation_tag
 from mt5gateway_server.mapping.money import money_from_proto, money_to_proto
 from mt5gateway_server.settings import AuditSettings
 
@@ -525,8 +525,14 @@ async def test_money_operations_are_audited(
         failed = deposit("-100000000")
         await rpc_error(gw.trade.CreateBalanceOperation(failed, metadata=key))
     records = [json.loads(line) for line in audit_file.read_text().splitlines()]
-    assert [r["outcome"] for r in records] == ["succeeded", "replayed", "failed"]
-    first = records[0]
+    assert [r["outcome"] for r in records] == [
+        "attempting",  # write-ahead: committed before the MT5 write left
+        "succeeded",
+        "replayed",
+        "attempting",
+        "failed",
+    ]
+    first = records[1]
     assert first["method"] == "/mt5gateway.v1.TradeService/CreateBalanceOperation"
     assert first["operation"] == "withdrawal"
     assert first["server"] == "main"
@@ -538,5 +544,5 @@ async def test_money_operations_are_audited(
     assert first["deal"] == reply.balance_operation.deal_ticket
     assert first["caller"].startswith("key-")
     assert first["peer"]
-    assert records[2]["retcode"] == 10019
-    assert records[2]["request_id"] == failed.request_id
+    assert records[4]["retcode"] == 10019
+    assert records[4]["request_id"] == failed.request_id

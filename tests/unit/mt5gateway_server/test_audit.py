@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from mt5gateway_server.audit import AuditLog, AuditOutcome, AuditRecord
-from mt5gateway_server.settings import Settings
+from mt5gateway_server.audit import AuditFeed, AuditOutcome, AuditRecord
 from structlog.testing import capture_logs
 
 METHOD = "/mt5gateway.v1.TradeService/CreateBalanceOperation"
@@ -88,35 +87,36 @@ def test_user_change_passwords_are_redacted():
     assert fields["login"] == "1001"
 
 
-async def test_file_sink_appends_json_lines(tmp_path):
+async def test_file_feed_appends_json_lines(tmp_path):
     path = tmp_path / "audit" / "audit.jsonl"
-    audit = AuditLog.create(Settings(audit={"file": str(path)}))
-    assert repr(audit) == f"<AuditLog {path}>"
-    await audit.write(deposit())
-    await audit.write(deposit(outcome=AuditOutcome.REPLAYED, deal=None))
-    await audit.aclose()
-    await audit.aclose()
+    feed = AuditFeed(file=path)
+    assert repr(feed) == f"<AuditFeed {path}>"
+    feed(deposit())
+    feed(deposit(outcome=AuditOutcome.REPLAYED, deal=None))
+    await feed.aclose()
+    await feed.aclose()
     first, second = [json.loads(x) for x in path.read_text().splitlines()]
     assert first["amount"] == "100.10"
     assert first["deal"] == 555
     assert second["outcome"] == "replayed"
     assert "deal" not in second
     # Append-only: a new instance adds to the same file.
-    again = AuditLog(file=path)
-    await again.write(deposit(outcome=AuditOutcome.UNKNOWN, retcode=None))
+    again = AuditFeed(file=path)
+    again(deposit(outcome=AuditOutcome.UNKNOWN, retcode=None))
     await again.aclose()
     assert len(path.read_text().splitlines()) == 3
-    with pytest.raises(RuntimeError, match="closed"):
-        await again.write(deposit())
+    # Closed (shutting down): the store keeps the record; the feed drops it quietly.
+    again(deposit())
+    assert len(path.read_text().splitlines()) == 3
 
 
-async def test_default_sink_is_the_audit_logger():
-    audit = AuditLog.create(Settings())
+async def test_default_feed_is_the_audit_logger():
+    feed = AuditFeed()
     with capture_logs() as logs:
-        await audit.write(deposit())
+        feed(deposit())
     (entry,) = logs
     assert entry["event"] == "audit"
     assert entry["_logger_name"] == "audit"
     assert entry["amount"] == "100.10"
     assert entry["request_id"] == "7f1c0a4e-2b7d-4c1e-9a51-0d3f1b2c3d4e"
-    await audit.aclose()
+    await feed.aclose()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from mt5gateway_server.log import get_logger
+from mt5gateway_server.writes.balance import AmountError
 from mt5gateway_server.writes.engine import (
     Caller,
     Lookup,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DATABASE_FILE",
+    "AmountError",
     "Caller",
     "Claim",
     "ClaimLostError",

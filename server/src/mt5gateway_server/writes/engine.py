@@ -243,12 +243,14 @@ class _Run(Generic[A, R]):
             **facts,
         )
 
-    def retry_after(self, attempted_at: float | None) -> float:
+    def settle_left(self, sent_at: float) -> float:
+        """Seconds until a write sent at ``sent_at`` can no longer apply."""
         settle = self.engine.settle_seconds(self.op.server)
-        if attempted_at is None:
-            return _RETRY_AFTER_LOOKUP_FAILED
-        left = attempted_at + settle - self.engine.clock()
-        return max(_MIN_RETRY_AFTER, left)
+        return sent_at + settle - self.engine.clock()
+
+    def retry_after(self, sent_at: float, *, lookup_failed: bool) -> float:
+        floor = _RETRY_AFTER_LOOKUP_FAILED if lookup_failed else _MIN_RETRY_AFTER
+        return max(floor, self.settle_left(sent_at))
 
     async def replay(self) -> WriteOutcome[R]:
         record = self.claim.existing
@@ -278,12 +280,15 @@ class _Run(Generic[A, R]):
         if found.verdict is Verdict.FOUND:
             return await self.found(found, replayed=True)
         applied = earlier.details.get("applied") == "true"
-        if found.verdict is Verdict.ABSENT and not applied:
-            settled = self.retry_after(earlier.attempted_at) <= _MIN_RETRY_AFTER
-            if self.op.repeatable or earlier.attempted_at is None or settled:
-                return await self.write()
+        # The latest moment a write of this request_id may have left.
+        sent_at = earlier.attempted_at or earlier.updated_at
+        settled = self.op.repeatable or self.settle_left(sent_at) <= 0
+        if found.verdict is Verdict.ABSENT and not applied and settled:
+            return await self.write()
         return await self.unknown(
-            {**earlier.details, "lookup": found.verdict.value}, earlier.attempted_at
+            {**earlier.details, "lookup": found.verdict.value},
+            sent_at,
+            lookup_failed=found.verdict is Verdict.UNKNOWN,
         )
 
     async def found(self, found: Lookup[R], *, replayed: bool) -> WriteOutcome[R]:
@@ -299,11 +304,12 @@ class _Run(Generic[A, R]):
         return WriteOutcome(result, replayed=replayed, reconciled=True)
 
     async def unknown(
-        self, details: Mapping[str, str], attempted_at: float | None
+        self, details: Mapping[str, str], sent_at: float, *, lookup_failed: bool
     ) -> WriteOutcome[R]:
         await self.claim.mark_unknown(details, self.audit(AuditOutcome.UNKNOWN))
         self.engine.count(self.op.method, "unknown")
-        raise OutcomeUnknownError(self.op.request_id, self.retry_after(attempted_at))
+        delay = self.retry_after(sent_at, lookup_failed=lookup_failed)
+        raise OutcomeUnknownError(self.op.request_id, delay)
 
     async def write(self) -> WriteOutcome[R]:
         attempt = await self.claim.attempt(self.audit(AuditOutcome.ATTEMPTING))
@@ -353,7 +359,11 @@ class _Run(Generic[A, R]):
         found = await self.op.find(attempt)
         if found.verdict is Verdict.FOUND:
             return await self.found(found, replayed=False)
-        return await self.unknown({"error": type(exc).__name__}, attempt.attempted_at)
+        return await self.unknown(
+            {"error": type(exc).__name__},
+            attempt.attempted_at or attempt.updated_at,
+            lookup_failed=found.verdict is Verdict.UNKNOWN,
+        )
 
 
 class WriteEngine:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mt5gateway.v1 import trade_pb2
-from mt5gateway_server.balance import BalanceResult
+from mt5gateway_server.writes.balance import BalanceResult
 from mt5gateway_server.mapping import trade as m
 from mt5gateway_server.mapping.money import money_from_proto
 from mt5gateway_server.webapi.models import Deal, Order, Position

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 from typing import Any
 
-import grpc
 import pytest
 from mt5gateway.v1 import user_pb2
 from mt5gateway.v1 import user_service_pb2 as pb
-from mt5gateway_server.audit import AuditOutcome, AuditRecord
-from mt5gateway_server.cache.idempotency import InMemoryIdempotencyStore
-from mt5gateway_server.errors import GatewayError, ServerNotFound
+from mt5gateway_server.audit import AuditOutcome
+from mt5gateway_server.errors import ServerNotFound
 from mt5gateway_server.rpc.deps import ServiceDeps
 from mt5gateway_server.rpc.services.common import (
     CurrencyCache,
@@ -20,17 +19,15 @@ from mt5gateway_server.rpc.services.common import (
     page_cursor,
 )
 from mt5gateway_server.webapi import ConnectError, NoMoney, OutcomeUnknown
+from mt5gateway_server.writes import (
+    IdempotencyConflictError,
+    MemoryWriteStore,
+    OutcomeUnknownError,
+    WriteEngine,
+)
 
 RID = "5b0c2a3e-2a65-4a59-9b3f-3f2f1d0a9c11"
 METHOD = "/mt5gateway.v1.UserService/UpdateUser"
-
-
-class Audit:
-    def __init__(self) -> None:
-        self.records: list[AuditRecord] = []
-
-    async def write(self, record: AuditRecord) -> None:
-        self.records.append(record)
 
 
 class Pools:
@@ -38,21 +35,21 @@ class Pools:
     default = "main"
 
 
-def _deps() -> tuple[ServiceDeps, Audit]:
-    audit = Audit()
-    store = InMemoryIdempotencyStore(
-        ttl_seconds=86_400, lease_seconds=30, wait_timeout_seconds=1
-    )
+def _deps() -> tuple[ServiceDeps, MemoryWriteStore]:
+    store = MemoryWriteStore(lease_seconds=30, wait_timeout_seconds=1)
     deps = ServiceDeps(
         pools=Pools(),  # type: ignore[arg-type]
         settings=None,  # type: ignore[arg-type]
-        idempotency=store,
-        audit=audit,  # type: ignore[arg-type]
+        writes=WriteEngine(store, settle_seconds=lambda _: 0.0),
     )
-    return deps, audit
+    return deps, store
 
 
-def _spec(execute: Any, reconcile: Any = None, name: str = "A") -> WriteSpec[Any]:
+async def _respond(answer: Any) -> pb.UpdateUserResponse:
+    return pb.UpdateUserResponse(user=user_pb2.User(login=7, name=str(answer)))
+
+
+def _spec(send: Any, find: Any = None, name: str = "A") -> WriteSpec[Any, Any]:
     request = pb.UpdateUserRequest(
         request_id=RID, user=user_pb2.User(login=7, name=name)
     )
@@ -61,10 +58,15 @@ def _spec(execute: Any, reconcile: Any = None, name: str = "A") -> WriteSpec[Any
         operation="user_update",
         request=request,
         response_type=pb.UpdateUserResponse,
-        execute=execute,
-        reconcile=reconcile,
+        send=send,
+        respond=_respond,
+        find=find,
         login=7,
     )
+
+
+def _outcomes(store: MemoryWriteStore) -> list[AuditOutcome]:
+    return [r.outcome for r in store.audit_records]
 
 
 def test_page_cursor_slices_and_binds() -> None:
@@ -102,74 +104,101 @@ def test_server_name_resolution() -> None:
 
 
 async def test_write_runs_once_then_replays() -> None:
-    deps, audit = _deps()
+    deps, store = _deps()
     runs: list[int] = []
 
-    async def execute() -> pb.UpdateUserResponse:
+    async def send() -> str:
         runs.append(1)
-        return pb.UpdateUserResponse(user=user_pb2.User(login=7, name="A"))
+        return "A"
 
-    first = await idempotent_write(deps, _spec(execute))
-    again = await idempotent_write(deps, _spec(execute))
+    first = await idempotent_write(deps, _spec(send))
+    again = await idempotent_write(deps, _spec(send))
     assert first == again
     assert runs == [1]
-    assert [r.outcome for r in audit.records] == [
+    assert _outcomes(store) == [
+        AuditOutcome.ATTEMPTING,
         AuditOutcome.SUCCEEDED,
         AuditOutcome.REPLAYED,
     ]
+    assert store.audit_records[1].operation == "user_update"
+    assert store.audit_records[1].login == 7
 
 
 async def test_rejection_is_stored_and_repeated() -> None:
-    deps, audit = _deps()
+    deps, store = _deps()
     runs: list[int] = []
 
-    async def execute() -> pb.UpdateUserResponse:
+    async def send() -> str:
         runs.append(1)
         raise NoMoney(10019, "No money", server="main", command="user/update")
 
     with pytest.raises(NoMoney):
-        await idempotent_write(deps, _spec(execute))
-    with pytest.raises(GatewayError) as replayed:
-        await idempotent_write(deps, _spec(execute))
+        await idempotent_write(deps, _spec(send))
+    with pytest.raises(NoMoney) as replayed:  # the same error, from the store
+        await idempotent_write(deps, _spec(send))
     assert runs == [1]
-    assert replayed.value.code is grpc.StatusCode.FAILED_PRECONDITION
-    assert replayed.value.metadata["retcode"] == "10019"
-    assert audit.records[0].retcode == 10019
+    assert replayed.value.retcode == 10019
+    assert replayed.value.command == "user/update"
+    assert store.audit_records[1].retcode == 10019
 
 
 async def test_never_sent_is_released_for_a_retry() -> None:
     deps, _ = _deps()
     attempts: list[int] = []
 
-    async def execute() -> pb.UpdateUserResponse:
+    async def send() -> str:
         attempts.append(1)
         if len(attempts) == 1:
             raise ConnectError("down")
-        return pb.UpdateUserResponse()
+        return "B"
 
     with pytest.raises(ConnectError):
-        await idempotent_write(deps, _spec(execute))
-    await idempotent_write(deps, _spec(execute))
+        await idempotent_write(deps, _spec(send))
+    await idempotent_write(deps, _spec(send))
     assert len(attempts) == 2
 
 
-async def test_unknown_outcome_is_reconciled_next_time() -> None:
-    deps, audit = _deps()
+async def test_a_read_after_the_write_never_repeats_it() -> None:
+    """The answer is built after the write; its failure must not re-send the write."""
+    deps, _ = _deps()
+    sent: list[int] = []
 
-    async def lost() -> pb.UpdateUserResponse:
+    async def send() -> str:
+        sent.append(1)
+        return "C"
+
+    spec = _spec(send)
+
+    async def respond_fails(answer: Any) -> pb.UpdateUserResponse:
+        raise ConnectError(f"group/get for {answer} failed")  # a never-sent READ
+
+    broken = dataclasses.replace(spec, respond=respond_fails)
+    with pytest.raises(ConnectError):
+        await idempotent_write(deps, broken)
+    with pytest.raises(OutcomeUnknownError):  # no find: cannot tell, never re-sent
+        await idempotent_write(deps, spec)
+    assert sent == [1]
+
+
+async def test_unknown_outcome_is_reconciled_next_time() -> None:
+    deps, store = _deps()
+
+    async def lost() -> str:
         raise OutcomeUnknown("lost", command="user/update", params={})
 
-    async def found() -> pb.UpdateUserResponse:
+    async def found(evidence: Any) -> pb.UpdateUserResponse:
+        del evidence
         return pb.UpdateUserResponse(user=user_pb2.User(login=7))
 
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(OutcomeUnknownError):
         await idempotent_write(deps, _spec(lost))
     # Without a way to look it up, a repeat still cannot tell.
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(OutcomeUnknownError):
         await idempotent_write(deps, _spec(lost))
-    reply = await idempotent_write(deps, _spec(lost, reconcile=found))
+    reply = await idempotent_write(deps, _spec(lost, find=found))
     assert reply.user.login == 7
-    assert [r.outcome for r in audit.records] == [
+    assert _outcomes(store) == [
+        AuditOutcome.ATTEMPTING,
         AuditOutcome.UNKNOWN,
         AuditOutcome.UNKNOWN,
         AuditOutcome.SUCCEEDED,
@@ -179,10 +208,9 @@ async def test_unknown_outcome_is_reconciled_next_time() -> None:
 async def test_conflicting_payload() -> None:
     deps, _ = _deps()
 
-    async def execute() -> pb.UpdateUserResponse:
-        return pb.UpdateUserResponse()
+    async def send() -> str:
+        return "A"
 
-    await idempotent_write(deps, _spec(execute, name="A"))
-    with pytest.raises(Exception, match=r"payload|different") as caught:
-        await idempotent_write(deps, _spec(execute, name="B"))
-    assert type(caught.value).__name__ == "IdempotencyConflictError"
+    await idempotent_write(deps, _spec(send, name="A"))
+    with pytest.raises(IdempotencyConflictError):
+        await idempotent_write(deps, _spec(send, name="B"))
