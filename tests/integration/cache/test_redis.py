@@ -3,14 +3,16 @@ from __future__ import annotations
 import socket
 
 import pytest
+from mt5gateway_server.app import redis_config
 from mt5gateway_server.cache.redis import (
+    RedisConfig,
     RedisUnavailableError,
     close_redis,
     open_redis,
     ping,
     redis_client,
 )
-from mt5gateway_server.settings import RedisSettings, Settings
+from mt5gateway_server.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +24,7 @@ def _closed_port() -> int:
 
 
 async def test_open_ping_close(redis_url: str):
-    client = await open_redis(RedisSettings(url=redis_url))
+    client = await open_redis(RedisConfig(url=redis_url))
     assert await ping(client)
     await client.set("mt5gw:v1:test", b"1")
     assert await client.get("mt5gw:v1:test") == b"1"
@@ -32,25 +34,28 @@ async def test_open_ping_close(redis_url: str):
 
 async def test_unreachable_redis_fails_at_start():
     url = f"redis://:secretpw@127.0.0.1:{_closed_port()}/0"
-    settings = RedisSettings(url=url, retries=1, connect_timeout_seconds=0.5)
+    settings = RedisConfig(url=url, retries=1, connect_timeout_seconds=0.5)
+    assert "secretpw" not in repr(settings)
     with pytest.raises(RedisUnavailableError) as info:
         await open_redis(settings)
     assert "secretpw" not in str(info.value)
 
 
 async def test_redis_client_context_without_url_yields_none():
-    async with redis_client(Settings()) as client:
+    async with redis_client(redis_config(Settings())) as client:
         assert client is None
 
 
 async def test_redis_client_context(redis_url: str):
-    async with redis_client(Settings(redis={"url": redis_url})) as client:
+    settings = Settings(redis={"url": redis_url, "retries": 2})
+    assert redis_config(settings).retries == 2
+    async with redis_client(redis_config(settings)) as client:
         assert client is not None
         assert await ping(client)
 
 
 async def test_client_survives_a_redis_restart(redis_server, redis):
-    settings = RedisSettings(url=redis_server.url, retries=20, backoff_cap_seconds=0.2)
+    settings = RedisConfig(url=redis_server.url, retries=20, backoff_cap_seconds=0.2)
     async with redis_client(settings) as client:
         assert client is not None
         await client.set("k", b"v")
@@ -61,9 +66,7 @@ async def test_client_survives_a_redis_restart(redis_server, redis):
 
 
 async def test_ping_reports_a_dead_server(redis_server, redis):
-    settings = RedisSettings(
-        url=redis_server.url, retries=0, connect_timeout_seconds=0.2
-    )
+    settings = RedisConfig(url=redis_server.url, retries=0, connect_timeout_seconds=0.2)
     async with redis_client(settings) as client:
         assert client is not None
         redis_server.kill()

@@ -1,5 +1,5 @@
-"""Redis access, key formats and the idempotency store.
+"""Redis access and key formats.
 
-``keys`` names every Redis key and channel; ``redis`` opens the client;
-``idempotency`` keeps money operations exactly-once (in memory or in Redis).
+``keys`` names every Redis key and channel; ``redis`` opens the client. The write
+store that keeps MT5 writes exactly once lives in ``mt5gateway_server.writes``.
 """

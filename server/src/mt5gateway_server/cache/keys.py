@@ -15,10 +15,11 @@ inside them can never make two different keys collide.
     pub/sub channel, quote poller: JSON ticks (format documented in the README).
 ``mt5gw:v1:quotes:snapshot:{server}:{view}``
     hash, quote poller: symbol -> latest tick JSON, the snapshot for new streams.
-``mt5gw:v1:trades:lease:{server}`` / ``mt5gw:v1:trades:{server}``
-    lease and pub/sub channel of the trade-event poller.
+``mt5gw:v1:quotes:interest:{server}:{view}``
+    sorted set, Redis fan-out: ``<replica>|<symbol>`` wanted, scored by expiry (ms).
 ``mt5gw:v1:audit``
-    stream, audit log: one entry per money operation or user change.
+    stream, write store: one entry per step of every MT5 write, added by the same
+    script that changes the write's record.
 
 ``view`` is the price view of a quote feed: ``raw`` (no group) or ``group:<name>``.
 """
@@ -33,11 +34,10 @@ __all__ = [
     "idempotency",
     "idempotency_lease",
     "quote_channel",
+    "quote_interest",
     "quote_lease",
     "quote_snapshot",
     "quote_view",
-    "trade_channel",
-    "trade_lease",
 ]
 
 PREFIX = "mt5gw:v1:"
@@ -82,9 +82,6 @@ def quote_snapshot(server: str, view: str) -> str:
     return f"{PREFIX}quotes:snapshot:{_part(server)}:{_part(view)}"
 
 
-def trade_lease(server: str) -> str:
-    return f"{PREFIX}trades:lease:{_part(server)}"
-
-
-def trade_channel(server: str) -> str:
-    return f"{PREFIX}trades:{_part(server)}"
+def quote_interest(server: str, view: str) -> str:
+    """Which replicas want which symbols of (server, view), for the Redis fan-out."""
+    return f"{PREFIX}quotes:interest:{_part(server)}:{_part(view)}"

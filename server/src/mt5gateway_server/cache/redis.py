@@ -10,6 +10,7 @@ recognises its own token); pub/sub publishes of latest-wins ticks; and audit ``X
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
@@ -19,13 +20,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from mt5gateway_server.log import get_logger
-from mt5gateway_server.settings import RedisSettings, Settings, mask_url_password
+from mt5gateway_server.log import get_logger, redact
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
 __all__ = [
+    "RedisConfig",
     "RedisUnavailableError",
     "close_redis",
     "create_client",
@@ -41,13 +42,27 @@ class RedisUnavailableError(RuntimeError):
     """Redis is configured but did not answer PING at start-up."""
 
 
-def _redis_settings(settings: Settings | RedisSettings) -> RedisSettings:
-    return settings if isinstance(settings, RedisSettings) else settings.redis
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RedisConfig:
+    """This room's own config (``app.py`` converts the settings). ``url`` None: no
+    Redis, everything stays in the process."""
+
+    url: str | None = None
+    socket_timeout_seconds: float = 5.0
+    connect_timeout_seconds: float = 5.0
+    health_check_interval_seconds: int = 30
+    max_connections: int = 64
+    retries: int = 3
+    backoff_base_seconds: float = 0.05
+    backoff_cap_seconds: float = 1.0
+
+    def __repr__(self) -> str:
+        # A redis:// URL may carry a password; never show it.
+        return f"RedisConfig(url={redact(self.url)!r}, retries={self.retries})"
 
 
-def create_client(settings: Settings | RedisSettings) -> Redis:
+def create_client(cfg: RedisConfig) -> Redis:
     """A client for the configured URL (no I/O yet). Raises if no URL is set."""
-    cfg = _redis_settings(settings)
     if cfg.url is None:
         raise ValueError("redis.url is not set")
     retry = Retry(
@@ -58,7 +73,7 @@ def create_client(settings: Settings | RedisSettings) -> Redis:
         supported_errors=(RedisConnectionError, RedisTimeoutError),
     )
     client: Redis = Redis.from_url(
-        str(cfg.url),
+        cfg.url,
         retry=retry,
         socket_timeout=cfg.socket_timeout_seconds,
         socket_connect_timeout=cfg.connect_timeout_seconds,
@@ -78,17 +93,16 @@ async def ping(client: Redis) -> bool:
         return False
 
 
-async def open_redis(settings: Settings | RedisSettings) -> Redis:
+async def open_redis(cfg: RedisConfig) -> Redis:
     """Create the client and check Redis answers; close with ``close_redis``."""
-    cfg = _redis_settings(settings)
     client = create_client(cfg)
+    url = redact(cfg.url)
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
         await client.aclose()
-        url = mask_url_password(str(cfg.url))
         raise RedisUnavailableError(f"redis at {url} is not answering: {exc}") from exc
-    _log.info("redis_connected", url=mask_url_password(str(cfg.url)))
+    _log.info("redis_connected", url=url)
     return client
 
 
@@ -98,14 +112,12 @@ async def close_redis(client: Redis) -> None:
 
 
 @contextlib.asynccontextmanager
-async def redis_client(
-    settings: Settings | RedisSettings,
-) -> AsyncIterator[Redis | None]:
+async def redis_client(cfg: RedisConfig) -> AsyncIterator[Redis | None]:
     """For the composition root's exit stack; yields None without a Redis URL."""
-    if _redis_settings(settings).url is None:
+    if cfg.url is None:
         yield None
         return
-    client = await open_redis(settings)
+    client = await open_redis(cfg)
     try:
         yield client
     finally:

@@ -14,8 +14,7 @@ def test_every_key_has_the_prefix():
         keys.quote_lease("main", "raw"),
         keys.quote_channel("main", "raw"),
         keys.quote_snapshot("main", "raw"),
-        keys.trade_lease("main"),
-        keys.trade_channel("main"),
+        keys.quote_interest("main", "raw"),
     ]
     assert all(n.startswith("mt5gw:v1:") for n in names)
     assert len(set(names)) == len(names)
@@ -27,6 +26,7 @@ def test_documented_formats():
     assert keys.idempotency(method, rid) == f"mt5gw:v1:idem:{method}:{rid}"
     assert keys.quote_lease("main", "raw") == "mt5gw:v1:quotes:lease:main:raw"
     assert keys.quote_channel("main", "raw") == "mt5gw:v1:quotes:main:raw"
+    assert keys.quote_interest("a:b", "raw") == "mt5gw:v1:quotes:interest:a%3Ab:raw"
     assert keys.AUDIT_STREAM == "mt5gw:v1:audit"
 
 
