@@ -251,23 +251,31 @@ async def test_release_of_a_reconcile_claim_restores_the_earlier_record(
     assert kept.attempted_at == first.attempted_at
 
 
+async def _crash(store: WriteStore) -> None:
+    """The process dies: no renewal, no outcome, its connections gone."""
+    await store.aclose()
+
+
 async def test_dead_owner_before_attempt_is_taken_over_as_new(
-    make_store: Callable[..., asyncio.Future[WriteStore]],
+    make_store: Callable[..., asyncio.Future[WriteStore]], backend: str
 ) -> None:
     crashed = await make_store()
-    ctx = crashed.claim(METHOD, "r1", FP)
-    claim = await ctx.__aenter__()
-    await crashed.stop_renewal(claim)  # the process dies: no renewal, no outcome
-    restarted = await make_store()
-    await asyncio.sleep(LEASE + 0.15)
-    if isinstance(restarted, MemoryWriteStore):
-        restarted = crashed  # memory forgets on restart; same process here
+    claim = await crashed.claim(METHOD, "r1", FP).__aenter__()
+    if backend == "memory":
+        await crashed.stop_renewal(claim)  # memory forgets on restart: same process
+        restarted = crashed
+    else:
+        await _crash(crashed)
+        restarted = await make_store()
+    if backend != "sqlite":  # SQLite ends a dead process's leases at open
+        await asyncio.sleep(LEASE + 0.15)
     async with restarted.claim(METHOD, "r1", FP) as taken:
         assert taken.status is ClaimStatus.NEW  # nothing was sent: safe to write
         await taken.attempt(audit(AuditOutcome.ATTEMPTING))
         await taken.complete(b"x", audit(AuditOutcome.SUCCEEDED))
-    with pytest.raises(ClaimLostError):
-        await claim.complete(b"late", audit(AuditOutcome.SUCCEEDED))
+    if backend == "memory":
+        with pytest.raises(ClaimLostError):
+            await claim.complete(b"late", audit(AuditOutcome.SUCCEEDED))
 
 
 async def test_dead_owner_after_attempt_must_be_reconciled_after_restart(
@@ -278,18 +286,29 @@ async def test_dead_owner_after_attempt_must_be_reconciled_after_restart(
     crashed = await make_store()
     claim = await crashed.claim(METHOD, "r1", FP).__aenter__()
     await claim.attempt(audit(AuditOutcome.ATTEMPTING))
-    await crashed.stop_renewal(claim)
+    await _crash(crashed)
     restarted = await make_store()
-    with pytest.raises(IdempotencyPendingError):  # the lease is still live
-        async with restarted.claim(METHOD, "r1", FP, wait_timeout=0.05):
-            pass
-    await asyncio.sleep(LEASE + 0.15)
+    if backend == "redis":  # shared by replicas: only the lease tells death
+        with pytest.raises(IdempotencyPendingError):
+            async with restarted.claim(METHOD, "r1", FP, wait_timeout=0.05):
+                pass
+        await asyncio.sleep(LEASE + 0.15)
     async with restarted.claim(METHOD, "r1", FP) as again:
         assert again.status is ClaimStatus.RECONCILE
         assert again.existing is not None
         assert again.existing.state is RecordState.ATTEMPTED
         assert again.existing.attempts == 1
         await again.mark_unknown({"lookup": "absent"}, audit(AuditOutcome.UNKNOWN))
+
+
+async def test_sqlite_file_has_one_owner(tmp_path: Path) -> None:
+    path = tmp_path / DATABASE_FILE
+    first = await SqliteWriteStore.open(path)
+    with pytest.raises(RuntimeError, match="another gateway process"):
+        await SqliteWriteStore.open(path)
+    await first.aclose()
+    second = await SqliteWriteStore.open(path)  # the owner is gone: fine
+    await second.aclose()
 
 
 async def test_lease_is_renewed_while_the_owner_runs(store: WriteStore) -> None:

@@ -9,9 +9,13 @@ an open attempt but never a deal without its record. The audit table is append-o
 One connection on one dedicated thread: SQLite serialises writers anyway, and a single
 thread keeps the connection's use trivially safe. A transition costs one fsync (about
 0.1-2 ms on local disks); a money write makes three (claim, attempt, outcome), which is
-small next to the MT5 round trip. Several processes may share the file (``BEGIN
-IMMEDIATE`` takes the write lock, leases decide ownership), though replicas on several
-hosts need the Redis store.
+small next to the MT5 round trip.
+
+One process owns the file: ``open`` takes an exclusive lock on ``<file>.lock`` (the
+kernel drops it when the process dies, even by kill -9) and refuses a second owner. So
+every lease found at open belonged to a dead process and is ended at once: a caller
+retrying after a crash reconciles immediately instead of waiting out the lease.
+Replicas (and ``--workers``) share the Redis store instead.
 
 Tables: ``writes`` (one row per ``(method, request_id)``: the record as JSON plus the
 owner token, its lease and the expiry) and ``audit`` (``seq`` order; the columns of
@@ -22,11 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import sqlite3
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, TypeVar, Unpack
+from typing import IO, TYPE_CHECKING, TypeVar, Unpack
 
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.writes.records import RecordState, WriteRecord
@@ -137,6 +142,8 @@ class SqliteWriteStore(WriteStore):
         self.path = path
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="mt5gw-sqlite")
         self._db: sqlite3.Connection | None = None
+        self._lock: IO[bytes] | None = None
+        self._closed = False
         self._commits = 0
         # In-process waiters for a key (a concurrent duplicate in this process).
         self._events: weakref.WeakValueDictionary[tuple[str, str], asyncio.Event] = (
@@ -149,7 +156,11 @@ class SqliteWriteStore(WriteStore):
     @classmethod
     async def open(cls, path: Path, **kw: Unpack[StoreOptions]) -> SqliteWriteStore:
         store = cls(path, **kw)
-        await store._run(store._open)
+        try:
+            await store._run(store._open)
+        except BaseException:
+            await store._close()
+            raise
         _log.info("write_store_opened", backend="sqlite", path=str(path))
         return store
 
@@ -157,6 +168,7 @@ class SqliteWriteStore(WriteStore):
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = self._take_lock()
         db = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=10.0
         )
@@ -170,7 +182,25 @@ class SqliteWriteStore(WriteStore):
                 f"({_SCHEMA_VERSION}); refusing to use it"
             )
         db.executescript(_SCHEMA)
+        # We own the file: whoever held a lease before us is dead.
+        ended = db.execute(
+            "UPDATE writes SET owner = NULL, lease_until = 0 WHERE owner IS NOT NULL"
+        ).rowcount
+        if ended:
+            _log.warning("write_leases_of_a_dead_process_ended", count=ended)
         self._db = db
+
+    def _take_lock(self) -> IO[bytes]:
+        lock = self.path.with_name(self.path.name + ".lock").open("ab")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise RuntimeError(
+                f"another gateway process uses {self.path}; give each process its own "
+                "data_dir, or share state between processes through Redis"
+            ) from None
+        return lock
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -315,6 +345,9 @@ class SqliteWriteStore(WriteStore):
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
 
     # ------------------------------------------------------------ loop side
 
@@ -367,6 +400,9 @@ class SqliteWriteStore(WriteStore):
             await asyncio.wait_for(event.wait(), step)
 
     async def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         await self._run(self._close_sync)
         self._executor.shutdown(wait=True)
 
