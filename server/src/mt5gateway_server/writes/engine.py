@@ -71,6 +71,8 @@ R = TypeVar("R")  # what is stored and replayed
 _RETRY_AFTER_LOOKUP_FAILED = 1.0
 # Never answer "retry in 0 s": the caller would spin.
 _MIN_RETRY_AFTER = 0.2
+# Time kept to send the answer before the caller's deadline.
+_ANSWER_RESERVE_SECONDS = 0.2
 
 
 class OutcomeUnknownError(Exception):
@@ -375,18 +377,25 @@ class WriteEngine:
         *,
         settle_seconds: Callable[[str], float],
         metrics: WriteMetrics | None = None,
+        remaining: Callable[[], float | None] = lambda: None,
     ) -> None:
         self.store = store
         # Per MT5 server: how long after sending a write can still apply.
         self.settle_seconds = settle_seconds
         self._metrics = metrics
+        # Seconds left of the calling RPC's deadline (None: no deadline).
+        self._remaining = remaining
         self.clock = store.clock
 
     async def run(self, op: WriteOperation[A, R], caller: Caller) -> WriteOutcome[R]:
         """Raises the Web API error of a refused or never-sent write, the prepare
         step's errors, ``OutcomeUnknownError``, or the store's conflict/pending/claim
         errors."""
-        async with self.store.claim(op.method, op.request_id, op.fingerprint) as claim:
+        wait = self._wait_timeout()
+        claim_ctx = self.store.claim(
+            op.method, op.request_id, op.fingerprint, wait_timeout=wait
+        )
+        async with claim_ctx as claim:
             run = _Run(self, op, claim, caller)
             if claim.status is ClaimStatus.REPLAY:
                 return await run.replay()
@@ -403,6 +412,15 @@ class WriteEngine:
                 if found.verdict is Verdict.FOUND:
                     return await run.found(found, replayed=True)
             return await run.write()
+
+    def _wait_timeout(self) -> float | None:
+        """A concurrent duplicate waits for the first at most until shortly before its
+        own deadline, then answers "in progress" (ABORTED + RetryInfo) instead of
+        running into DEADLINE_EXCEEDED."""
+        left = self._remaining()
+        if left is None:
+            return None
+        return max(0.0, left - _ANSWER_RESERVE_SECONDS)
 
     def count(self, method: str, outcome: str) -> None:
         if self._metrics is not None:

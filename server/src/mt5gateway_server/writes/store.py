@@ -329,7 +329,11 @@ class WriteStore(ABC):
     ) -> ClaimContext:
         if not method or not request_id or not fingerprint:
             raise ValueError("method, request_id and fingerprint must be non-empty")
-        wait = self._wait_timeout if wait_timeout is None else wait_timeout
+        wait = (
+            self._wait_timeout
+            if wait_timeout is None
+            else min(wait_timeout, self._wait_timeout)
+        )
         return ClaimContext(self, method, request_id, fingerprint, wait)
 
     async def acquire(

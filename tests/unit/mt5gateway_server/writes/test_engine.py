@@ -19,6 +19,7 @@ from mt5gateway_server.writes import (
     DATABASE_FILE,
     Caller,
     IdempotencyConflictError,
+    IdempotencyPendingError,
     MemoryWriteStore,
     OutcomeUnknownError,
     RecordState,
@@ -598,3 +599,22 @@ def attempt_record(req: BalanceRequest) -> Any:
         server=req.server,
         request_id=req.request_id,
     )
+
+
+async def test_a_duplicate_gives_up_before_its_own_deadline(
+    store: WriteStore, mt5: FakeMt5, clock: Clock
+) -> None:
+    """It answers "in progress" (ABORTED + RetryInfo) instead of running out."""
+    engine = WriteEngine(store, settle_seconds=lambda _: SETTLE, remaining=lambda: 0.3)
+    mt5.gate = asyncio.Event()
+    req = request()
+    first = asyncio.create_task(run(engine, req, mt5, clock))
+    await asyncio.sleep(0.01)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(IdempotencyPendingError):
+        await run(engine, req, mt5, clock)
+    assert loop.time() - started < 0.25
+    mt5.gate.set()
+    await first
+    assert mt5.writes == 1
