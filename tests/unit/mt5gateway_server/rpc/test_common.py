@@ -35,12 +35,30 @@ class Pools:
     default = "main"
 
 
+class Replays:
+    def __init__(self) -> None:
+        self.replays: list[str] = []
+
+    def record_idempotency_replay(self, method: str) -> None:
+        self.replays.append(method)
+
+    def record_write_outcome(self, method: str, outcome: str) -> None:
+        del method, outcome
+
+    def record_duplicate_write(self, method: str) -> None:
+        del method
+
+
+REPLAYS = Replays()
+
+
 def _deps() -> tuple[ServiceDeps, MemoryWriteStore]:
     store = MemoryWriteStore(lease_seconds=30, wait_timeout_seconds=1)
+    REPLAYS.replays.clear()
     deps = ServiceDeps(
         pools=Pools(),  # type: ignore[arg-type]
         settings=None,  # type: ignore[arg-type]
-        writes=WriteEngine(store, settle_seconds=lambda _: 0.0),
+        writes=WriteEngine(store, settle_seconds=lambda _: 0.0, metrics=REPLAYS),
     )
     return deps, store
 
@@ -122,6 +140,7 @@ async def test_write_runs_once_then_replays() -> None:
     ]
     assert store.audit_records[1].operation == "user_update"
     assert store.audit_records[1].login == 7
+    assert REPLAYS.replays == [METHOD]  # counted once per replay (was twice)
 
 
 async def test_rejection_is_stored_and_repeated() -> None:
