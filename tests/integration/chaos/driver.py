@@ -220,6 +220,7 @@ class Driver:
                 continue
             self.tally.echo_sends += 1
             await self._until_definitive(self._rng.choice(self._settled), deadline)
+            await asyncio.sleep(self._rng.uniform(0.005, 0.03))
 
     async def _until_definitive(self, deposit: Deposit, deadline: float) -> None:
         deposit.sent = True

@@ -247,7 +247,8 @@ class RedisProcess:
 @dataclass(frozen=True)
 class GatewayConfig:
     store: Store
-    read_timeout_seconds: float = 5.0
+    # mt5sim answers in milliseconds; low, so unknown outcomes settle quickly.
+    read_timeout_seconds: float = 2.0
     pool_size: int = 4
     # A killed gateway's pending claim is taken over after this (Redis store).
     pending_lease_seconds: float = 2.0
@@ -359,6 +360,7 @@ class Stack:
         await self.sim.set_faults({})
         self.proxy.clear()
         await self.proxy.refuse_new(False)
+        await self.proxy.deliver_held()
         if self.redis is not None and not self.redis.running:
             await self.redis.start()
         if not self.gateway.running:

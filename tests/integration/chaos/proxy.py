@@ -99,6 +99,10 @@ class FaultProxy:
         self._linger = linger_seconds
         self._latency = dict.fromkeys(Direction, 0.0)
         self._hold: _Hold | None = None
+        self._holding = 0  # chunks waiting in a hold right now
+        self._lingering = 0  # connections whose client left, server still answering
+        self._quiet = asyncio.Event()  # both of those are 0
+        self._quiet.set()
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
         self._handlers: set[asyncio.Task[None]] = set()
@@ -150,6 +154,21 @@ class FaultProxy:
     def holds_left(self) -> int:
         return 0 if self._hold is None else self._hold.remaining
 
+    async def deliver_held(self, limit_seconds: float = 30.0) -> None:
+        """No new holds; wait until every held chunk was forwarded and its server
+        had its linger to apply and answer it (so a late write has landed)."""
+        self._hold = None
+        async with asyncio.timeout(limit_seconds):
+            await self._quiet.wait()
+
+    def _count(self, *, holding: int = 0, lingering: int = 0) -> None:
+        self._holding += holding
+        self._lingering += lingering
+        if self._holding or self._lingering:
+            self._quiet.clear()
+        else:
+            self._quiet.set()
+
     def drop_all(self) -> int:
         """Abort every open connection (both sides); returns how many."""
         dropped = list(self._connections)
@@ -194,6 +213,10 @@ class FaultProxy:
         self._handlers.add(task)
         try:
             await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            # aclose() ended it; start_server's done-callback would log the
+            # cancellation as an error.
+            pass
         finally:
             self._handlers.discard(task)
 
@@ -229,7 +252,11 @@ class FaultProxy:
             if to_server.done() and not to_client.done():
                 # The client left; bytes it sent last (maybe held) were just
                 # forwarded: let the server read, apply and answer them.
-                await asyncio.wait({to_client}, timeout=self._linger)
+                self._count(lingering=1)
+                try:
+                    await asyncio.wait({to_client}, timeout=self._linger)
+                finally:
+                    self._count(lingering=-1)
         finally:
             for task in (to_server, to_client):
                 task.cancel()
@@ -255,9 +282,18 @@ class FaultProxy:
                     if held:
                         self.stats.held += 1
                         delay += hold.seconds
-                if delay:
+                if held:
+                    await self._held(delay, reader)
+                elif delay:
                     await asyncio.sleep(delay)
-                if held and _gone(reader):
-                    self.stats.held_after_client_left += 1
                 writer.write(chunk)
                 await writer.drain()
+
+    async def _held(self, seconds: float, reader: asyncio.StreamReader) -> None:
+        self._count(holding=1)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self._count(holding=-1)
+        if _gone(reader):
+            self.stats.held_after_client_left += 1

@@ -176,6 +176,7 @@ FAULT_PHASES = (
         0.6,
         {"drop_rate": 0.15, "drop_after_apply": True, "commands": ["trade/balance"]},
     ),
+    Phase("MT5 unreachable (connections refused)", 1.0, outage=True),
     Phase(
         "MT5 rejects some writes (10021)",
         0.6,
@@ -193,6 +194,7 @@ FAULT_PHASES = (
         {"error_rate": 0.1, "error_retcode": 9, "commands": ["trade/balance"]},
         drop_sessions_after=True,
     ),
+    Phase("network latency both ways", 0.6, proxy_latency=(0.01, 0.02)),
     Phase("requests of every kind dropped", 0.6, {"drop_rate": 0.05}),
     Phase(
         "writes and reconciliation reads unreachable",
@@ -204,8 +206,6 @@ FAULT_PHASES = (
         },
         drop_sessions_after=True,
     ),
-    Phase("network latency both ways", 0.6, proxy_latency=(0.01, 0.02)),
-    Phase("MT5 unreachable (connections refused)", 1.0, outage=True),
     Phase("calm", 0.6),
 )
 

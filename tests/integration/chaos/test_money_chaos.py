@@ -63,7 +63,7 @@ async def test_write_reaching_mt5_after_the_read_timeout(
         "write delayed past the read timeout",
         tmp_path,
         GatewayConfig(store, read_timeout_seconds=READ_TIMEOUT_SECONDS),
-        RunConfig(deposits=200),
+        RunConfig(deposits=300),
         late_writes(HOLD_SECONDS, HOLDS),
     )
     print(outcome.report())  # noqa: T201
@@ -78,7 +78,7 @@ async def test_mt5_faults_and_session_drops(store: Store, tmp_path: Path) -> Non
         "mt5sim faults, session drops, proxy latency and outage",
         tmp_path,
         GatewayConfig(store),
-        RunConfig(deposits=600),
+        RunConfig(deposits=1000),
         sim_faults(),
     )
     print(outcome.report())  # noqa: T201
@@ -96,7 +96,7 @@ async def test_redis_restarted_mid_run(tmp_path: Path) -> None:
         "redis-server kill -9 and restart (AOF)",
         tmp_path,
         GatewayConfig(Store.REDIS),
-        RunConfig(deposits=600),
+        RunConfig(deposits=1000),
         redis_restarts(2),
     )
     print(outcome.report())  # noqa: T201
