@@ -4,7 +4,8 @@
   repository, and a ``#anchor`` into a markdown file names one of its headings
   (GitHub's slug rules);
 - nothing points at the team's private shelf (``../shared/...``, its PROTOCOL.md,
-  STYLE.md, TOOLCHAIN.md, LANDSCAPE.md) or at an absolute path;
+  STYLE.md, TOOLCHAIN.md, LANDSCAPE.md, or a bare "§4.3" section number) or at an
+  absolute path;
 - a code comment citing ``docs/<file>.md#<anchor>`` (or another markdown file of the
   repository by its path from the root) names a file and heading that exist.
 
@@ -70,9 +71,11 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _CITATION = re.compile(
     r"(?<![\w./-])((?:docs|server|simulator|protos|clients)/[\w./-]*?\.md)(#[\w-]+)?"
 )
-# The shelf lives next to the repository, not in it.
+# The shelf lives next to the repository, not in it. A bare section sign ("(§4.3)")
+# cites its PROTOCOL.md by number; only RFC sections may be cited that way.
 _SHELF = re.compile(
     r"(?:\.\./)+shared/|/work/shared\b|\b(?:PROTOCOL|STYLE|TOOLCHAIN|LANDSCAPE)\.md\b"
+    r"|(?<!RFC \d{4} )§"
 )
 
 
@@ -325,7 +328,13 @@ def test_shelf_pattern() -> None:
         "(PROTOCOL.md §4.3)",
         "TOOLCHAIN.md recipes",
         "/work/shared/seed/architecture.md",
+        "limit (§9.1)",
     ):
         assert _SHELF.search(text), text
-    for text in ("docs/architecture.md#error-model", "shared fixtures", "MYSTYLE.mdx"):
+    for text in (
+        "docs/architecture.md#error-model",
+        "shared fixtures",
+        "MYSTYLE.mdx",
+        "RFC 6265 §5.2: ignore a cookie",
+    ):
         assert not _SHELF.search(text), text
