@@ -41,6 +41,8 @@ need_test_tools() {
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 
+# Every workspace package, the dev tools and the server's `demo` extra (the embedded
+# simulator of `mt5gateway serve --demo`, which ./scripts/run and the tests start).
 uv_sync() {
-  "${UV[@]}" sync --locked --all-packages --quiet
+  "${UV[@]}" sync --locked --all-packages --extra demo --quiet
 }

@@ -205,6 +205,61 @@ def test_mt5sim_stage_runs_its_console_script_as_non_root() -> None:
     assert mt5sim["USER"].split(":")[0] not in {"0", "root"}
 
 
+# What only `serve --demo` needs; the production image must be without all of it.
+DEMO_ONLY = {"mt5sim", "aiohttp", "cryptography"}
+
+
+def _locked_closure(package: str, extras: tuple[str, ...] = ()) -> set[str]:
+    """Every package ``package`` installs from uv.lock (markers ignored: a superset)."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    by_name = {entry["name"]: entry for entry in lock["package"]}
+    seen: set[str] = set()
+    todo = [(package, extras)]
+    while todo:
+        name, wanted = todo.pop()
+        entry = by_name[name]
+        deps = list(entry.get("dependencies", []))
+        for extra in wanted:
+            deps += entry.get("optional-dependencies", {})[extra]
+        seen.add(name)
+        todo += [
+            (dep["name"], tuple(dep.get("extra", ())))
+            for dep in deps
+            if dep["name"] not in seen
+        ]
+    return seen
+
+
+def test_demo_is_an_extra_of_the_server_package() -> None:
+    assert not DEMO_ONLY & _locked_closure("mt5gateway-server")
+    assert "mt5sim" in _locked_closure("mt5gateway-server", ("demo",))
+    project = tomllib.loads((ROOT / "server" / "pyproject.toml").read_text("utf-8"))
+    assert project["project"]["optional-dependencies"]["demo"] == ["mt5sim"]
+
+
+def test_gateway_image_is_built_without_the_demo_extra() -> None:
+    stages = _stages()
+    syncs = [args for kind, args in stages["builder"] if "uv sync" in args]
+    assert syncs
+    for args in syncs:
+        assert "--package mt5gateway-server" in args
+        assert "--extra" not in args
+        assert "--all-extras" not in args
+    builder_copies = [args for kind, args in stages["builder"] if kind == "COPY"]
+    assert not [args for args in builder_copies if "simulator/src" in args]
+    gateway_venv = [args for kind, args in stages["gateway"] if kind == "COPY"]
+    assert "--from=builder /app/.venv /app/.venv" in gateway_venv
+
+
+def test_run_script_and_tests_get_the_demo() -> None:
+    bootstrap = (ROOT / "scripts" / "lib" / "bootstrap.sh").read_text("utf-8")
+    assert "sync --locked --all-packages --extra demo" in bootstrap
+    run = (ROOT / "scripts" / "run").read_text("utf-8").strip().splitlines()[-1]
+    command = shlex.split(run)
+    serve = command[command.index("mt5gateway") + 1 : -1]  # "$@" last
+    assert gateway_parser().parse_args(serve).demo
+
+
 def test_runtime_stages_carry_no_build_tooling() -> None:
     stages = _stages()
     for name in ("runtime", "mt5sim", "gateway"):

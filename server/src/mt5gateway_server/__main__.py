@@ -20,7 +20,10 @@ from mt5gateway_server.webapi import WebApiError
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Sequence
 
-__all__ = ["build_parser", "main"]
+__all__ = ["DEMO_EXTRA", "build_parser", "main"]
+
+# The optional dependency (mt5gateway-server[demo]) that brings the simulator.
+DEMO_EXTRA = "demo"
 
 
 def _host_port(value: str) -> str:
@@ -42,8 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the gRPC API",
         description=(
             "Serve the gRPC API. Settings come from MT5GW_* environment variables "
-            "and an optional TOML file. With no MT5 server configured, an embedded "
-            "MT5 simulator is started (demo mode)."
+            "and an optional TOML file; at least one MT5 server must be configured, "
+            "unless --demo."
+        ),
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help=(
+            "serve an embedded MT5 simulator (seeded accounts, fake money) instead "
+            f"of MT5 servers (MT5GW_DEMO); needs the {DEMO_EXTRA!r} extra"
         ),
     )
     serve.add_argument(
@@ -99,8 +110,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["grpc"] = grpc_overrides
     if args.metrics_listen:
         overrides["telemetry"] = {"metrics_listen": args.metrics_listen}
+    if args.demo:
+        overrides["demo"] = True
     try:
         settings = Settings.load(args.config, **overrides)
+        if settings.demo:
+            _require_demo_extra()
     except SettingsError as exc:
         print(f"mt5gateway: {exc}", file=sys.stderr)  # noqa: T201
         return 2
@@ -110,6 +125,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _supervise(settings, args.config)
     log.configure(settings)
     return _serve(settings)
+
+
+def _require_demo_extra() -> None:
+    try:
+        import mt5sim  # noqa: F401, PLC0415 - only demo mode needs it
+    except ImportError:
+        raise SettingsError(
+            "demo mode needs the embedded simulator, which is not installed: "
+            f"install mt5gateway-server[{DEMO_EXTRA}] (in this repository: "
+            f"uv sync --extra {DEMO_EXTRA}, or ./scripts/run)"
+        ) from None
 
 
 def _serve(

@@ -24,10 +24,16 @@ The same as TOML (``MT5GW_CONFIG_FILE=/etc/mt5gateway.toml``)::
 from __future__ import annotations
 
 import contextvars
+import difflib
 import hashlib
 import hmac
+import json
 import os
+import tomllib
+import types
+import typing
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -42,14 +48,16 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as SourceError
 
-from mt5gateway_server.webapi.errors import OUTCOME_OPEN_RETCODES
+from mt5gateway_server.webapi.config import ServerConfig, ServerConfigError
 
 __all__ = [
     "CONFIG_FILE_ENV",
@@ -100,6 +108,26 @@ def parse_host_port(value: str) -> tuple[str, int]:
 def _check_listen(value: str) -> str:
     parse_host_port(value)
     return value
+
+
+# ServerConfig's defaults: written once, there (webapi/ cannot import the settings, and
+# tests and scripts build ServerConfig directly).
+_WEBAPI_DEFAULTS = ServerConfig(url="", login=1, password=SecretStr(""))
+# ServerConfig field -> its setting, where the names differ (settings carry the unit),
+# so a broken ServerConfig rule is reported under the variable an operator sets.
+_SETTING_NAMES = {
+    "ping_interval": "ping_interval_seconds",
+    "connect_timeout": "connect_timeout_seconds",
+    "read_timeout": "read_timeout_seconds",
+    "total_timeout": "total_timeout_seconds",
+    "acquire_timeout": "acquire_timeout_seconds",
+    "backoff_base": "backoff_base_seconds",
+    "backoff_cap": "backoff_cap_seconds",
+    "breaker_failure_threshold": "breaker_threshold",
+    "breaker_reset_timeout": "breaker_reset_seconds",
+    "version": "client_build",
+    "server_utc_offset": "server_utc_offset_minutes",
+}
 
 
 class _Section(BaseModel):
@@ -165,53 +193,111 @@ class GrpcSettings(_Section):
 
 
 class Mt5ServerSettings(_Section):
-    """One MT5 server (a manager account on its Web API)."""
+    """One MT5 server (a manager account on its Web API).
+
+    The names carry their unit; every default and every rule about the values is
+    ``ServerConfig``'s (webapi/config.py, written once there), and those rules are
+    checked here too, so a bad value is a settings error naming its variable.
+    """
 
     # Filled from the key under ``mt5`` when omitted; must equal it otherwise.
     name: str = ""
     url: AnyHttpUrl
-    login: Annotated[int, Field(gt=0)]
+    login: int
     # Exactly one of password / password_file. Never taken from argv.
     password: SecretStr | None = None
     password_file: Path | None = None
-    pool_size: Annotated[int, Field(ge=1, le=64)] = 5
+    pool_size: int = _WEBAPI_DEFAULTS.pool_size
     # MT5 drops a session idle for 180 s (PROTOCOL.md §3.3): ping well before that.
-    ping_interval_seconds: Annotated[float, Field(gt=0, lt=180)] = 20.0
-    connect_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
-    read_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
-    total_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
-    tls_verify: bool = True
+    ping_interval_seconds: float = _WEBAPI_DEFAULTS.ping_interval
+    connect_timeout_seconds: float = _WEBAPI_DEFAULTS.connect_timeout
+    read_timeout_seconds: float = _WEBAPI_DEFAULTS.read_timeout
+    total_timeout_seconds: float = _WEBAPI_DEFAULTS.total_timeout
+    # false: no certificate or host name checks (a self-signed test server).
+    tls_verify: bool = _WEBAPI_DEFAULTS.tls_verify
     ca_file: Path | None = None
-    acquire_timeout_seconds: Annotated[float, Field(gt=0)] = 5.0
-    backoff_base_seconds: Annotated[float, Field(gt=0)] = 0.1
-    backoff_cap_seconds: Annotated[float, Field(gt=0)] = 10.0
-    breaker_threshold: Annotated[int, Field(ge=1)] = 5
-    breaker_reset_seconds: Annotated[float, Field(gt=0)] = 30.0
+    acquire_timeout_seconds: float = _WEBAPI_DEFAULTS.acquire_timeout
+    backoff_base_seconds: float = _WEBAPI_DEFAULTS.backoff_base
+    backoff_cap_seconds: float = _WEBAPI_DEFAULTS.backoff_cap
+    breaker_threshold: int = _WEBAPI_DEFAULTS.breaker_failure_threshold
+    breaker_reset_seconds: float = _WEBAPI_DEFAULTS.breaker_reset_timeout
+    # Extra attempts of an idempotent read after a transport error.
+    read_retries: int = _WEBAPI_DEFAULTS.read_retries
+    # Attempts while MT5 answers retcode 1 (history not loaded yet).
+    not_ready_retries: int = _WEBAPI_DEFAULTS.not_ready_retries
+    # Sent at login; shown in the server's log. No spaces.
+    agent: str = _WEBAPI_DEFAULTS.agent
+    # The Web API client build sent at login (>= 484).
+    client_build: int = _WEBAPI_DEFAULTS.version
+    # The server's clock: MT5 record times are its wall clock, not UTC.
+    server_utc_offset_minutes: int = (
+        int(_WEBAPI_DEFAULTS.server_utc_offset.total_seconds()) // 60
+    )
     # Retcodes this server answers instead of HTTP 403 for a forgotten session on a
     # live connection (inferred behaviour, off by default): log in again and repeat.
-    reauth_retcodes: tuple[Annotated[int, Field(gt=0)], ...] = ()
-
-    @field_validator("reauth_retcodes")
-    @classmethod
-    def _v_reauth_retcodes(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        # Same rule as ServerConfig, checked here so a bad setting is a settings error.
-        if OUTCOME_OPEN_RETCODES.intersection(value):
-            raise ValueError(
-                "must not contain 9 or 10012 (a write so answered may apply)"
-            )
-        return value
+    reauth_retcodes: tuple[int, ...] = tuple(sorted(_WEBAPI_DEFAULTS.reauth_retcodes))
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        problems: list[tuple[str, str]] = []
         if (self.password is None) == (self.password_file is None):
-            raise ValueError("set exactly one of password or password_file")
-        if self.backoff_cap_seconds < self.backoff_base_seconds:
-            raise ValueError("backoff_cap_seconds must be >= backoff_base_seconds")
-        if self.total_timeout_seconds < self.connect_timeout_seconds:
-            raise ValueError("total_timeout_seconds must be >= connect_timeout_seconds")
+            problems.append(
+                ("password", "set exactly one of password or password_file")
+            )
         if self.ca_file is not None and not self.tls_verify:
-            raise ValueError("ca_file is set but tls_verify is false")
+            problems.append(("ca_file", "is set but tls_verify is false"))
+        try:
+            # ServerConfig's rules, without reading the password file yet.
+            self._to_server_config(SecretStr(""))
+        except ServerConfigError as exc:
+            problems += [(_SETTING_NAMES.get(f, f), text) for f, text in exc.problems]
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "mt5_server", "{problem}", {"problem": text}
+                        ),
+                        loc=(name,),
+                        input=getattr(self, name),
+                    )
+                    for name, text in problems
+                ],
+            )
         return self
+
+    def to_server_config(self) -> ServerConfig:
+        """This server as the Web API client's config; the password is read now."""
+        return self._to_server_config(self.read_password())
+
+    def _to_server_config(self, password: SecretStr) -> ServerConfig:
+        return ServerConfig(
+            url=str(self.url).rstrip("/"),
+            login=self.login,
+            password=password,
+            # A password file is re-read before every handshake: rotate without restart.
+            password_source=None if self.password_file is None else self.read_password,
+            name=self.name,
+            pool_size=self.pool_size,
+            ping_interval=self.ping_interval_seconds,
+            connect_timeout=self.connect_timeout_seconds,
+            read_timeout=self.read_timeout_seconds,
+            total_timeout=self.total_timeout_seconds,
+            acquire_timeout=self.acquire_timeout_seconds,
+            tls_verify=self.tls_verify,
+            ca_file=None if self.ca_file is None else str(self.ca_file),
+            backoff_base=self.backoff_base_seconds,
+            backoff_cap=self.backoff_cap_seconds,
+            breaker_failure_threshold=self.breaker_threshold,
+            breaker_reset_timeout=self.breaker_reset_seconds,
+            read_retries=self.read_retries,
+            not_ready_retries=self.not_ready_retries,
+            agent=self.agent,
+            version=self.client_build,
+            server_utc_offset=timedelta(minutes=self.server_utc_offset_minutes),
+            reauth_retcodes=frozenset(self.reauth_retcodes),
+        )
 
     def read_password(self) -> SecretStr:
         """The manager password, read at the point of use (the file may be rotated)."""
@@ -349,8 +435,11 @@ class Settings(BaseSettings):
     )
 
     grpc: GrpcSettings = GrpcSettings()
-    # MT5 servers by name. Empty: demo mode with the embedded simulator.
+    # MT5 servers by name. Serving needs at least one, or demo.
     mt5: dict[str, Mt5ServerSettings] = Field(default_factory=dict)
+    # Serve the embedded MT5 simulator (fake money) instead of MT5 servers. Only ever
+    # an explicit opt-in (--demo): a mistyped server variable must not end up here.
+    demo: bool = False
     # Used when a request names no server; defaults to the only server, if one.
     default_server: str = ""
     redis: RedisSettings = RedisSettings()
@@ -403,6 +492,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_servers(self) -> Self:
+        if self.demo and self.mt5:
+            raise ValueError(
+                "demo serves the embedded simulator instead of MT5 servers: "
+                "configure mt5 servers or demo (--demo, MT5GW_DEMO), not both"
+            )
         for key, server in self.mt5.items():
             if not key or not key.replace("-", "").replace("_", "").isalnum():
                 raise ValueError(
@@ -421,11 +515,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def demo_mode(self) -> bool:
-        """No MT5 server configured: serve the embedded simulator."""
-        return not self.mt5
-
-    @property
     def default_server_name(self) -> str:
         """The server used when a request names none ("" in demo mode)."""
         if self.default_server:
@@ -440,11 +529,17 @@ class Settings(BaseSettings):
         config_file: str | os.PathLike[str] | None = None,
         **overrides: Any,  # noqa: ANN401
     ) -> Settings:
-        """Build the settings once; raises SettingsError with a readable message.
+        """Build the settings to serve with; SettingsError lists every problem.
 
-        ``config_file`` wins over ``MT5GW_CONFIG_FILE``; a named file that does not
-        exist is an error (a typo must not silently start in demo mode).
+        Nothing is guessed: a ``config_file`` (it wins over ``MT5GW_CONFIG_FILE``)
+        that does not exist, an unknown ``MT5GW_*`` variable or config key, and
+        neither an MT5 server nor demo are errors. No message carries a value.
         """
+        problems = _environment_problems(os.environ)
+        if problems:
+            raise SettingsError(
+                "\n".join(["invalid environment variables:", *problems])
+            )
         path_text = (
             os.fspath(config_file)
             if config_file is not None
@@ -455,18 +550,162 @@ class Settings(BaseSettings):
             raise SettingsError(f"config file not found: {path}")
         token = _config_file.set(path)
         try:
-            return cls(**overrides)
+            settings = cls(**overrides)
         except ValidationError as exc:
             raise SettingsError(_describe(exc, path)) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            # TOML errors say where (line, column), never the text there.
+            raise SettingsError(f"config file {path}: cannot read it: {exc}") from None
+        except SourceError as exc:  # a source's own parse error (values not shown)
+            raise SettingsError(f"invalid settings: {exc}") from None
         finally:
             _config_file.reset(token)
+        if not settings.mt5 and not settings.demo:
+            raise SettingsError(_NO_SERVER)
+        return settings
+
+
+_NO_SERVER = """no MT5 server configured. Either configure one:
+  MT5GW_MT5__<NAME>__URL=https://mt5.example.com:443
+  MT5GW_MT5__<NAME>__LOGIN=<manager login>
+  MT5GW_MT5__<NAME>__PASSWORD_FILE=<file holding its password>
+(or an [mt5.<name>] table in the config file), or pass --demo (MT5GW_DEMO=true) to
+serve the embedded MT5 simulator: simulated accounts, fake money."""
 
 
 def _describe(exc: ValidationError, path: Path | None) -> str:
     where = f" (config file {path})" if path is not None else ""
     lines = [f"invalid settings{where}:"]
     for error in exc.errors(include_url=False, include_input=False):
-        loc = ".".join(str(part) for part in error["loc"]) or "settings"
-        env_name = "MT5GW_" + "__".join(str(p).upper() for p in error["loc"])
-        lines.append(f"  {loc} ({env_name}): {error['msg']}")
+        parts = [str(part) for part in error["loc"]]
+        loc = ".".join(parts)
+        if not parts:
+            lines.append(f"  {_message(error)}")
+        elif error["type"] == "extra_forbidden":
+            # From the config file: unknown environment variables are caught earlier.
+            found = difflib.get_close_matches(parts[-1], _fields_at(parts[:-1]), 1)
+            nearest = ".".join([*parts[:-1], *found])
+            hint = f"; did you mean {nearest}?" if found else ""
+            lines.append(f"  {loc}: unknown setting{hint}")
+        else:
+            env_name = _ENV_PREFIX + _ENV_DELIMITER.join(parts).upper()
+            lines.append(f"  {loc} ({env_name}): {_message(error)}")
     return "\n".join(lines)
+
+
+def _message(error: ErrorDetails) -> str:
+    # Our own rules read better without pydantic's "Value error, " in front.
+    return error["msg"].removeprefix("Value error, ")
+
+
+# -- the environment ------------------------------------------------------------------
+
+_ENV_PREFIX = "MT5GW_"
+_ENV_DELIMITER = "__"
+
+
+def _section_model(annotation: object) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _setting_at(loc: list[str]) -> object | None:
+    """The type of the setting at ``loc`` (``[]`` is Settings, ``["mt5", "main"]`` a
+    server, ``["grpc", "listen"]`` a str), or None if no setting is there."""
+    target: object = Settings
+    while loc:
+        model = _section_model(target)
+        if model is None:
+            return None
+        if model is Settings and loc[0] == "mt5" and len(loc) > 1:
+            # Below mt5 comes the server's name, any name.
+            target, loc = (Mt5ServerSettings if loc[1] else None), loc[2:]
+            continue
+        info = model.model_fields.get(loc[0])
+        if info is None:
+            return None
+        target, loc = info.annotation, loc[1:]
+    return target
+
+
+def _fields_at(loc: list[str]) -> list[str]:
+    model = _section_model(_setting_at(loc))
+    return list(model.model_fields) if model is not None else []
+
+
+def _needs_json(annotation: object) -> bool:
+    """pydantic-settings reads lists, tuples, dicts and sections as JSON."""
+    if typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in {types.UnionType, typing.Union}:
+        return any(_needs_json(arg) for arg in typing.get_args(annotation))
+    origin = typing.get_origin(annotation) or annotation
+    return origin in {list, tuple, dict, set, frozenset} or (
+        _section_model(origin) is not None
+    )
+
+
+def _valid_env_names(servers: set[str]) -> list[str]:
+    names = [CONFIG_FILE_ENV]
+    for field in Settings.model_fields:
+        top = _ENV_PREFIX + field.upper()
+        names.append(top)
+        if field == "mt5":
+            for server in servers:
+                names.append(f"{top}__{server}")
+                names += (
+                    f"{top}__{server}__{f.upper()}" for f in _fields_at([field, server])
+                )
+        else:
+            names += (f"{top}__{f.upper()}" for f in _fields_at([field]))
+    return names
+
+
+def _server_names(name: str) -> set[str]:
+    """Server names ``name`` may mean, typos included (``MT5GW_MT5_MAIN__URL``)."""
+    rest = name.removeprefix(_ENV_PREFIX + "MT5")
+    if rest == name or not rest.startswith("_"):
+        return set()
+    rest = rest.lstrip("_")
+    return {rest.split(_ENV_DELIMITER)[0], rest.split("_")[0]} - {""}
+
+
+def _environment_problems(environ: Mapping[str, str]) -> list[str]:
+    """One line per ``MT5GW_*`` variable that names no setting (with the nearest one
+    that does) or holds a list or section that is not JSON. Values are never shown."""
+    ours = {
+        key.upper(): value
+        for key, value in environ.items()
+        if key.upper().startswith(_ENV_PREFIX) and key.upper() != CONFIG_FILE_ENV
+    }
+    problems: list[str] = []
+    for name, value in sorted(ours.items()):
+        target = _setting_at(
+            name.removeprefix(_ENV_PREFIX).lower().split(_ENV_DELIMITER)
+        )
+        if target is None:
+            problems.append(f"  {name}: not a setting{_nearest_env_name(name)}")
+        elif _needs_json(target) and not _is_json(value):
+            if _section_model(target) is None and typing.get_origin(target) is not dict:
+                problems.append(f'  {name}: must be JSON (a list is ["a", "b"])')
+            else:  # most likely a mistyped "__" (MT5GW_MT5__MAIN_URL)
+                problems.append(
+                    f"  {name}: must be a JSON object (it sets a whole section)"
+                    f"{_nearest_env_name(name)}"
+                )
+    return problems
+
+
+def _nearest_env_name(name: str) -> str:
+    candidates = [n for n in _valid_env_names(_server_names(name)) if n != name]
+    nearest = difflib.get_close_matches(name, candidates, 1, cutoff=0.75)
+    return f"; did you mean {nearest[0]}?" if nearest else ""
+
+
+def _is_json(value: str) -> bool:
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True

@@ -75,9 +75,9 @@ def refusals(settings: Settings) -> list[str]:
     if n <= 1:
         return []
     problems: list[str] = []
-    if settings.demo_mode:
+    if settings.demo:
         problems.append(
-            f"--workers {n} needs a configured MT5 server: in demo mode every worker "
+            f"--workers {n} needs a configured MT5 server: with --demo every worker "
             "would start its own embedded simulator, a different broker per connection"
         )
     if settings.redis.url is None:

@@ -78,7 +78,7 @@ class Served:
 async def serve() -> AsyncIterator[object]:
     started: list[Served] = []
 
-    async def start(env: dict[str, str]) -> Served:
+    async def start(env: dict[str, str], *args: str) -> Served:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -88,6 +88,7 @@ async def serve() -> AsyncIterator[object]:
             "127.0.0.1:0",
             "--metrics-listen",
             "127.0.0.1:0",
+            *args,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
@@ -134,7 +135,7 @@ async def test_serve_configured_server_drains_on_sigterm(sim: Simulator, serve) 
 
 
 async def test_serve_embedded_demo_mode(serve) -> None:
-    served = await serve(_clean_env(MT5GW_TELEMETRY__LOG_FORMAT="json"))
+    served = await serve(_clean_env(MT5GW_TELEMETRY__LOG_FORMAT="json"), "--demo")
     port = await served.wait_ready()
     assert "embedded MT5 simulator" in served.stderr
     assert f"127.0.0.1:{port} mt5gateway.v1.UserService/GetUser" in served.stderr
@@ -150,6 +151,123 @@ async def test_serve_rejects_bad_settings(serve) -> None:
         _, err = await served.proc.communicate()
     assert served.proc.returncode == 2
     assert "invalid settings" in err.decode()
+
+
+SERVER_ENV = {
+    "MT5GW_MT5__MAIN__URL": "https://mt5.example.com:443",
+    "MT5GW_MT5__MAIN__LOGIN": "1000",
+    "MT5GW_MT5__MAIN__PASSWORD": SECRET,
+}
+# (environment, config file text or None, extra arguments, what stderr must say)
+SETTINGS_PROBLEMS = {
+    "no server, no demo": (
+        {},
+        None,
+        (),
+        ["no MT5 server configured", "MT5GW_MT5__<NAME>__URL", "--demo"],
+    ),
+    "mistyped server variable": (
+        {**SERVER_ENV, "MT5GW_MT5_MAIN__URL": "https://mt5.example.com:443"},
+        None,
+        (),
+        ["MT5GW_MT5_MAIN__URL: not a setting; did you mean MT5GW_MT5__MAIN__URL?"],
+    ),
+    "the typo alone": (
+        {"MT5GW_MT5_MAIN__URL": "https://x", "MT5GW_MT5_MAIN__PASSWORD": SECRET},
+        None,
+        (),
+        [
+            "MT5GW_MT5_MAIN__URL: not a setting; did you mean MT5GW_MT5__MAIN__URL?",
+            (
+                "MT5GW_MT5_MAIN__PASSWORD: not a setting; "
+                "did you mean MT5GW_MT5__MAIN__PASSWORD?"
+            ),
+        ],
+    ),
+    "unknown variable": (
+        {**SERVER_ENV, "MT5GW_GRPC__LISTN": "0.0.0.0:1"},
+        None,
+        (),
+        ["MT5GW_GRPC__LISTN: not a setting; did you mean MT5GW_GRPC__LISTEN?"],
+    ),
+    "API keys not JSON": (
+        {**SERVER_ENV, "MT5GW_GRPC__API_KEYS": SECRET},
+        None,
+        (),
+        ['MT5GW_GRPC__API_KEYS: must be JSON (a list is ["a", "b"])'],
+    ),
+    "unknown config-file key": (
+        SERVER_ENV,
+        "[grpc]\napi_keyz = ['k']\n",
+        (),
+        ["grpc.api_keyz: unknown setting; did you mean grpc.api_keys?"],
+    ),
+    "config file not TOML": (
+        SERVER_ENV,
+        f"[grpc]\napi_keys = {SECRET}\n",
+        (),
+        ["cannot read it: Invalid value (at line 2"],
+    ),
+    "demo and a server": (
+        SERVER_ENV,
+        None,
+        ("--demo",),
+        ["configure mt5 servers or demo (--demo, MT5GW_DEMO), not both"],
+    ),
+    "a ServerConfig rule": (
+        {**SERVER_ENV, "MT5GW_MT5__MAIN__REAUTH_RETCODES": "[10012]"},
+        None,
+        (),
+        ["mt5.main.reauth_retcodes (MT5GW_MT5__MAIN__REAUTH_RETCODES): must not"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SETTINGS_PROBLEMS))
+async def test_settings_problems_exit_2_with_a_readable_message(
+    serve, tmp_path, case: str
+) -> None:
+    env, config, args, expected = SETTINGS_PROBLEMS[case]
+    extra: dict[str, str] = {}
+    if config is not None:
+        path = tmp_path / "gateway.toml"
+        path.write_text(config)
+        extra["MT5GW_CONFIG_FILE"] = str(path)
+    served = await serve(_clean_env(**env, **extra), *args)
+    async with asyncio.timeout(30):
+        out, err_bytes = await served.proc.communicate()
+    err = err_bytes.decode()
+    assert served.proc.returncode == 2, err
+    assert err.startswith("mt5gateway: ")
+    for text in expected:
+        assert text in err
+    assert "Traceback" not in err
+    assert SECRET not in err
+    assert not out  # nothing started, nothing logged
+
+
+async def test_demo_without_the_demo_extra_exits_2() -> None:
+    # What an install without mt5gateway-server[demo] sees: mt5sim cannot be
+    # imported (a None entry in sys.modules makes `import mt5sim` fail).
+    code = (
+        "import sys; sys.modules['mt5sim'] = None; "
+        "from mt5gateway_server.__main__ import main; sys.exit(main())"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        code,
+        "serve",
+        "--demo",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=_clean_env(),
+    )
+    async with asyncio.timeout(30):
+        _, err = await proc.communicate()
+    assert proc.returncode == 2
+    assert "install mt5gateway-server[demo]" in err.decode()
+    assert "Traceback" not in err.decode()
 
 
 async def test_drain_health_then_in_flight_finishes(

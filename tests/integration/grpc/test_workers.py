@@ -279,9 +279,10 @@ async def test_workers_refused_without_redis(sim: Simulator, serve: Any) -> None
 async def test_workers_refused_in_demo_mode(redis_url: str, serve: Any) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MT5GW_")}
     env["MT5GW_REDIS__URL"] = redis_url
+    env["MT5GW_DEMO"] = "true"
     served = await serve(env)
     assert await served.finish() == 2
-    assert "needs a configured MT5 server" in served.err
+    assert "needs a configured MT5 server: with --demo" in served.err
     assert "Redis" not in served.err  # only what is actually missing
 
 

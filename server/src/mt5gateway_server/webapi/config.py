@@ -1,4 +1,9 @@
-"""Connection settings for one MT5 server (frozen; server Settings map onto it)."""
+"""Connection settings for one MT5 server: the defaults and the rules, in one place.
+
+The gateway builds these from its settings (``Mt5ServerSettings.to_server_config()``,
+which takes every default from here and reports these rules as settings errors);
+tests and scripts may build them directly.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,21 @@ from mt5gateway_server.webapi.errors import OUTCOME_OPEN_RETCODES
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+__all__ = ["IDLE_DROP_SECONDS", "ServerConfig", "ServerConfigError"]
+
+# The server drops a session's connection idle this long (PROTOCOL.md §3.3).
+IDLE_DROP_SECONDS = 180.0
+# MT5 servers run on their broker's wall clock: UTC-12:00 .. UTC+14:00.
+_MIN_UTC_OFFSET, _MAX_UTC_OFFSET = timedelta(hours=-12), timedelta(hours=14)
+
+
+class ServerConfigError(ValueError):
+    """Every rule a ServerConfig breaks, as (field, problem) pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(f"{name} {problem}" for name, problem in problems))
+
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
@@ -21,25 +41,25 @@ class ServerConfig:
     password: SecretStr = field(repr=False)
     name: str = "main"  # registry key and metrics label
     pool_size: int = 5
-    ping_interval: float = (
-        20.0  # idle seconds before /api/test/access (server drops at 180)
-    )
+    # Idle seconds before /api/test/access; must stay below IDLE_DROP_SECONDS.
+    ping_interval: float = 20.0
     connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    total_timeout: float = 60.0
+    read_timeout: float = 10.0
+    total_timeout: float = 30.0  # one request end to end, >= connect_timeout
     acquire_timeout: float = 5.0  # bounded wait for a free session, then PoolTimeout
     tls_verify: bool = True
     ca_file: str | None = None
-    # Opt-in for self-signed broker servers: no certificate or host name checks at all.
+    # Same effect as tls_verify=False (no certificate or host name checks) without
+    # loading ca_file; not a gateway setting (see tls_verify).
     tls_insecure: bool = False
     backoff_base: float = 0.1
     backoff_cap: float = 10.0
     breaker_failure_threshold: int = 5
-    breaker_reset_timeout: float = 10.0
+    breaker_reset_timeout: float = 30.0
     read_retries: int = 3  # extra attempts for idempotent reads on transport errors
     not_ready_retries: int = 5  # retcode 1 (history not loaded yet) attempts
     agent: str = "mt5gateway"  # no spaces allowed (§2.1)
-    version: int = 3470  # any build >= 484
+    version: int = 3470  # the client build sent at login; any build >= 484
     server_utc_offset: timedelta = timedelta(0)  # see wire.TimeConvention
     # Retcodes this server sends instead of HTTP 403 when it has forgotten a session
     # but kept the connection (PROTOCOL.md §4.3, inferred: off by default). Such an
@@ -56,27 +76,9 @@ class ServerConfig:
         password: object = self.password  # callers may pass a plain str
         if not isinstance(password, SecretStr):
             object.__setattr__(self, "password", SecretStr(str(password)))
-        if not 1 <= self.pool_size <= 64:
-            raise ValueError("pool_size must be within 1..64")
-        if self.ping_interval <= 0:
-            raise ValueError("ping_interval must be positive")
-        if not self.agent or " " in self.agent:
-            raise ValueError("agent must be non-empty and without spaces")
-        if self.version < 484:
-            raise ValueError("version must be >= 484")
-        if min(self.connect_timeout, self.read_timeout, self.total_timeout) <= 0:
-            raise ValueError("timeouts must be positive")
-        if self.backoff_base <= 0 or self.backoff_cap < self.backoff_base:
-            raise ValueError("need 0 < backoff_base <= backoff_cap")
-        if self.breaker_failure_threshold < 1:
-            raise ValueError("breaker_failure_threshold must be >= 1")
-        if self.reauth_retcodes & OUTCOME_OPEN_RETCODES or 0 in self.reauth_retcodes:
-            # A write answered 9/10012 may have been applied (balance.py reconciles
-            # it); a re-login and a repeat would send it twice.
-            raise ValueError(
-                "reauth_retcodes must not contain 0, 9 or 10012"
-                " (the write's outcome is unknown; it is never repeated)"
-            )
+        problems = [(name, text) for name, ok, text in _RULES if not ok(self)]
+        if problems:
+            raise ServerConfigError(problems)
 
     @property
     def keepalive_timeout(self) -> float:
@@ -84,3 +86,67 @@ class ServerConfig:
         # request re-authenticates on a new one (the server drops idle connections
         # after 180 s, §3.2); pings every ping_interval keep it well below.
         return max(60.0, self.ping_interval * 3)
+
+
+# (field, holds, problem otherwise): every rule of a ServerConfig, checked together.
+_RULES: tuple[tuple[str, Callable[[ServerConfig], bool], str], ...] = (
+    ("login", lambda c: c.login > 0, "must be positive"),
+    ("pool_size", lambda c: 1 <= c.pool_size <= 64, "must be within 1..64"),
+    (
+        "ping_interval",
+        lambda c: 0 < c.ping_interval < IDLE_DROP_SECONDS,
+        "must be > 0 and < 180 (the server's idle drop)",
+    ),
+    ("connect_timeout", lambda c: c.connect_timeout > 0, "must be positive"),
+    ("read_timeout", lambda c: c.read_timeout > 0, "must be positive"),
+    (
+        "total_timeout",
+        lambda c: c.total_timeout >= c.connect_timeout,
+        "must be >= the connect timeout",
+    ),
+    ("acquire_timeout", lambda c: c.acquire_timeout > 0, "must be positive"),
+    ("backoff_base", lambda c: c.backoff_base > 0, "must be positive"),
+    (
+        "backoff_cap",
+        lambda c: c.backoff_cap >= c.backoff_base,
+        "must be >= the backoff base",
+    ),
+    (
+        "breaker_failure_threshold",
+        lambda c: c.breaker_failure_threshold >= 1,
+        "must be >= 1",
+    ),
+    (
+        "breaker_reset_timeout",
+        lambda c: c.breaker_reset_timeout > 0,
+        "must be positive",
+    ),
+    ("read_retries", lambda c: c.read_retries >= 0, "must be >= 0"),
+    ("not_ready_retries", lambda c: c.not_ready_retries >= 0, "must be >= 0"),
+    (
+        "agent",
+        lambda c: bool(c.agent) and " " not in c.agent,
+        "must be non-empty and without spaces",
+    ),
+    ("version", lambda c: c.version >= 484, "must be >= 484"),
+    (
+        "server_utc_offset",
+        lambda c: _MIN_UTC_OFFSET <= c.server_utc_offset <= _MAX_UTC_OFFSET,
+        "must be within -12 h .. +14 h",
+    ),
+    (
+        "reauth_retcodes",
+        lambda c: all(code > 0 for code in c.reauth_retcodes),
+        "must be positive retcodes",
+    ),
+    (
+        "reauth_retcodes",
+        # A write answered 9/10012 may have been applied (the write engine reconciles
+        # it); a re-login and a repeat would send it twice.
+        lambda c: not c.reauth_retcodes & OUTCOME_OPEN_RETCODES,
+        (
+            "must not contain 9 or 10012 (a write so answered has an unknown "
+            "outcome and is never repeated)"
+        ),
+    ),
+)
