@@ -159,9 +159,9 @@ def _supervise(settings: Settings, config_file: str | None) -> int:
             file=sys.stderr,
         )
         return 2
-    workers.share_stdout()
+    log.share_stdout()
     log.configure(settings)
-    workers.tag_logs(role="supervisor", pid=os.getpid())
+    log.tag_logs(role="supervisor", pid=os.getpid())
     supervisor = workers.Supervisor(settings, config_file=config_file)
     try:
         return asyncio.run(supervisor.run())
@@ -173,9 +173,9 @@ def _supervise(settings: Settings, config_file: str | None) -> int:
 def _serve_worker(settings: Settings, index: int, ready_fd: int | None) -> int:
     """One of ``--workers N``: a full gateway whose log lines say which one."""
     workers.die_with_parent()
-    workers.share_stdout()
+    log.share_stdout()
     log.configure(settings)
-    workers.tag_logs(role="worker", worker=index, pid=os.getpid())
+    log.tag_logs(role="worker", worker=index, pid=os.getpid())
     out = workers.ReadyPipe(ready_fd) if ready_fd is not None else None
     return _serve(settings, out=out, prefix=f"mt5gateway worker {index}")
 

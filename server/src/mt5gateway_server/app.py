@@ -24,7 +24,7 @@ from mt5gateway_server.log import get_logger
 from mt5gateway_server.rpc.deps import ServiceDeps
 from mt5gateway_server.rpc.server import GatewayServer
 from mt5gateway_server.rpc.services.quote_stream import open_quote_streaming
-from mt5gateway_server.settings import Settings, parse_host_port
+from mt5gateway_server.settings import Settings, format_host_port, parse_host_port
 from mt5gateway_server.telemetry import Telemetry
 from mt5gateway_server.webapi import AuthError, PoolManager, ServerConfig
 from mt5gateway_server.writes import (
@@ -131,8 +131,13 @@ async def _start_simulator() -> tuple[Simulator, ServerConfig]:
     return sim, cfg
 
 
-def grpcurl_hint(port: int, host: str = "127.0.0.1", *, tls: bool = False) -> str:
-    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+def grpcurl_hint(
+    port: int, listen_host: str = "127.0.0.1", *, tls: bool = False
+) -> str:
+    """A grpcurl line to try against a gateway listening on ``listen_host``."""
+    # A wildcard address is reached through loopback.
+    wildcard = listen_host in {"0.0.0.0", "::", ""}  # noqa: S104
+    target = format_host_port("127.0.0.1" if wildcard else listen_host, port)
     # With TLS the caller names the CA that issued the gateway's certificate.
     transport = "-cacert ca.pem" if tls else "-plaintext"
     return (
@@ -225,15 +230,15 @@ async def open_app(
 
 def _ready_lines(app: App) -> list[str]:
     host, _ = parse_host_port(app.settings.grpc.listen)
-    target = f"[{host}]:{app.port}" if ":" in host else f"{host}:{app.port}"
-    lines = [f"mt5gateway ready on {target}"]
+    lines = [f"mt5gateway ready on {format_host_port(host, app.port)}"]
     if app.simulator is not None:
         lines.append(f"  embedded MT5 simulator at {app.simulator.url} (demo mode)")
-    if app.metrics_port is not None:
-        lines.append(f"  metrics: http://{host}:{app.metrics_port}/metrics")
-    call_host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+    metrics_listen = app.settings.telemetry.metrics_listen
+    if app.metrics_port is not None and metrics_listen is not None:
+        metrics = format_host_port(parse_host_port(metrics_listen)[0], app.metrics_port)
+        lines.append(f"  metrics: http://{metrics}/metrics")
     tls = app.settings.grpc.tls_enabled
-    lines.append(f"  try: {grpcurl_hint(app.port, call_host, tls=tls)}")
+    lines.append(f"  try: {grpcurl_hint(app.port, host, tls=tls)}")
     return lines
 
 

@@ -2,15 +2,20 @@
 
 Events are snake_case facts with fields (``log.info("mt5_session_reauthenticated",
 server="main")``), never f-strings. Redaction is the safety net, not the policy: code
-must not log secrets in the first place.
+must not log secrets in the first place. ``serve --workers N`` processes share one
+stdout (``share_stdout``) and say which process they are (``tag_logs``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import logging
+import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, TYPE_CHECKING, TextIO, cast
 
@@ -37,7 +42,9 @@ __all__ = [
     "get_logger",
     "redact",
     "redact_secrets",
+    "share_stdout",
     "shared_processors",
+    "tag_logs",
 ]
 
 REDACTED = "***"
@@ -263,3 +270,79 @@ def _name_logger(
     if name is not None:
         event_dict.setdefault("logger", name)
     return event_dict
+
+
+# -- processes sharing one stdout (serve --workers N) ---------------------------------
+
+
+def tag_logs(**fields: object) -> None:
+    """Add ``fields`` to every log line of this process (structlog and stdlib).
+
+    Per-RPC code clears structlog's contextvars, so the fields live in a processor
+    prepended to the configured chains instead.
+    """
+
+    def add_fields(
+        _logger: WrappedLogger, _method: str, event_dict: EventDict
+    ) -> EventDict:
+        for key, value in fields.items():
+            event_dict.setdefault(key, value)
+        return event_dict
+
+    processors: list[Processor] = [add_fields, *structlog.get_config()["processors"]]
+    structlog.configure(processors=processors)
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if isinstance(formatter, structlog.stdlib.ProcessorFormatter):
+            formatter.processors = [add_fields, *formatter.processors]
+
+
+class _LineWriter(io.TextIOBase):
+    """stdout for processes sharing one: each log line leaves in one ``write(2)``.
+
+    ``print`` writes the text and its newline separately, and an unbuffered stdout
+    (``PYTHONUNBUFFERED``) turns each into a system call, so two workers' lines
+    interleave mid-line. Lines up to PIPE_BUF (4 KiB) are atomic on a pipe.
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._parts: list[str] = []
+        self._lock = threading.Lock()
+
+    encoding = "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._parts.append(text)
+            if text.endswith("\n"):
+                self._flush_locked()
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        data = "".join(self._parts).encode("utf-8", errors="replace")
+        self._parts.clear()
+        with contextlib.suppress(BrokenPipeError):
+            while data:
+                data = data[os.write(self._fd, data) :]
+
+
+def share_stdout() -> None:
+    """Make this process's stdout safe to share with sibling processes."""
+    with contextlib.suppress(AttributeError, io.UnsupportedOperation, ValueError):
+        sys.stdout.flush()
+        sys.stdout = cast("TextIO", _LineWriter(sys.stdout.fileno()))

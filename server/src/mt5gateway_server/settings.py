@@ -71,6 +71,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "TelemetrySettings",
+    "format_host_port",
     "mask_url_password",
     "parse_host_port",
 ]
@@ -103,6 +104,11 @@ def parse_host_port(value: str) -> tuple[str, int]:
     if not 0 <= port <= 65535:
         raise ValueError(f"port out of range in {value!r}")
     return host, port
+
+
+def format_host_port(host: str, port: int) -> str:
+    """``parse_host_port`` reversed (``[::1]:50051`` for IPv6)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _check_listen(value: str) -> str:

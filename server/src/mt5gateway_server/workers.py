@@ -20,36 +20,29 @@ import asyncio
 import contextlib
 import ctypes
 import io
-import logging
 import os
 import signal
 import socket
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO, cast
-
-import structlog
+from typing import TYPE_CHECKING, TextIO
 
 from mt5gateway_server.log import get_logger
-from mt5gateway_server.settings import Settings, parse_host_port
+from mt5gateway_server.settings import Settings, format_host_port, parse_host_port
+from mt5gateway_server.webapi.retry import ExponentialBackoff
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from structlog.typing import EventDict, Processor, WrappedLogger
-
 __all__ = [
     "MAX_CONSECUTIVE_FAILURES",
+    "RESTART_BACKOFF",
     "ReadyPipe",
     "Supervisor",
     "die_with_parent",
     "metrics_listen_for",
     "refusals",
-    "restart_delay",
-    "share_stdout",
-    "tag_logs",
 ]
 
 _log = get_logger("workers")
@@ -57,9 +50,9 @@ _log = get_logger("workers")
 # A worker that ran this long after becoming ready crashed "for real" once: its slot's
 # failure count starts again. Shorter runs count as consecutive failures.
 STABLE_SECONDS = 30.0
-# Restart delays: 0.5 s, 1 s, 2 s, ... capped.
-BACKOFF_BASE_SECONDS = 0.5
-BACKOFF_CAP_SECONDS = 15.0
+# Delay before restarting a slot after n consecutive failures: 0.5 s, 1 s, 2 s, ...
+# up to 15 s (no jitter: one supervisor, nothing to spread).
+RESTART_BACKOFF = ExponentialBackoff(base=0.5, cap=15.0)
 # This many consecutive failures of one slot (crash before ready, or soon after):
 # give up, stop the other workers, exit 1.
 MAX_CONSECUTIVE_FAILURES = 5
@@ -101,39 +94,7 @@ def metrics_listen_for(metrics_listen: str | None, index: int) -> str | None:
     if metrics_listen is None:
         return None
     host, port = parse_host_port(metrics_listen)
-    return _target(host, port + index if port else 0)
-
-
-def restart_delay(failures: int) -> float:
-    """Backoff before restarting a slot after ``failures`` consecutive failures."""
-    exponent = max(0, failures - 1)
-    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0**exponent)
-
-
-def _target(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def tag_logs(**fields: object) -> None:
-    """Add ``fields`` to every log line of this process (structlog and stdlib).
-
-    Per-RPC code clears structlog's contextvars, so the fields live in a processor
-    prepended to the configured chains instead.
-    """
-
-    def add_fields(
-        _logger: WrappedLogger, _method: str, event_dict: EventDict
-    ) -> EventDict:
-        for key, value in fields.items():
-            event_dict.setdefault(key, value)
-        return event_dict
-
-    processors: list[Processor] = [add_fields, *structlog.get_config()["processors"]]
-    structlog.configure(processors=processors)
-    for handler in logging.getLogger().handlers:
-        formatter = handler.formatter
-        if isinstance(formatter, structlog.stdlib.ProcessorFormatter):
-            formatter.processors = [add_fields, *formatter.processors]
+    return format_host_port(host, port + index if port else 0)
 
 
 def die_with_parent() -> None:
@@ -144,57 +105,6 @@ def die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
-
-
-class _LineWriter(io.TextIOBase):
-    """stdout for processes sharing one: each log line leaves in one ``write(2)``.
-
-    ``print`` writes the text and its newline separately, and an unbuffered stdout
-    (``PYTHONUNBUFFERED``) turns each into a system call, so two workers' lines
-    interleave mid-line. Lines up to PIPE_BUF (4 KiB) are atomic on a pipe.
-    """
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        self._fd = fd
-        self._parts: list[str] = []
-        self._lock = threading.Lock()
-
-    encoding = "utf-8"
-
-    def writable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def isatty(self) -> bool:
-        return os.isatty(self._fd)
-
-    def write(self, text: str) -> int:
-        with self._lock:
-            self._parts.append(text)
-            if text.endswith("\n"):
-                self._flush_locked()
-        return len(text)
-
-    def flush(self) -> None:
-        with self._lock:
-            self._flush_locked()
-
-    def _flush_locked(self) -> None:
-        data = "".join(self._parts).encode("utf-8", errors="replace")
-        self._parts.clear()
-        with contextlib.suppress(BrokenPipeError):
-            while data:
-                data = data[os.write(self._fd, data) :]
-
-
-def share_stdout() -> None:
-    """Make this process's stdout safe to share with its sibling workers."""
-    with contextlib.suppress(AttributeError, io.UnsupportedOperation, ValueError):
-        sys.stdout.flush()
-        sys.stdout = cast("TextIO", _LineWriter(sys.stdout.fileno()))
 
 
 class ReadyPipe(io.StringIO):
@@ -321,7 +231,7 @@ class Supervisor:
         _log.info(
             "supervisor_started",
             workers=len(self.slots),
-            listen=_target(self.host, self.port),
+            listen=format_host_port(self.host, self.port),
         )
         tasks = [
             asyncio.create_task(self._keep(slot), name=f"worker-{slot.index}")
@@ -368,16 +278,10 @@ class Supervisor:
         await self._stopping.wait()
 
     def _print_ready(self) -> None:
-        target = _target(self.host, self.port)
-        call_host = (
-            "127.0.0.1"
-            if self.host in {"0.0.0.0", "::", ""}  # noqa: S104
-            else self.host
-        )
         from mt5gateway_server.app import grpcurl_hint  # noqa: PLC0415 - heavy import
 
         lines = [
-            f"mt5gateway ready on {target}",
+            f"mt5gateway ready on {format_host_port(self.host, self.port)}",
             (
                 f"  workers: {len(self.slots)} processes sharing the port "
                 f"(SO_REUSEPORT), supervisor pid {os.getpid()}"
@@ -388,7 +292,7 @@ class Supervisor:
             metrics = f", metrics: {slot.metrics_url}" if slot.metrics_url else ""
             lines.append(f"  worker {slot.index}: pid {pid}{metrics}")
         tls = self.settings.grpc.tls_enabled
-        lines.append(f"  try: {grpcurl_hint(self.port, call_host, tls=tls)}")
+        lines.append(f"  try: {grpcurl_hint(self.port, self.host, tls=tls)}")
         print("\n".join(lines), file=self.out, flush=True)
         _log.info("workers_ready", port=self.port, workers=len(self.slots))
 
@@ -405,7 +309,7 @@ class Supervisor:
             "--ready-fd",
             str(ready_fd),
             "--listen",
-            _target(self.host, self.port),
+            format_host_port(self.host, self.port),
         ]
         if slot.metrics_listen is not None:
             command += ["--metrics-listen", slot.metrics_listen]
@@ -451,7 +355,7 @@ class Supervisor:
                 _log.error("worker_giving_up", index=slot.index, failures=slot.failures)
                 self._fail(1)
                 return
-            delay = restart_delay(slot.failures)
+            delay = RESTART_BACKOFF.compute(slot.failures)
             _log.warning(
                 "worker_restart_scheduled",
                 index=slot.index,

@@ -3,6 +3,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 import structlog
@@ -197,3 +201,75 @@ def _events(draw: st.DrawFn) -> tuple[object, str]:
 def test_redaction_never_leaks_property(case: tuple[object, str]):
     event, secret = case
     assert secret not in repr(log.redact(event))
+
+
+# -- processes sharing one stdout ---------------------------------------------------
+
+
+def test_tag_logs_marks_structlog_and_stdlib_lines(out):
+    configure_json(out)
+    log.tag_logs(role="worker", worker=3)
+    structlog.contextvars.clear_contextvars()  # what every RPC does: tags survive it
+    log.get_logger("test").info("structlog_line")
+    log.get_logger("test").info("own_value_wins", worker=9)
+    logging.getLogger("some.library").warning("stdlib line")
+    first, second, third = lines(out)
+    assert (first["role"], first["worker"]) == ("worker", 3)
+    assert second["worker"] == 9
+    assert (third["event"], third["role"], third["worker"]) == (
+        "stdlib line",
+        "worker",
+        3,
+    )
+
+
+def test_shared_stdout_writes_a_line_only_once_it_is_whole():
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    try:
+        writer = log._LineWriter(write_fd)
+        print("half", "a line", end="", file=writer)  # several write() calls
+        with pytest.raises(BlockingIOError):
+            os.read(read_fd, 100)
+        print(" ends here", file=writer)
+        assert os.read(read_fd, 100) == b"half a line ends here\n"
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+_CHATTY_WORKER = """
+import sys
+from mt5gateway_server import log
+if sys.argv[1] == "shared":
+    log.share_stdout()
+for i in range(3000):
+    print("<" + sys.argv[2] * 300, i, sys.argv[2] * 300 + ">")
+"""
+
+
+def _interleave(mode: str) -> list[str]:
+    """Two processes printing long lines to one unbuffered pipe at the same time."""
+    read_fd, write_fd = os.pipe()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    procs = [
+        subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-c", _CHATTY_WORKER, mode, letter],
+            stdout=write_fd,
+            env=env,
+        )
+        for letter in "ab"
+    ]
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        text = pipe.read().decode()
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0
+    return text.splitlines()
+
+
+def test_shared_stdout_keeps_lines_of_concurrent_processes_whole():
+    whole = re.compile(r"<(a{300}) \d+ \1>|<(b{300}) \d+ \2>")
+    got = _interleave("shared")
+    assert len(got) == 6000
+    assert all(whole.fullmatch(line) for line in got)
