@@ -1,25 +1,36 @@
-"""GatewayError hierarchy and the one table from Web API errors to gRPC statuses.
+"""The gateway's errors and the one table from every exception to a gRPC status.
 
-Services raise ``GatewayError``s; ``webapi`` raises ``WebApiError``s. ``from_webapi``
-converts the latter with one table (STYLE.md "Error model"), and the ``CallInterceptor``
-interceptor is the only place either becomes a ``google.rpc.Status``.
+Two kinds of exception reach the RPC edge:
+
+* ``GatewayError`` and its subclasses here: the gateway's own refusals (validation,
+  unknown server, caller, drain). Each names its code and reason once, on its class.
+* Everything the gateway's rooms raise in their own terms: the Web API client
+  (``webapi.errors``), the write engine and its stores (``writes``), the quote hub,
+  Redis. ``STATUS_TABLE`` maps each of them to a ``Rule``; nothing else does.
+
+``map_exception`` applies the table; the ``CallInterceptor`` is the one place its
+result becomes a ``google.rpc.Status`` on the wire (``rpc/services/common.py`` stores
+one for replays). Values a caller sent are shortened by ``echoed`` wherever they are
+repeated back (ErrorInfo metadata, messages), so a 100 kB field cannot blow the
+caller's metadata limit.
 """
 
-# ruff: noqa: N818 - names say what happened, as in the webapi taxonomy
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
-from google.rpc import (
-    error_details_pb2,
-    status_pb2,
-)
+from google.rpc import error_details_pb2, status_pb2
 from mt5gateway.v1 import error_reason_pb2
+from redis.exceptions import RedisError
 
+from mt5gateway_server import writes
+from mt5gateway_server.feeds import hub
+from mt5gateway_server.log import get_logger
 from mt5gateway_server.webapi import errors as w
 
 if TYPE_CHECKING:
@@ -27,23 +38,24 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DOMAIN",
+    "ECHO_LIMIT",
     "RETCODE_RULES",
-    "WEBAPI_RULES",
-    "CallerUnauthenticated",
+    "STATUS_TABLE",
+    "CallerUnauthenticatedError",
     "FieldViolation",
-    "GatewayDraining",
+    "GatewayDrainingError",
     "GatewayError",
-    "IdempotencyConflict",
-    "IdempotencyPending",
     "InternalError",
-    "InvalidPageToken",
+    "InvalidPageTokenError",
     "Rule",
-    "ServerNotFound",
-    "StateStoreUnavailable",
+    "ServerNotFoundError",
     "ValidationError",
-    "from_webapi",
+    "echoed",
+    "map_exception",
     "rule_for",
 ]
+
+_log = get_logger("rpc.errors")
 
 DOMAIN = "mt5gateway"
 Reason = error_reason_pb2.ErrorReason
@@ -54,6 +66,18 @@ RETRY_UNAVAILABLE = 1.0
 RETRY_POOL_EXHAUSTED = 0.2
 RETRY_AUTH_FAILED = 5.0
 RETRY_DRAINING = 0.5
+RETRY_IN_PROGRESS = 1.0
+# Every polled price view is taken: one may free up when a stream closes.
+RETRY_VIEW_LIMIT = 5.0
+
+# Caller values repeated in errors are cut to this many characters (+ "...").
+ECHO_LIMIT = 64
+
+
+def echoed(value: object) -> str:
+    """A caller's value as the gateway repeats it: at most ECHO_LIMIT characters."""
+    text = str(value)
+    return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + "..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +91,7 @@ class FieldViolation:
 class GatewayError(Exception):
     """An error with a gRPC status; ``metadata`` keys are lowerCamel (ErrorInfo)."""
 
-    # Class defaults; the Web API table sets them per instance.
+    # Class defaults; map_exception and replays set them per instance.
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
     reason: int = error_reason_pb2.INTERNAL_ERROR
 
@@ -86,7 +110,6 @@ class GatewayError(Exception):
         self.metadata: dict[str, str] = dict(metadata or {})
         self.retry_delay = retry_delay
         self.violations: tuple[FieldViolation, ...] = tuple(violations)
-        # Instance overrides let the Web API table produce plain GatewayErrors.
         if code is not None:
             self.code = code
         if reason is not None:
@@ -145,7 +168,9 @@ class GatewayError(Exception):
         """``google.rpc.Status`` with ErrorInfo, then BadRequest/RetryInfo if any."""
         details: list[any_pb2.Any] = []
         info = error_details_pb2.ErrorInfo(
-            reason=self.reason_name, domain=DOMAIN, metadata=self.metadata
+            reason=self.reason_name,
+            domain=DOMAIN,
+            metadata={key: echoed(value) for key, value in self.metadata.items()},
         )
         details.append(_pack(info))
         if self.violations:
@@ -181,6 +206,9 @@ _CODES_BY_NUMBER: Mapping[int, grpc.StatusCode] = MappingProxyType(
 )
 
 
+# ------------------------------------------------------- the gateway's own refusals
+
+
 class ValidationError(GatewayError):
     """The request failed our checks; nothing was sent to MT5."""
 
@@ -199,7 +227,7 @@ class ValidationError(GatewayError):
         return cls([FieldViolation(field, description)])
 
 
-class InvalidPageToken(GatewayError):
+class InvalidPageTokenError(GatewayError):
     code = grpc.StatusCode.INVALID_ARGUMENT
     reason = error_reason_pb2.INVALID_PAGE_TOKEN
 
@@ -210,18 +238,18 @@ class InvalidPageToken(GatewayError):
         )
 
 
-class ServerNotFound(GatewayError):
+class ServerNotFoundError(GatewayError):
     code = grpc.StatusCode.NOT_FOUND
     reason = error_reason_pb2.SERVER_NOT_FOUND
 
     def __init__(self, server: str) -> None:
         super().__init__(
-            f"no MT5 server named {server!r} is configured",
+            f"no MT5 server named {echoed(server)!r} is configured",
             metadata={"server": server},
         )
 
 
-class CallerUnauthenticated(GatewayError):
+class CallerUnauthenticatedError(GatewayError):
     code = grpc.StatusCode.UNAUTHENTICATED
     reason = error_reason_pb2.CALLER_UNAUTHENTICATED
 
@@ -229,51 +257,7 @@ class CallerUnauthenticated(GatewayError):
         super().__init__(message)
 
 
-class IdempotencyConflict(GatewayError):
-    """The request_id was used before with another payload (error_reason.proto)."""
-
-    code = grpc.StatusCode.INVALID_ARGUMENT
-    reason = error_reason_pb2.IDEMPOTENCY_CONFLICT
-
-    def __init__(self, request_id: str) -> None:
-        description = "already used with a different request; use a new request_id"
-        super().__init__(
-            "request_id was already used with a different request",
-            metadata={"requestId": request_id},
-            violations=[FieldViolation("request_id", description)],
-        )
-
-
-class IdempotencyPending(GatewayError):
-    """A call with the same request_id is still running after the wait."""
-
-    code = grpc.StatusCode.ABORTED
-    reason = error_reason_pb2.REQUEST_IN_PROGRESS
-
-    def __init__(self, request_id: str) -> None:
-        super().__init__(
-            "a call with this request_id is still being processed",
-            metadata={"requestId": request_id},
-            retry_delay=RETRY_UNAVAILABLE,
-        )
-
-
-class StateStoreUnavailable(GatewayError):
-    """Redis (idempotency records) failed; the write was not attempted, or if it was,
-    a repeat with the same request_id reconciles it by the deal tag."""
-
-    code = grpc.StatusCode.UNAVAILABLE
-    reason = error_reason_pb2.STATE_STORE_UNAVAILABLE
-
-    def __init__(self) -> None:
-        super().__init__(
-            "the gateway's state store is not answering; repeat with the same"
-            " request_id",
-            retry_delay=RETRY_UNAVAILABLE,
-        )
-
-
-class GatewayDraining(GatewayError):
+class GatewayDrainingError(GatewayError):
     code = grpc.StatusCode.UNAVAILABLE
     reason = error_reason_pb2.GATEWAY_DRAINING
 
@@ -288,14 +272,31 @@ class InternalError(GatewayError):
         super().__init__(message)
 
 
-# ------------------------------------------------------------------ Web API table
+# Former names, until mapping/pagination.py and rpc/deps.py import the new ones.
+InvalidPageToken = InvalidPageTokenError
+ServerNotFound = ServerNotFoundError
+
+
+# ------------------------------------------------------------------ the table
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """The status of one exception class.
+
+    ``message`` is what callers read, never the exception's own text (it may hold
+    hosts or pool state); empty for MT5 retcodes, whose message is MT5's answer.
+    ``field``: the request field a BadRequest violation names, described by the
+    exception's text (the gateway's own wording). ``log``: an event logged when the
+    rule is used (with the traceback for INTERNAL: a bug).
+    """
+
     code: grpc.StatusCode
     reason: int
+    message: str = ""
     retry_delay: float | None = None  # None: not retryable, no RetryInfo
+    field: str = ""
+    log: str = ""
 
     @property
     def retryable(self) -> bool:
@@ -304,6 +305,21 @@ class Rule:
 
 _S = grpc.StatusCode
 _R = error_reason_pb2
+
+_UNAVAILABLE = Rule(
+    _S.UNAVAILABLE,
+    _R.MT5_UNAVAILABLE,
+    "the MT5 server is unavailable",
+    RETRY_UNAVAILABLE,
+)
+_OUTCOME_UNKNOWN = "the MT5 write was sent but its outcome is unknown"
+_STATE_STORE = Rule(
+    _S.UNAVAILABLE,
+    _R.STATE_STORE_UNAVAILABLE,
+    "the gateway's state store is not answering; repeat with the same request_id",
+    RETRY_UNAVAILABLE,
+    log="state_store_unavailable",
+)
 
 # Retcodes whose meaning differs from their Web API class (checked first).
 RETCODE_RULES: Mapping[int, Rule] = MappingProxyType(
@@ -314,9 +330,10 @@ RETCODE_RULES: Mapping[int, Rule] = MappingProxyType(
     }
 )
 
-# Most specific class first; the first isinstance match wins.
-WEBAPI_RULES: tuple[tuple[type[w.WebApiError], Rule], ...] = (
-    (w.OutcomeUnknown, Rule(_S.DEADLINE_EXCEEDED, _R.MT5_OUTCOME_UNKNOWN)),
+# Every exception the gateway's rooms raise -> its status. Most specific class first:
+# the first isinstance match wins (a test checks that no row shadows a later one).
+STATUS_TABLE: tuple[tuple[type[Exception], Rule], ...] = (
+    # -- MT5 answered with a retcode (message: MT5's answer)
     (w.NotFound, Rule(_S.NOT_FOUND, _R.MT5_NOT_FOUND)),
     (w.InvalidParams, Rule(_S.INVALID_ARGUMENT, _R.MT5_INVALID_PARAMETERS)),
     (w.NoPermission, Rule(_S.PERMISSION_DENIED, _R.MT5_PERMISSION_DENIED)),
@@ -325,65 +342,222 @@ WEBAPI_RULES: tuple[tuple[type[w.WebApiError], Rule], ...] = (
     (w.Rejected, Rule(_S.FAILED_PRECONDITION, _R.MT5_REJECTED)),
     (
         w.TooFrequent,
-        Rule(_S.RESOURCE_EXHAUSTED, _R.MT5_RATE_LIMITED, RETRY_RATE_LIMITED),
+        Rule(
+            _S.RESOURCE_EXHAUSTED, _R.MT5_RATE_LIMITED, retry_delay=RETRY_RATE_LIMITED
+        ),
     ),
-    (w.Unavailable, Rule(_S.UNAVAILABLE, _R.MT5_UNAVAILABLE, RETRY_UNAVAILABLE)),
-    (w.NotReady, Rule(_S.UNAVAILABLE, _R.MT5_UNAVAILABLE, RETRY_UNAVAILABLE)),
+    (
+        w.Unavailable,
+        Rule(_S.UNAVAILABLE, _R.MT5_UNAVAILABLE, retry_delay=RETRY_UNAVAILABLE),
+    ),
+    (
+        w.NotReady,
+        Rule(_S.UNAVAILABLE, _R.MT5_UNAVAILABLE, retry_delay=RETRY_UNAVAILABLE),
+    ),
     (w.Partial, Rule(_S.UNKNOWN, _R.MT5_ERROR)),
-    (w.AuthError, Rule(_S.UNAVAILABLE, _R.MT5_AUTH_FAILED, RETRY_AUTH_FAILED)),
+    (
+        w.AuthFailed,
+        Rule(_S.UNAVAILABLE, _R.MT5_AUTH_FAILED, retry_delay=RETRY_AUTH_FAILED),
+    ),
     (w.RetcodeError, Rule(_S.UNKNOWN, _R.MT5_ERROR)),
-    (w.PoolTimeout, Rule(_S.UNAVAILABLE, _R.POOL_EXHAUSTED, RETRY_POOL_EXHAUSTED)),
+    # -- the Web API client, no answer from MT5
+    (
+        w.OutcomeUnknown,
+        Rule(_S.DEADLINE_EXCEEDED, _R.MT5_OUTCOME_UNKNOWN, _OUTCOME_UNKNOWN),
+    ),
+    (
+        w.AuthError,
+        Rule(
+            _S.UNAVAILABLE,
+            _R.MT5_AUTH_FAILED,
+            "the gateway cannot log in to the MT5 server",
+            RETRY_AUTH_FAILED,
+        ),
+    ),
+    (
+        w.PoolTimeout,
+        Rule(
+            _S.UNAVAILABLE,
+            _R.POOL_EXHAUSTED,
+            "no MT5 session became free in time",
+            RETRY_POOL_EXHAUSTED,
+        ),
+    ),
     # Our caller's deadline ran out before anything was sent.
-    (w.DeadlineExceeded, Rule(_S.DEADLINE_EXCEEDED, _R.MT5_UNAVAILABLE)),
-    (w.CircuitOpen, Rule(_S.UNAVAILABLE, _R.MT5_UNAVAILABLE, RETRY_UNAVAILABLE)),
-    (w.TransportError, Rule(_S.UNAVAILABLE, _R.MT5_UNAVAILABLE, RETRY_UNAVAILABLE)),
+    (
+        w.DeadlineExceeded,
+        Rule(_S.DEADLINE_EXCEEDED, _R.MT5_UNAVAILABLE, "the MT5 server is unavailable"),
+    ),
+    (w.CircuitOpen, _UNAVAILABLE),  # retry hint: the breaker's retry_after
+    (w.TransportError, _UNAVAILABLE),
     # The upstream spoke something else than MT5: like an HTTP 502.
-    (w.ProtocolError, Rule(_S.UNAVAILABLE, _R.MT5_UNAVAILABLE, RETRY_UNAVAILABLE)),
-    (w.WebApiError, Rule(_S.UNKNOWN, _R.MT5_ERROR)),
+    (w.ProtocolError, _UNAVAILABLE),
+    (w.WebApiError, Rule(_S.UNKNOWN, _R.MT5_ERROR, "MT5 request failed")),
+    # -- the write engine (exactly once) and its stores
+    (writes.AmountError, Rule(_S.INVALID_ARGUMENT, _R.VALIDATION_FAILED)),
+    (
+        writes.OutcomeUnknownError,  # retry hint: its retry_after_seconds
+        Rule(
+            _S.DEADLINE_EXCEEDED,
+            _R.MT5_OUTCOME_UNKNOWN,
+            "the MT5 write was sent but its outcome is not known yet; repeat the same"
+            " request_id to look it up again (never a new one)",
+        ),
+    ),
+    (
+        writes.IdempotencyConflictError,
+        Rule(
+            _S.INVALID_ARGUMENT,
+            _R.IDEMPOTENCY_CONFLICT,
+            "request_id was already used with a different request",
+            field="request_id",
+        ),
+    ),
+    (
+        writes.IdempotencyPendingError,
+        Rule(
+            _S.ABORTED,
+            _R.REQUEST_IN_PROGRESS,
+            "a call with this request_id is still being processed",
+            RETRY_IN_PROGRESS,
+        ),
+    ),
+    (
+        # Another attempt took the record over and looks the write up: ours may have
+        # applied, and a repeat with the same request_id gets the outcome.
+        writes.ClaimLostError,
+        Rule(
+            _S.DEADLINE_EXCEEDED,
+            _R.MT5_OUTCOME_UNKNOWN,
+            "another attempt with this request_id took over before the outcome was"
+            " recorded; repeat the same request_id to get its outcome",
+            RETRY_IN_PROGRESS,
+        ),
+    ),
+    # -- the quote hub
+    (
+        hub.HubClosedError,
+        Rule(
+            _S.UNAVAILABLE,
+            _R.GATEWAY_DRAINING,
+            "the gateway is shutting down",
+            RETRY_DRAINING,
+        ),
+    ),
+    (
+        hub.TooManySymbolsError,
+        Rule(
+            _S.INVALID_ARGUMENT,
+            _R.VALIDATION_FAILED,
+            "invalid request: symbols",
+            field="symbols",
+        ),
+    ),
+    (
+        # NOT_FOUND like a plain name MT5 does not know (retcode 13): the request is
+        # well formed, the server has no such symbol (yet).
+        hub.NoSymbolMatchedError,
+        Rule(
+            _S.NOT_FOUND,
+            _R.MT5_NOT_FOUND,
+            "no symbol of the MT5 server matches the requested names and masks",
+        ),
+    ),
+    (
+        hub.ViewLimitError,
+        Rule(
+            _S.UNAVAILABLE,
+            _R.POOL_EXHAUSTED,
+            "the MT5 server already streams as many price views (groups) as the"
+            " gateway has sessions for",
+            RETRY_VIEW_LIMIT,
+        ),
+    ),
+    # -- the state store (the write records: SQLite or Redis): the write was not
+    # attempted, or if it was, a repeat with the same request_id looks it up first.
+    (RedisError, _STATE_STORE),
+    (sqlite3.Error, _STATE_STORE),
+    (
+        NotImplementedError,
+        Rule(_S.UNIMPLEMENTED, _R.INTERNAL_ERROR, "not implemented yet"),
+    ),
+    # -- anything else is a bug: a generic message, the traceback in the log
+    (
+        Exception,
+        Rule(
+            _S.INTERNAL, _R.INTERNAL_ERROR, "internal error", log="rpc_internal_error"
+        ),
+    ),
+)
+
+# Attributes of the mapped exceptions repeated in ErrorInfo metadata, by key.
+_METADATA_ATTRIBUTES = (
+    ("server", "server"),
+    ("command", "mt5Command"),
+    ("request_id", "requestId"),
+    ("group", "group"),
 )
 
 
-def rule_for(exc: w.WebApiError) -> Rule:
+def rule_for(exc: Exception) -> Rule:
+    """The table's rule for an exception that is not a GatewayError."""
     if isinstance(exc, w.RetcodeError) and exc.retcode in RETCODE_RULES:
         return RETCODE_RULES[exc.retcode]
-    for cls, rule in WEBAPI_RULES:
+    for cls, rule in STATUS_TABLE:
         if isinstance(exc, cls):
             return rule
-    raise AssertionError("WebApiError is the last rule")  # pragma: no cover
+    raise AssertionError("Exception is the last rule")  # pragma: no cover
 
 
-_PUBLIC_MESSAGES: Mapping[int, str] = MappingProxyType(
-    {
-        _R.MT5_UNAVAILABLE: "the MT5 server is unavailable",
-        _R.POOL_EXHAUSTED: "no MT5 session became free in time",
-        _R.MT5_AUTH_FAILED: "the gateway cannot log in to the MT5 server",
-        _R.MT5_OUTCOME_UNKNOWN: "the MT5 write was sent but its outcome is unknown",
-    }
-)
-
-
-def from_webapi(
-    exc: w.WebApiError, metadata: Mapping[str, str] | None = None
+def map_exception(
+    exc: Exception, metadata: Mapping[str, str] | None = None
 ) -> GatewayError:
-    """The GatewayError for a Web API error; ``metadata`` adds request values."""
+    """The GatewayError an exception is answered with; ``metadata`` adds the
+    request's values (login, symbol, ...) under the exception's own."""
+    if isinstance(exc, GatewayError):
+        if metadata:
+            exc.metadata = {**metadata, **exc.metadata}
+        return exc
     rule = rule_for(exc)
-    meta: dict[str, str] = {}
-    if exc.server:
-        meta["server"] = exc.server
-    if exc.command:
-        meta["mt5Command"] = exc.command
+    meta = dict(metadata or {})
+    if rule.code is _S.INTERNAL:
+        # A bug: nothing of the exception goes to the caller, all of it to the log.
+        _log.error(rule.log, exc_info=exc)
+    else:
+        if rule.log:
+            _log.warning(rule.log, error=type(exc).__name__)
+        for attribute, key in _METADATA_ATTRIBUTES:
+            value = getattr(exc, attribute, None)
+            if value:
+                meta[key] = str(value)
+    message = rule.message
     if isinstance(exc, w.RetcodeError):
         meta["retcode"] = str(exc.retcode)
         meta["retcodeName"] = w.RETCODE_NAMES.get(exc.retcode, exc.text)
         message = f"MT5 answered {exc.retcode} {exc.text}"
-    else:
-        # Transport/auth messages may carry hosts and pool state; keep them generic.
-        message = _PUBLIC_MESSAGES.get(rule.reason, "MT5 request failed")
-    if metadata:
-        meta.update(metadata)
-    delay = rule.retry_delay
-    if isinstance(exc, w.CircuitOpen):
-        delay = max(exc.retry_after, 0.1)
     return GatewayError(
-        message, metadata=meta, retry_delay=delay, code=rule.code, reason=rule.reason
+        message,
+        metadata=meta,
+        retry_delay=_retry_delay(exc, rule),
+        violations=_violations(exc, rule),
+        code=rule.code,
+        reason=rule.reason,
     )
+
+
+def _retry_delay(exc: Exception, rule: Rule) -> float | None:
+    if isinstance(exc, w.CircuitOpen):
+        return max(exc.retry_after, 0.1)
+    if isinstance(exc, writes.OutcomeUnknownError):
+        # Set when the workflow knows when a repeat can settle the outcome.
+        delay: float | None = getattr(exc, "retry_after_seconds", None)
+        return delay
+    return rule.retry_delay
+
+
+def _violations(exc: Exception, rule: Rule) -> tuple[FieldViolation, ...]:
+    if isinstance(exc, writes.AmountError):
+        return (FieldViolation(exc.field, exc.description),)
+    if rule.field:
+        return (FieldViolation(rule.field, str(exc)),)
+    return ()

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
+import structlog
 from mt5gateway.v1 import server_service_pb2 as spb
+from mt5gateway.v1 import trade_service_pb2 as tpb
 from mt5gateway.v1 import user_service_pb2 as pb
 from mt5sim import ManagerSpec, SimConfig
 from pydantic import SecretStr
@@ -130,3 +132,37 @@ async def test_api_keys(sim: Simulator, make_gateway, rpc_error) -> None:
             metadata=(("authorization", f"Bearer {key}"),),
         )
         assert bearer.user.login == FIRST
+
+
+async def test_a_huge_server_name_is_refused_not_echoed(
+    gateway: Gateway, rpc_error
+) -> None:
+    # Before: ErrorInfo repeated all 100 kB, so the caller saw RESOURCE_EXHAUSTED
+    # (the response metadata limit) instead of the gateway's answer.
+    huge = "x" * 100_000
+    failure = await rpc_error(
+        gateway.users.GetUser(pb.GetUserRequest(server=huge, login=FIRST))
+    )
+    assert failure.code in {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT}
+    assert failure.reason in {"SERVER_NOT_FOUND", "VALIDATION_FAILED"}
+    assert len(failure.message) < 200
+    assert all(len(value) <= 67 for value in failure.metadata.values())
+    if "server" in failure.metadata:
+        assert failure.metadata["server"] == "x" * 64 + "..."
+
+
+async def test_the_access_line_shows_a_bounded_request_id(
+    gateway: Gateway, rpc_error
+) -> None:
+    huge = "r" * 100_000
+    with structlog.testing.capture_logs(
+        processors=[structlog.contextvars.merge_contextvars]
+    ) as logs:
+        await rpc_error(
+            gateway.trade.CreateBalanceOperation(
+                tpb.CreateBalanceOperationRequest(request_id=huge, login=FIRST)
+            )
+        )
+    (line,) = [e for e in logs if e["event"] == "rpc_finished"]
+    assert line["code"] == "INVALID_ARGUMENT"
+    assert line["request_id"] == "r" * 64 + "..."

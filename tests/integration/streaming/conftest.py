@@ -26,7 +26,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from mt5gateway.v1 import quote_service_pb2, quote_service_pb2_grpc
-from mt5gateway_server.feeds.hub import QuoteHub
+from mt5gateway_server.feeds.hub import HubConfig, QuoteHub
 from mt5gateway_server.feeds.poller import LocalSource
 from mt5gateway_server.feeds.redis_fanout import RedisFanout
 from mt5gateway_server.rpc.interceptors import build_interceptors
@@ -142,10 +142,13 @@ async def open_node(
     lease_seconds: float = 1.0,
     refresh_seconds: float = 0.2,
     replica: str | None = None,
+    config: dict[str, Any] | None = None,
 ) -> AsyncIterator[Node]:
+    """``config``: ServerConfig overrides for the node's pool."""
     settings = quotes or QuoteSettings(poll_interval_ms=50, heartbeat_seconds=5.0)
     interval = settings.poll_interval_ms / 1000
-    pools = PoolManager([server_config(sim)])
+    hub_config = HubConfig(subscriber_queue_size=settings.subscriber_queue_size)
+    pools = PoolManager([server_config(sim, **(config or {}))])
     await pools.start()
     redis: Redis | None = None
     fanout: RedisFanout | None = None
@@ -162,10 +165,10 @@ async def open_node(
             refresh_seconds=refresh_seconds,
             replica=replica,
         )
-        hub = QuoteHub(pools, settings, fanout)
+        hub = QuoteHub(pools, hub_config, fanout)
     else:
         local = LocalSource(pools, interval=interval)
-        hub = QuoteHub(pools, settings, local)
+        hub = QuoteHub(pools, hub_config, local)
     registry = StreamRegistry()
     handler = QuoteStreamHandler(
         hub, registry, settings, server_name=lambda s: s or pools.default
@@ -352,6 +355,18 @@ def decode_status(
     return exc.code(), reason, retry
 
 
+def violation_fields(exc: grpc.aio.AioRpcError) -> list[str]:
+    """The fields of the status's BadRequest violations."""
+    status = rpc_status.from_call(exc)
+    fields: list[str] = []
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            fields.extend(v.field for v in bad.field_violations)
+    return fields
+
+
 @dataclass(frozen=True)
 class Helpers:
     """Module-level helpers as a fixture (conftest is not importable)."""
@@ -364,6 +379,7 @@ class Helpers:
     next_quote: Callable[..., Any] = next_quote
     read_snapshot: Callable[..., Any] = read_snapshot
     decode_status: Callable[..., Any] = decode_status
+    violation_fields: Callable[..., list[str]] = violation_fields
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
-"""The one table from Web API errors to statuses, and GatewayError <-> Status."""
+"""The one table from every exception to a status, and GatewayError <-> Status."""
 
 from __future__ import annotations
+
+import sqlite3
 
 import grpc
 import pytest
@@ -8,15 +10,19 @@ from google.rpc import error_details_pb2
 from hypothesis import given
 from hypothesis import strategies as st
 from mt5gateway.v1 import error_reason_pb2
-from mt5gateway_server import errors
+from mt5gateway_server import errors, writes
 from mt5gateway_server.errors import (
     FieldViolation,
     GatewayError,
+    ServerNotFoundError,
     ValidationError,
-    from_webapi,
+    map_exception,
     rule_for,
 )
+from mt5gateway_server.feeds import hub
 from mt5gateway_server.webapi import errors as w
+from redis.exceptions import ConnectionError as RedisConnectionError
+from structlog.testing import capture_logs
 
 S = grpc.StatusCode
 
@@ -71,7 +77,7 @@ STYLE_TABLE = {
 
 @pytest.mark.parametrize(("retcode", "expected"), sorted(STYLE_TABLE.items()))
 def test_style_table(retcode: int, expected: tuple[S, str]) -> None:
-    err = from_webapi(w.retcode_error(retcode, "text", server="main", command="x/y"))
+    err = map_exception(w.retcode_error(retcode, "text", server="main", command="x/y"))
     assert (err.code, err.reason_name) == expected
     assert err.metadata["retcode"] == str(retcode)
     assert err.metadata["mt5Command"] == "x/y"
@@ -84,7 +90,7 @@ def test_style_table(retcode: int, expected: tuple[S, str]) -> None:
     "retcode", sorted(set(w.RETCODE_CLASSES) | set(w.RETCODE_NAMES) - {0})
 )
 def test_every_known_retcode_has_a_status(retcode: int) -> None:
-    err = from_webapi(w.retcode_error(retcode, "text"))
+    err = map_exception(w.retcode_error(retcode, "text"))
     assert err.code is not S.OK
     assert err.code is not S.INTERNAL
     status = err.to_status()
@@ -97,7 +103,7 @@ def test_every_known_retcode_has_a_status(retcode: int) -> None:
 
 @given(st.integers(min_value=-(2**31), max_value=2**31))
 def test_any_retcode_maps(retcode: int) -> None:
-    err = from_webapi(w.retcode_error(retcode, "text"))
+    err = map_exception(w.retcode_error(retcode, "text"))
     assert err.code is not S.OK
     assert err.metadata["retcode"] == str(retcode)
 
@@ -123,7 +129,7 @@ def test_any_retcode_maps(retcode: int) -> None:
 def test_transport_errors(
     exc: w.WebApiError, code: S, reason: str, retry: bool
 ) -> None:
-    err = from_webapi(exc)
+    err = map_exception(exc)
     assert (err.code, err.reason_name, err.retry_delay is not None) == (
         code,
         reason,
@@ -133,22 +139,158 @@ def test_transport_errors(
 
 
 def test_circuit_open_retry_after_is_the_hint() -> None:
-    err = from_webapi(w.CircuitOpen("open", retry_after=7.5, server="main"))
+    err = map_exception(w.CircuitOpen("open", retry_after=7.5, server="main"))
     assert err.code is S.UNAVAILABLE
     assert err.retry_delay == 7.5
 
 
 def test_transport_messages_do_not_leak_details() -> None:
     exc = w.ConnectError("cannot connect to 10.1.2.3:443 <SessionPool ...>")
-    assert "10.1.2.3" not in from_webapi(exc).message
+    assert "10.1.2.3" not in map_exception(exc).message
 
 
-def test_rule_order_is_most_specific_first() -> None:
-    classes = [cls for cls, _ in errors.WEBAPI_RULES]
+def test_no_row_shadows_a_later_one() -> None:
+    classes = [cls for cls, _ in errors.STATUS_TABLE]
     for index, cls in enumerate(classes):
         for later in classes[index + 1 :]:
             assert not issubclass(later, cls), f"{later} is shadowed by {cls}"
     assert rule_for(w.AuthFailed(1001, "x")).reason == error_reason_pb2.MT5_AUTH_FAILED
+    assert classes[-1] is Exception  # the catch-all comes last
+
+
+# Today's behaviour of trade.py's inline mapping and of the interceptor's chain.
+@pytest.mark.parametrize(
+    ("exc", "code", "reason", "retry", "metadata"),
+    [
+        (
+            writes.OutcomeUnknownError("rid", 2.5),
+            S.DEADLINE_EXCEEDED,
+            "MT5_OUTCOME_UNKNOWN",
+            2.5,
+            {"requestId": "rid"},
+        ),
+        (
+            writes.IdempotencyConflictError("used", "/m", "rid"),
+            S.INVALID_ARGUMENT,
+            "IDEMPOTENCY_CONFLICT",
+            None,
+            {"requestId": "rid"},
+        ),
+        (
+            writes.IdempotencyPendingError("busy", "/m", "rid"),
+            S.ABORTED,
+            "REQUEST_IN_PROGRESS",
+            1.0,
+            {"requestId": "rid"},
+        ),
+        (
+            writes.ClaimLostError("lost", "/m", "rid"),
+            S.DEADLINE_EXCEEDED,
+            "MT5_OUTCOME_UNKNOWN",
+            1.0,
+            {"requestId": "rid"},
+        ),
+        (
+            RedisConnectionError("down"),
+            S.UNAVAILABLE,
+            "STATE_STORE_UNAVAILABLE",
+            1.0,
+            {},
+        ),
+        (
+            sqlite3.OperationalError("disk I/O error"),
+            S.UNAVAILABLE,
+            "STATE_STORE_UNAVAILABLE",
+            1.0,
+            {},
+        ),
+        (hub.HubClosedError(), S.UNAVAILABLE, "GATEWAY_DRAINING", 0.5, {}),
+        (
+            hub.ViewLimitError("main", "real\\vip", 3),
+            S.UNAVAILABLE,
+            "POOL_EXHAUSTED",
+            5.0,
+            {"server": "main", "group": "real\\vip"},
+        ),
+        (
+            hub.NoSymbolMatchedError("main"),
+            S.NOT_FOUND,
+            "MT5_NOT_FOUND",
+            None,
+            {"server": "main"},
+        ),
+        (NotImplementedError(), S.UNIMPLEMENTED, "INTERNAL_ERROR", None, {}),
+    ],
+)
+def test_the_gateways_rooms_map(
+    exc: Exception, code: S, reason: str, retry: float | None, metadata: dict[str, str]
+) -> None:
+    err = map_exception(exc)
+    assert (err.code, err.reason_name, err.retry_delay) == (code, reason, retry)
+    assert err.metadata == metadata
+    assert err.message  # one of ours, not the exception's text
+
+
+def test_violations_come_from_the_exception() -> None:
+    amount = map_exception(writes.AmountError("amount.units", "too many digits"))
+    assert (amount.code, amount.reason_name) == (
+        S.INVALID_ARGUMENT,
+        "VALIDATION_FAILED",
+    )
+    assert amount.violations == (FieldViolation("amount.units", "too many digits"),)
+    conflict = map_exception(writes.IdempotencyConflictError("used", "/m", "rid"))
+    assert [v.field for v in conflict.violations] == ["request_id"]
+    many = map_exception(hub.TooManySymbolsError(2000, 1024))
+    assert many.violations == (
+        FieldViolation(
+            "symbols", "matches 2000 symbols; a stream may have at most 1024"
+        ),
+    )
+
+
+def test_call_metadata_is_added_under_the_exceptions_own() -> None:
+    err = map_exception(
+        w.NotFound(13, "Not found", server="main", command="user/get"),
+        {"login": "42", "server": "other"},
+    )
+    assert err.metadata["login"] == "42"
+    assert err.metadata["server"] == "main"
+    own = map_exception(ServerNotFoundError("x"), {"login": "42"})
+    assert own.metadata == {"login": "42", "server": "x"}
+
+
+def test_unexpected_exceptions_are_internal_and_logged_not_echoed() -> None:
+    class LeakyError(Exception):
+        server = "10.1.2.3"
+        request_id = "password=hunter2"
+
+    with capture_logs() as logs:
+        err = map_exception(LeakyError("password=hunter2"))
+    assert (err.code, err.message, err.metadata) == (S.INTERNAL, "internal error", {})
+    (line,) = [e for e in logs if e["event"] == "rpc_internal_error"]
+    assert line["log_level"] == "error"
+    with capture_logs() as logs:
+        map_exception(RedisConnectionError("redis://:secret@host"))
+    assert [(e["event"], e["error"]) for e in logs] == [
+        ("state_store_unavailable", "ConnectionError")
+    ]
+
+
+def test_echoed_caller_values_are_bounded() -> None:
+    huge = "x" * 100_000
+    err = ServerNotFoundError(huge)
+    assert len(err.message) < 120
+    info = _info(err.to_status())
+    assert info.metadata["server"] == "x" * errors.ECHO_LIMIT + "..."
+    assert errors.echoed("short") == "short"
+    assert (
+        len(
+            _info(map_exception(RuntimeError(), {"symbol": huge}).to_status()).metadata[
+                "symbol"
+            ]
+        )
+        == 67
+    )
 
 
 def test_validation_error_status_round_trip() -> None:

@@ -8,28 +8,33 @@ slow reader never delays anybody else: ``Feed.publish`` never awaits.
 
 Where ticks come from is a ``FeedSource``: a local poller per feed (no Redis) or the
 Redis fan-out (one replica polls, all replicas read the Pub/Sub channel).
+
+The hub also watches whether each MT5 server can serve (a working pooled session, what
+health reports): when that changes, every subscription of that server is woken so its
+stream can tell its reader at once that prices are stale (``upstream_down_since``).
+
+The hub raises its own exceptions (``HubClosedError``, ``TooManySymbolsError``,
+``NoSymbolMatchedError``, ``ViewLimitError``); ``errors.STATUS_TABLE`` gives their
+statuses.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-import grpc
-from mt5gateway.v1 import error_reason_pb2
-
 from mt5gateway_server.cache import keys
-from mt5gateway_server.errors import GatewayDraining, GatewayError, ValidationError
 from mt5gateway_server.log import get_logger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from mt5gateway_server.settings import QuoteSettings
     from mt5gateway_server.telemetry import Metrics
-    from mt5gateway_server.webapi import PoolManager
+    from mt5gateway_server.webapi import PoolManager, SessionPool
     from mt5gateway_server.webapi.models import Tick
 
 __all__ = [
@@ -37,9 +42,15 @@ __all__ = [
     "FeedKey",
     "FeedSource",
     "FeedTick",
+    "HubClosedError",
+    "HubConfig",
+    "NoSymbolMatchedError",
     "QuoteHub",
     "Subscription",
+    "TooManySymbolsError",
+    "ViewLimitError",
     "is_mask",
+    "pool_serving",
     "tick_stamp",
     "wait_event",
 ]
@@ -48,8 +59,60 @@ _log = get_logger("feeds.hub")
 
 # Masks resolved through MT5 are remembered this long (new symbols appear rarely).
 MASK_CACHE_SECONDS = 60.0
-# A stream refused because every poller session is taken may retry after this.
-VIEW_LIMIT_RETRY_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class HubConfig:
+    """The hub's settings (``quotes.subscriber_queue_size`` in the gateway's)."""
+
+    # Symbols per stream, and so the most unsent ticks a stream can hold.
+    subscriber_queue_size: int = 1024
+    # How often each MT5 server's ability to serve is looked at.
+    upstream_check_seconds: float = 0.25
+
+
+class HubClosedError(Exception):
+    """The hub was closed (the gateway drains): no new subscriptions."""
+
+    def __init__(self) -> None:
+        super().__init__("the quote hub is closed")
+
+
+class TooManySymbolsError(Exception):
+    """The requested names and masks match more symbols than a stream may have."""
+
+    def __init__(self, matched: int, limit: int) -> None:
+        super().__init__(
+            f"matches {matched} symbols; a stream may have at most {limit}"
+        )
+        self.matched = matched
+        self.limit = limit
+
+
+class NoSymbolMatchedError(Exception):
+    """The requested masks match no symbol of the server: the stream would only
+    ever send heartbeats."""
+
+    def __init__(self, server: str) -> None:
+        super().__init__("no symbol matches the requested names and masks")
+        self.server = server
+
+
+class ViewLimitError(Exception):
+    """Every session a new price view could poll on is taken by other views."""
+
+    def __init__(self, server: str, group: str, views: int) -> None:
+        super().__init__(f"MT5 server streams {views} price views already")
+        self.server = server
+        self.group = group
+        self.views = views
+
+
+def pool_serving(pool: SessionPool) -> bool:
+    """A session exists that can take a request now or after the current one (what
+    health reports and what ``upstream_down_since`` follows)."""
+    snap = pool.snapshot()
+    return not pool.closing and snap.ready + snap.busy > 0
 
 
 def is_mask(item: str) -> bool:
@@ -114,6 +177,7 @@ class Subscription:
         "names",
         "pending",
         "snapshot",
+        "upstream_changed",
     )
 
     def __init__(self, feed: Feed, names: frozenset[str], min_interval: float) -> None:
@@ -123,6 +187,8 @@ class Subscription:
         self.pending: dict[str, FeedTick] = {}
         self.snapshot: list[FeedTick] = []
         self.error: BaseException | None = None
+        # Set when the server's ability to serve changed and the reader is not told yet.
+        self.upstream_changed = False
         self._waiter: asyncio.Future[None] | None = None
         # symbol -> earliest time (monotonic) the next tick may go out (throttle)
         self._due: dict[str, float] | None = {} if min_interval > 0 else None
@@ -140,9 +206,14 @@ class Subscription:
         self._wake()
 
     def close(self, error: BaseException) -> None:
-        """End the stream: the reader raises ``error`` (drain: GatewayDraining)."""
+        """End the stream: the reader raises ``error`` (drain: GatewayDrainingError)."""
         if self.error is None:
             self.error = error
+        self._wake()
+
+    def upstream_change(self) -> None:
+        """The server went down or came back: the reader should say so now."""
+        self.upstream_changed = True
         self._wake()
 
     def _wake(self) -> None:
@@ -151,12 +222,13 @@ class Subscription:
             waiter.set_result(None)
 
     async def wait(self, seconds: float) -> None:
-        """Until a new tick is offered, the subscription is closed, or ``timeout``.
+        """Until a new tick is offered, the subscription is closed or its upstream
+        changed, or ``seconds`` passed.
 
         Called right after ``take`` (no await in between), so anything still
         pending is held back by the throttle and must not end the wait.
         """
-        if self.error is not None or seconds <= 0:
+        if self.error is not None or self.upstream_changed or seconds <= 0:
             return
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
@@ -321,18 +393,24 @@ class QuoteHub:
     def __init__(
         self,
         pools: PoolManager,
-        settings: QuoteSettings,
+        config: HubConfig,
         source: FeedSource,
         *,
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.monotonic,
+        serving: Callable[[str], bool] | None = None,
     ) -> None:
         self.pools = pools
-        self.settings = settings
+        self.config = config
         self.source = source
         self.feeds: dict[FeedKey, Feed] = {}
         self._metrics = metrics
         self._clock = clock
+        # Can this MT5 server serve? (injected in tests; default: its pool's state)
+        self._serving = serving or (lambda name: pool_serving(pools.pool(name)))
+        # server -> when (epoch seconds) it was first seen unable to serve
+        self._down_since: dict[str, float] = {}
+        self._watch_task: asyncio.Task[None] | None = None
         self._closed = False
         self.conflated_total = 0
         if metrics is not None:
@@ -375,6 +453,44 @@ class QuoteHub:
         for key, feed in list(self.feeds.items()):
             counts[key.server] = counts.get(key.server, 0) + len(feed.subscribers)
         return counts
+
+    # -- upstream state -----------------------------------------------------------
+
+    def upstream_down_since(self, server: str) -> float | None:
+        """Since when (epoch seconds) ``server`` cannot serve, None while it can."""
+        return self._down_since.get(server)
+
+    def check_upstream(self) -> None:
+        """Note each server's ability to serve; on a change, wake its streams."""
+        for server in self.pools.names:
+            serving = self._serving(server)
+            if serving == (server not in self._down_since):
+                continue  # as the streams were told
+            if serving:
+                del self._down_since[server]
+            else:
+                self._down_since[server] = time.time()
+            for feed in list(self.feeds.values()):
+                if feed.key.server == server:
+                    for sub in list(feed.subscribers):
+                        sub.upstream_change()
+
+    async def _watch_upstream(self) -> None:
+        while True:
+            try:
+                self.check_upstream()
+            except Exception:  # noqa: BLE001 - must keep watching
+                _log.warning("quote_upstream_check_failed", exc_info=True)
+            await asyncio.sleep(self.config.upstream_check_seconds)
+
+    def _start_watch(self) -> None:
+        if self._watch_task is None:
+            # A fresh context: started by some stream, but not part of its request.
+            self._watch_task = asyncio.create_task(
+                self._watch_upstream(),
+                name="quote-hub-upstream",
+                context=contextvars.Context(),
+            )
 
     # -- subscriptions ------------------------------------------------------------
 
@@ -464,7 +580,8 @@ class QuoteHub:
         names are resolved with one ``tick/last`` (which also gives their snapshot).
         """
         if self._closed:
-            raise GatewayDraining
+            raise HubClosedError
+        self._start_watch()
         key = FeedKey(server, group)
         feed = self.feeds.get(key)
         if feed is None:
@@ -475,17 +592,16 @@ class QuoteHub:
         except BaseException:
             self._drop_if_idle(feed)
             raise
-        limit = self.settings.subscriber_queue_size
-        if len(names) > limit:
+        limit = self.config.subscriber_queue_size
+        if not names or len(names) > limit:
             for name in names:
                 feed.fresh.pop(name, None)
             self._drop_if_idle(feed)
-            raise ValidationError.single(
-                "symbols",
-                f"matches {len(names)} symbols; a stream may have at most {limit}",
-            )
+            if not names:
+                raise NoSymbolMatchedError(server)
+            raise TooManySymbolsError(len(names), limit)
         if self._closed:
-            raise GatewayDraining
+            raise HubClosedError
         current = self.feeds.get(key)
         if current is None:  # emptied and dropped while we were resolving
             self.feeds[key] = feed
@@ -517,18 +633,12 @@ class QuoteHub:
         return sub
 
     def _check_view_limit(self, key: FeedKey) -> None:
-        # Each polled view keeps one pooled session; leave one for unary calls.
+        # Each polled view keeps one pooled session (feeds/poller.py leases one for
+        # as long as it polls); leave one for unary calls.
         limit = max(1, self.pools.pool(key.server).config.pool_size - 1)
         views = sum(1 for k in self.feeds if k.server == key.server)
         if views >= limit:
-            raise GatewayError(
-                f"MT5 server {key.server!r} already streams {views} price views"
-                f" (groups); at most {limit} at a time",
-                code=grpc.StatusCode.RESOURCE_EXHAUSTED,
-                reason=error_reason_pb2.POOL_EXHAUSTED,
-                retry_delay=VIEW_LIMIT_RETRY_SECONDS,
-                metadata={"server": key.server, "group": key.group},
-            )
+            raise ViewLimitError(key.server, key.group, views)
 
     def _drop_if_idle(self, feed: Feed) -> None:
         if not feed.subscribers and self.feeds.get(feed.key) is feed:
@@ -554,11 +664,16 @@ class QuoteHub:
         return count
 
     async def aclose(self) -> None:
-        """Close every subscription and the source; idempotent."""
+        """Close every subscription, the upstream watch and the source; idempotent."""
         if self._closed:
             return
         self._closed = True
         if self._metrics is not None:
             self._metrics.unregister_quote_hub()
-        self.close_all(GatewayDraining())
+        self.close_all(HubClosedError())
+        task, self._watch_task = self._watch_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.source.aclose()

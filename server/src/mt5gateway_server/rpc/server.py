@@ -1,11 +1,15 @@
-"""The grpc.aio server: services, health (following pool state) and reflection."""
+"""The grpc.aio server: services, health (following pool state) and reflection.
+
+``build_servicers`` makes every servicer with its dependencies as constructor
+arguments; ``GatewayServer`` registers the servicers it is given. The composition root
+(``app.py``) calls both.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,24 +33,31 @@ from mt5gateway.v1 import (
     user_service_pb2_grpc,
 )
 
+from mt5gateway_server.feeds.hub import pool_serving
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.rpc.interceptors import build_interceptors
+from mt5gateway_server.rpc.services.config import ConfigServicer
+from mt5gateway_server.rpc.services.quotes import QuoteServicer
+from mt5gateway_server.rpc.services.server import ServerServicer
+from mt5gateway_server.rpc.services.trade import TradeServicer
+from mt5gateway_server.rpc.services.users import UserServicer
 from mt5gateway_server.settings import parse_host_port
 
 if TYPE_CHECKING:
-    from google.protobuf.descriptor import FileDescriptor
+    from collections.abc import Sequence
 
     from mt5gateway_server.rpc.deps import ServiceDeps
+    from mt5gateway_server.rpc.services.quote_stream import QuoteStreamHandler
     from mt5gateway_server.settings import GrpcSettings
     from mt5gateway_server.tracing import Tracing
-    from mt5gateway_server.webapi import SessionPool
 
 __all__ = [
     "HEALTH_POLL_SECONDS",
-    "SERVICES",
     "GatewayServer",
-    "ServiceSpec",
+    "Servicer",
+    "build_servicers",
     "mt5_health_name",
+    "pool_serving",
 ]
 
 _log = get_logger("rpc.server")
@@ -57,92 +68,70 @@ _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 @dataclass(frozen=True, slots=True)
-class ServiceSpec:
-    name: str  # full proto service name
-    module: str  # where the servicer class lives
-    servicer: str  # its class name: __init__(self, deps: ServiceDeps)
+class Servicer:
+    """One gRPC service: its full proto name, the servicer, how it is registered."""
+
+    name: str
+    implementation: object
     add: Callable[[Any, grpc.aio.Server], None]
-    file: FileDescriptor
 
 
-def _spec(
-    service: str,
-    module: str,
-    servicer: str,
-    add: Callable[..., None],
-    pb2: Any,  # noqa: ANN401 - generated module
-) -> ServiceSpec:
-    return ServiceSpec(
-        name=f"mt5gateway.v1.{service}",
-        module=f"mt5gateway_server.rpc.services.{module}",
-        servicer=servicer,
-        add=add,
-        file=pb2.DESCRIPTOR,
-    )
+class _QuoteService(QuoteServicer):
+    """QuoteServicer's unary RPCs, and StreamQuotes served by the stream handler."""
+
+    def __init__(self, deps: ServiceDeps, streams: QuoteStreamHandler) -> None:
+        super().__init__(deps)
+        self._streams = streams
+
+    async def StreamQuotes(  # noqa: N802 - generated name
+        self,
+        request: quote_service_pb2.StreamQuotesRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> AsyncIterator[quote_service_pb2.StreamQuotesResponse]:
+        async for message in self._streams.stream(request, context):
+            yield message
 
 
-SERVICES: tuple[ServiceSpec, ...] = (
-    _spec(
-        "UserService",
-        "users",
-        "UserServicer",
-        user_service_pb2_grpc.add_UserServiceServicer_to_server,
-        user_service_pb2,
-    ),
-    _spec(
-        "TradeService",
-        "trade",
-        "TradeServicer",
-        trade_service_pb2_grpc.add_TradeServiceServicer_to_server,
-        trade_service_pb2,
-    ),
-    _spec(
-        "ConfigService",
-        "config",
-        "ConfigServicer",
-        config_service_pb2_grpc.add_ConfigServiceServicer_to_server,
-        config_service_pb2,
-    ),
-    _spec(
-        "QuoteService",
-        "quotes",
-        "QuoteServicer",
-        quote_service_pb2_grpc.add_QuoteServiceServicer_to_server,
-        quote_service_pb2,
-    ),
-    _spec(
-        "ServerService",
-        "server",
-        "ServerServicer",
-        server_service_pb2_grpc.add_ServerServiceServicer_to_server,
-        server_service_pb2,
-    ),
-)
+def build_servicers(
+    deps: ServiceDeps, quote_streams: QuoteStreamHandler
+) -> list[Servicer]:
+    """Every service of the contract, each servicer given what it uses."""
+
+    def named(pb2: Any, service: str) -> str:  # noqa: ANN401 - generated module
+        return str(pb2.DESCRIPTOR.services_by_name[service].full_name)
+
+    return [
+        Servicer(
+            named(user_service_pb2, "UserService"),
+            UserServicer(deps),
+            user_service_pb2_grpc.add_UserServiceServicer_to_server,
+        ),
+        Servicer(
+            named(trade_service_pb2, "TradeService"),
+            TradeServicer(deps),
+            trade_service_pb2_grpc.add_TradeServiceServicer_to_server,
+        ),
+        Servicer(
+            named(config_service_pb2, "ConfigService"),
+            ConfigServicer(deps),
+            config_service_pb2_grpc.add_ConfigServiceServicer_to_server,
+        ),
+        Servicer(
+            named(quote_service_pb2, "QuoteService"),
+            _QuoteService(deps, quote_streams),
+            quote_service_pb2_grpc.add_QuoteServiceServicer_to_server,
+        ),
+        Servicer(
+            named(server_service_pb2, "ServerService"),
+            ServerServicer(deps),
+            server_service_pb2_grpc.add_ServerServiceServicer_to_server,
+        ),
+    ]
 
 
 def mt5_health_name(server: str) -> str:
     """Health service name of one MT5 server: ``mt5gateway.v1.mt5server.<name>``."""
     return f"mt5gateway.v1.mt5server.{server}"
-
-
-def _load_servicer(spec: ServiceSpec, deps: ServiceDeps) -> object | None:
-    try:
-        module = importlib.import_module(spec.module)
-    except ModuleNotFoundError as exc:
-        if exc.name != spec.module:
-            raise
-        # A service still being written is left out rather than failing start-up.
-        _log.warning("grpc_service_missing", service=spec.name, module=spec.module)
-        return None
-    cls = getattr(module, spec.servicer)
-    servicer: object = cls(deps)
-    return servicer
-
-
-def pool_serving(pool: SessionPool) -> bool:
-    """A session exists that can take a request now or after the current one."""
-    snap = pool.snapshot()
-    return not pool.closing and snap.ready + snap.busy > 0
 
 
 DrainHook = Callable[[], Awaitable[None]]
@@ -163,7 +152,13 @@ def server_credentials(settings: GrpcSettings) -> grpc.ServerCredentials | None:
 class GatewayServer:
     """The gRPC server with its health servicer; ``drain()`` is idempotent."""
 
-    def __init__(self, deps: ServiceDeps, *, tracing: Tracing | None = None) -> None:
+    def __init__(
+        self,
+        deps: ServiceDeps,
+        servicers: Sequence[Servicer],
+        *,
+        tracing: Tracing | None = None,
+    ) -> None:
         self.deps = deps
         grpc_settings = deps.settings.grpc
         self.server = grpc.aio.server(
@@ -184,11 +179,9 @@ class GatewayServer:
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.services: list[str] = []
-        for spec in SERVICES:
-            servicer = _load_servicer(spec, deps)
-            if servicer is not None:
-                spec.add(servicer, self.server)
-                self.services.append(spec.name)
+        for servicer in servicers:
+            servicer.add(servicer.implementation, self.server)
+            self.services.append(servicer.name)
         if grpc_settings.reflection:
             reflection.enable_server_reflection(
                 (*self.services, health.SERVICE_NAME, reflection.SERVICE_NAME),

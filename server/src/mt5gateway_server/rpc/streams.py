@@ -1,7 +1,7 @@
 """StreamRegistry: the live server streams, so a drain can end them.
 
 On shutdown (STYLE.md, "Composition root and graceful drain", step 3) every open
-stream is told to end with ``UNAVAILABLE`` + ``RetryInfo`` (``GatewayDraining``),
+stream is told to end with ``UNAVAILABLE`` + ``RetryInfo`` (``GatewayDrainingError``),
 the lifecycle Pub/Sub ``StreamingPull`` documents: clients reopen elsewhere and get a
 fresh snapshot first. New streams are refused once draining has begun.
 """
@@ -9,15 +9,11 @@ fresh snapshot first. New streams are refused once draining has begun.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from mt5gateway_server.errors import GatewayDraining
+from mt5gateway_server.errors import GatewayDrainingError
 from mt5gateway_server.log import get_logger
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 __all__ = ["Closable", "StreamRegistry"]
 
@@ -51,9 +47,9 @@ class StreamRegistry:
         return self._draining
 
     def add(self, stream: Closable) -> None:
-        """A stream starts; refused (GatewayDraining) while draining."""
+        """A stream starts; refused (GatewayDrainingError) while draining."""
         if self._draining:
-            raise GatewayDraining
+            raise GatewayDrainingError
         self._streams[stream] = None
         self._empty.clear()
 
@@ -62,15 +58,6 @@ class StreamRegistry:
         self._streams.pop(stream, None)
         if not self._streams:
             self._empty.set()
-
-    @contextlib.contextmanager
-    def track(self, stream: Closable) -> Iterator[None]:
-        """For the life of one stream; refuses new ones while draining."""
-        self.add(stream)
-        try:
-            yield
-        finally:
-            self.discard(stream)
 
     async def drain(self, wait_seconds: float = 5.0) -> int:
         """End every stream with UNAVAILABLE + RetryInfo; idempotent.
@@ -82,7 +69,7 @@ class StreamRegistry:
         streams = list(self._streams)
         started = time.monotonic()
         for stream in streams:
-            stream.close(GatewayDraining())
+            stream.close(GatewayDrainingError())
         if streams:
             # asyncio.wait, not asyncio.timeout: a cancel must never become a timeout.
             empty = asyncio.ensure_future(self._empty.wait())

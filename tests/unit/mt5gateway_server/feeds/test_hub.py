@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import grpc
 import pytest
-from mt5gateway_server.errors import GatewayDraining, GatewayError, ValidationError
 from mt5gateway_server.feeds.hub import (
     Feed,
     FeedKey,
     FeedTick,
+    HubClosedError,
+    HubConfig,
+    NoSymbolMatchedError,
     QuoteHub,
     Subscription,
+    TooManySymbolsError,
+    ViewLimitError,
     is_mask,
     tick_stamp,
 )
-from mt5gateway_server.settings import QuoteSettings
 from mt5gateway_server.webapi.models import Tick, TickSnapshot
 
 
@@ -49,6 +52,8 @@ class FakeClient:
         self.calls.append(items)
         names = set()
         for item in items:
+            if item == "Nothing\\*":
+                continue
             if item.endswith("*"):
                 names |= set(self.ticks)
             elif item.startswith("!"):
@@ -83,6 +88,7 @@ class FakePool:
 class FakePools:
     client_: FakeClient
     pool_: FakePool = field(default_factory=FakePool)
+    names: tuple[str, ...] = ("main",)
 
     def client(self, name: str | None = None) -> FakeClient:
         assert name == "main"
@@ -110,14 +116,28 @@ class FakeSource:
         self.events.append(("close", frozenset()))
 
 
-def make_hub(queue: int = 1024) -> tuple[QuoteHub, FakeClient, FakeSource]:
+@dataclass
+class Upstream:
+    """Whether the fake MT5 server can serve (the hub's ``serving`` callback)."""
+
+    up: bool = True
+
+    def __call__(self, server: str) -> bool:
+        assert server == "main"
+        return self.up
+
+
+def make_hub(
+    queue: int = 1024, upstream: Upstream | None = None, check: float = 0.25
+) -> tuple[QuoteHub, FakeClient, FakeSource]:
     client = FakeClient({s: tick(s, 1000) for s in ("EURUSD", "GBPUSD", "USDJPY")})
     source = FakeSource()
     hub = QuoteHub(
         FakePools(client),  # type: ignore[arg-type]
-        QuoteSettings(subscriber_queue_size=queue),
+        HubConfig(subscriber_queue_size=queue, upstream_check_seconds=check),
         source,
         clock=lambda: 0.0,
+        serving=upstream or Upstream(),
     )
     return hub, client, source
 
@@ -224,9 +244,20 @@ async def test_masks_are_resolved_once_and_cached() -> None:
 
 async def test_too_many_symbols_is_rejected() -> None:
     hub, _, _ = make_hub(queue=2)
-    with pytest.raises(ValidationError):
+    with pytest.raises(TooManySymbolsError, match="matches 3 symbols"):
         await hub.subscribe("main", ["Forex\\*"])
     assert not hub.feeds
+    await hub.aclose()
+
+
+async def test_masks_matching_nothing_are_refused() -> None:
+    hub, client, source = make_hub()
+    with pytest.raises(NoSymbolMatchedError):
+        await hub.subscribe("main", ["Nothing\\*"])
+    assert len(client.calls) == 1
+    assert not hub.feeds
+    assert source.events == []  # no poller was started for it
+    await hub.aclose()
 
 
 async def test_close_wakes_reader_with_the_error() -> None:
@@ -237,9 +268,9 @@ async def test_close_wakes_reader_with_the_error() -> None:
     assert not waiter.done()
     await hub.aclose()
     await waiter
-    assert isinstance(sub.error, GatewayDraining)
+    assert isinstance(sub.error, HubClosedError)
     assert source.events[-1][0] == "close"
-    with pytest.raises(GatewayDraining):
+    with pytest.raises(HubClosedError):
         await hub.subscribe("main", ["EURUSD"])
 
 
@@ -278,9 +309,50 @@ async def test_price_views_per_server_leave_a_session_for_unary_calls() -> None:
     hub, _, _ = make_hub()  # pool_size 5: at most 4 polled views
     for group in ("", "a", "b", "c"):
         await hub.subscribe("main", ["EURUSD"], group=group)
-    with pytest.raises(GatewayError) as caught:
+    with pytest.raises(ViewLimitError) as caught:
         await hub.subscribe("main", ["EURUSD"], group="d")
-    assert caught.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert caught.value.reason_name == "POOL_EXHAUSTED"
-    assert caught.value.retry_delay
+    assert (caught.value.server, caught.value.group) == ("main", "d")
     await hub.subscribe("main", ["GBPUSD"], group="a")  # an existing view is fine
+    await hub.aclose()
+
+
+async def test_upstream_changes_wake_the_streams_of_that_server() -> None:
+    upstream = Upstream()
+    hub, _, _ = make_hub(upstream=upstream, check=3600)  # checked by hand here
+    sub = await hub.subscribe("main", ["EURUSD"])
+    hub.check_upstream()
+    assert hub.upstream_down_since("main") is None
+    assert not sub.upstream_changed  # serving, as the stream assumes
+    waiter = asyncio.ensure_future(sub.wait(60.0))
+    await asyncio.sleep(0)
+    upstream.up = False
+    before = time.time()
+    hub.check_upstream()
+    await waiter  # woken at once
+    assert sub.upstream_changed
+    since = hub.upstream_down_since("main")
+    assert since is not None
+    assert before <= since <= time.time()
+    sub.upstream_changed = False  # the stream told its reader
+    hub.check_upstream()
+    assert not sub.upstream_changed  # no change: nobody woken again
+    assert hub.upstream_down_since("main") == since
+    upstream.up = True
+    hub.check_upstream()
+    assert sub.upstream_changed
+    assert hub.upstream_down_since("main") is None
+    await hub.aclose()
+
+
+async def test_upstream_is_watched_in_the_background_until_close() -> None:
+    upstream = Upstream()
+    hub, _, _ = make_hub(upstream=upstream, check=0.01)
+    sub = await hub.subscribe("main", ["EURUSD"])
+    upstream.up = False
+    async with asyncio.timeout(2.0):
+        await sub.wait(60.0)
+    assert hub.upstream_down_since("main") is not None
+    await hub.aclose()
+    upstream.up = True
+    await asyncio.sleep(0.05)
+    assert hub.upstream_down_since("main") is not None  # no longer watched

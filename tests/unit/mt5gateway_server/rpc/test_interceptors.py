@@ -8,10 +8,6 @@ from typing import Any
 import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
-from mt5gateway_server.cache.idempotency import (
-    IdempotencyConflictError,
-    IdempotencyPendingError,
-)
 from mt5gateway_server.errors import ValidationError
 from mt5gateway_server.rpc.interceptors import (
     CallInterceptor,
@@ -21,6 +17,7 @@ from mt5gateway_server.rpc.interceptors import (
 )
 from mt5gateway_server.settings import GrpcSettings
 from mt5gateway_server.webapi import NotFound
+from mt5gateway_server.writes import IdempotencyConflictError, IdempotencyPendingError
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 

@@ -93,16 +93,19 @@ class ErrorReason
      */
     const MT5_UNAVAILABLE = 10;
     /**
-     * No pooled MT5 session became free within the wait limit. Code UNAVAILABLE with
-     * RetryInfo; nothing was sent to MT5.
+     * No pooled MT5 session became free within the wait limit, or (StreamQuotes) every
+     * session a new price view could be polled on is taken. Code UNAVAILABLE with
+     * RetryInfo, on unary calls and streams alike; nothing was sent to MT5.
      *
      * Generated from protobuf enum <code>POOL_EXHAUSTED = 11;</code>
      */
     const POOL_EXHAUSTED = 11;
     /**
      * A write was sent to MT5 and its outcome could not be determined, even after
-     * reconciliation. Code DEADLINE_EXCEEDED, no RetryInfo: the caller must reconcile (for
-     * example by listing deals) before deciding to retry with a new request_id.
+     * reconciliation. Code DEADLINE_EXCEEDED; RetryInfo only when the gateway knows when a
+     * repeat can settle it. Repeat with the SAME request_id: the gateway then looks for the
+     * deal by its tag before it writes anything. Never retry with a new request_id: that is
+     * a new operation and can apply the money twice.
      *
      * Generated from protobuf enum <code>MT5_OUTCOME_UNKNOWN = 12;</code>
      */

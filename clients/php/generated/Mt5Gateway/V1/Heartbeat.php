@@ -29,6 +29,16 @@ class Heartbeat extends \Google\Protobuf\Internal\Message
      * Generated from protobuf field <code>.google.protobuf.Duration interval = 2 [json_name = "interval"];</code>
      */
     protected $interval = null;
+    /**
+     * Set while the gateway cannot reach the MT5 server this stream's data comes from (no
+     * working MT5 session; health reports the server NOT_SERVING): when that began, UTC.
+     * No data changes arrive meanwhile, so what was sent last may be stale. A heartbeat is
+     * sent at once when this begins and when it ends (then unset), and right after the
+     * snapshot of a stream opened during an outage.
+     *
+     * Generated from protobuf field <code>.google.protobuf.Timestamp upstream_outage_start_time = 3 [json_name = "upstreamOutageStartTime"];</code>
+     */
+    protected $upstream_outage_start_time = null;
 
     /**
      * Constructor.
@@ -41,6 +51,12 @@ class Heartbeat extends \Google\Protobuf\Internal\Message
      *     @type \Google\Protobuf\Duration $interval
      *           The heartbeat interval of this stream: a client that sees no message for about twice
      *           this long should cancel and reopen the stream.
+     *     @type \Google\Protobuf\Timestamp $upstream_outage_start_time
+     *           Set while the gateway cannot reach the MT5 server this stream's data comes from (no
+     *           working MT5 session; health reports the server NOT_SERVING): when that began, UTC.
+     *           No data changes arrive meanwhile, so what was sent last may be stale. A heartbeat is
+     *           sent at once when this begins and when it ends (then unset), and right after the
+     *           snapshot of a stream opened during an outage.
      * }
      */
     public function __construct($data = NULL) {
@@ -118,6 +134,50 @@ class Heartbeat extends \Google\Protobuf\Internal\Message
     {
         GPBUtil::checkMessage($var, \Google\Protobuf\Duration::class);
         $this->interval = $var;
+
+        return $this;
+    }
+
+    /**
+     * Set while the gateway cannot reach the MT5 server this stream's data comes from (no
+     * working MT5 session; health reports the server NOT_SERVING): when that began, UTC.
+     * No data changes arrive meanwhile, so what was sent last may be stale. A heartbeat is
+     * sent at once when this begins and when it ends (then unset), and right after the
+     * snapshot of a stream opened during an outage.
+     *
+     * Generated from protobuf field <code>.google.protobuf.Timestamp upstream_outage_start_time = 3 [json_name = "upstreamOutageStartTime"];</code>
+     * @return \Google\Protobuf\Timestamp|null
+     */
+    public function getUpstreamOutageStartTime()
+    {
+        return $this->upstream_outage_start_time;
+    }
+
+    public function hasUpstreamOutageStartTime()
+    {
+        return isset($this->upstream_outage_start_time);
+    }
+
+    public function clearUpstreamOutageStartTime()
+    {
+        unset($this->upstream_outage_start_time);
+    }
+
+    /**
+     * Set while the gateway cannot reach the MT5 server this stream's data comes from (no
+     * working MT5 session; health reports the server NOT_SERVING): when that began, UTC.
+     * No data changes arrive meanwhile, so what was sent last may be stale. A heartbeat is
+     * sent at once when this begins and when it ends (then unset), and right after the
+     * snapshot of a stream opened during an outage.
+     *
+     * Generated from protobuf field <code>.google.protobuf.Timestamp upstream_outage_start_time = 3 [json_name = "upstreamOutageStartTime"];</code>
+     * @param \Google\Protobuf\Timestamp $var
+     * @return $this
+     */
+    public function setUpstreamOutageStartTime($var)
+    {
+        GPBUtil::checkMessage($var, \Google\Protobuf\Timestamp::class);
+        $this->upstream_outage_start_time = $var;
 
         return $this;
     }

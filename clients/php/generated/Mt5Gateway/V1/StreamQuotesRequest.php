@@ -22,21 +22,26 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
      */
     protected $server = '';
     /**
-     * Symbol names or path masks, as in ListQuotesRequest. At least one.
+     * Symbol names or path masks, as in ListQuotesRequest. At least one; each at most 128
+     * characters, no `,` or control characters, a lone `!` is empty. They must match at
+     * least one symbol (else NOT_FOUND) and at most `quotes.subscriber_queue_size` (1024).
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      */
     private $symbols;
     /**
-     * Group path whose price settings apply (`tick/last_group`); empty = plain quotes.
+     * Group path whose price settings apply (`tick/last_group`), e.g. `real\standard`; a
+     * name, not a mask: at most 64 characters, no `*`, `!`, `,` or control characters.
+     * Empty = plain quotes.
      *
      * Generated from protobuf field <code>string group = 3 [json_name = "group"];</code>
      */
     protected $group = '';
     /**
      * Minimum time between two quotes of the same symbol; changes in between are conflated
-     * (latest wins). Unset or zero = the server's default (100 ms); lowered to the server's
-     * minimum, at most 60 s.
+     * (latest wins). Unset or zero = no throttle beyond the server's polling (100 ms);
+     * values above 60 s are lowered to 60 s. Must be a valid non-negative Duration
+     * (`nanos` 0..999999999).
      *
      * Generated from protobuf field <code>.google.protobuf.Duration min_interval = 4 [json_name = "minInterval"];</code>
      */
@@ -51,13 +56,18 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
      *     @type string $server
      *           Name of the configured MT5 server; empty = the gateway's default server.
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $symbols
-     *           Symbol names or path masks, as in ListQuotesRequest. At least one.
+     *           Symbol names or path masks, as in ListQuotesRequest. At least one; each at most 128
+     *           characters, no `,` or control characters, a lone `!` is empty. They must match at
+     *           least one symbol (else NOT_FOUND) and at most `quotes.subscriber_queue_size` (1024).
      *     @type string $group
-     *           Group path whose price settings apply (`tick/last_group`); empty = plain quotes.
+     *           Group path whose price settings apply (`tick/last_group`), e.g. `real\standard`; a
+     *           name, not a mask: at most 64 characters, no `*`, `!`, `,` or control characters.
+     *           Empty = plain quotes.
      *     @type \Google\Protobuf\Duration $min_interval
      *           Minimum time between two quotes of the same symbol; changes in between are conflated
-     *           (latest wins). Unset or zero = the server's default (100 ms); lowered to the server's
-     *           minimum, at most 60 s.
+     *           (latest wins). Unset or zero = no throttle beyond the server's polling (100 ms);
+     *           values above 60 s are lowered to 60 s. Must be a valid non-negative Duration
+     *           (`nanos` 0..999999999).
      * }
      */
     public function __construct($data = NULL) {
@@ -92,7 +102,9 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names or path masks, as in ListQuotesRequest. At least one.
+     * Symbol names or path masks, as in ListQuotesRequest. At least one; each at most 128
+     * characters, no `,` or control characters, a lone `!` is empty. They must match at
+     * least one symbol (else NOT_FOUND) and at most `quotes.subscriber_queue_size` (1024).
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -103,7 +115,9 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names or path masks, as in ListQuotesRequest. At least one.
+     * Symbol names or path masks, as in ListQuotesRequest. At least one; each at most 128
+     * characters, no `,` or control characters, a lone `!` is empty. They must match at
+     * least one symbol (else NOT_FOUND) and at most `quotes.subscriber_queue_size` (1024).
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -118,7 +132,9 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group path whose price settings apply (`tick/last_group`); empty = plain quotes.
+     * Group path whose price settings apply (`tick/last_group`), e.g. `real\standard`; a
+     * name, not a mask: at most 64 characters, no `*`, `!`, `,` or control characters.
+     * Empty = plain quotes.
      *
      * Generated from protobuf field <code>string group = 3 [json_name = "group"];</code>
      * @return string
@@ -129,7 +145,9 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group path whose price settings apply (`tick/last_group`); empty = plain quotes.
+     * Group path whose price settings apply (`tick/last_group`), e.g. `real\standard`; a
+     * name, not a mask: at most 64 characters, no `*`, `!`, `,` or control characters.
+     * Empty = plain quotes.
      *
      * Generated from protobuf field <code>string group = 3 [json_name = "group"];</code>
      * @param string $var
@@ -145,8 +163,9 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * Minimum time between two quotes of the same symbol; changes in between are conflated
-     * (latest wins). Unset or zero = the server's default (100 ms); lowered to the server's
-     * minimum, at most 60 s.
+     * (latest wins). Unset or zero = no throttle beyond the server's polling (100 ms);
+     * values above 60 s are lowered to 60 s. Must be a valid non-negative Duration
+     * (`nanos` 0..999999999).
      *
      * Generated from protobuf field <code>.google.protobuf.Duration min_interval = 4 [json_name = "minInterval"];</code>
      * @return \Google\Protobuf\Duration|null
@@ -168,8 +187,9 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * Minimum time between two quotes of the same symbol; changes in between are conflated
-     * (latest wins). Unset or zero = the server's default (100 ms); lowered to the server's
-     * minimum, at most 60 s.
+     * (latest wins). Unset or zero = no throttle beyond the server's polling (100 ms);
+     * values above 60 s are lowered to 60 s. Must be a valid non-negative Duration
+     * (`nanos` 0..999999999).
      *
      * Generated from protobuf field <code>.google.protobuf.Duration min_interval = 4 [json_name = "minInterval"];</code>
      * @param \Google\Protobuf\Duration $var

@@ -113,9 +113,13 @@ class QuoteServiceServicer:
 
     def StreamQuotes(self, request, context):
         """Streams live quotes: first a snapshot of the matching symbols, then every change,
-        conflated per symbol (latest wins) for slow readers. Heartbeats keep idle streams open;
-        on gateway shutdown the stream ends with UNAVAILABLE and RetryInfo, and the client
-        reopens it. Reviewed exception to unary-only (buf.yaml).
+        conflated per symbol (latest wins) for slow readers. Heartbeats keep idle streams open
+        and say when MT5 is unreachable (`Heartbeat.upstream_outage_start_time`). Names and
+        masks that match no symbol fail with NOT_FOUND (MT5_NOT_FOUND), as an unknown plain
+        name does: the request is well formed, the server has no such symbol. On gateway
+        shutdown the stream ends with UNAVAILABLE and RetryInfo, and the client reopens it;
+        UNAVAILABLE (with RetryInfo) always means "reopen". Reviewed exception to unary-only
+        (buf.yaml).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -53,9 +53,13 @@ class QuoteServiceStub:
     """
     StreamQuotes: _grpc.UnaryStreamMultiCallable[_quote_service_pb2.StreamQuotesRequest, _quote_service_pb2.StreamQuotesResponse]
     """Streams live quotes: first a snapshot of the matching symbols, then every change,
-    conflated per symbol (latest wins) for slow readers. Heartbeats keep idle streams open;
-    on gateway shutdown the stream ends with UNAVAILABLE and RetryInfo, and the client
-    reopens it. Reviewed exception to unary-only (buf.yaml).
+    conflated per symbol (latest wins) for slow readers. Heartbeats keep idle streams open
+    and say when MT5 is unreachable (`Heartbeat.upstream_outage_start_time`). Names and
+    masks that match no symbol fail with NOT_FOUND (MT5_NOT_FOUND), as an unknown plain
+    name does: the request is well formed, the server has no such symbol. On gateway
+    shutdown the stream ends with UNAVAILABLE and RetryInfo, and the client reopens it;
+    UNAVAILABLE (with RetryInfo) always means "reopen". Reviewed exception to unary-only
+    (buf.yaml).
     """
 
 @_typing.type_check_only
@@ -83,9 +87,13 @@ class QuoteServiceAsyncStub(QuoteServiceStub):
     """
     StreamQuotes: _aio.UnaryStreamMultiCallable[_quote_service_pb2.StreamQuotesRequest, _quote_service_pb2.StreamQuotesResponse]  # type: ignore[assignment]
     """Streams live quotes: first a snapshot of the matching symbols, then every change,
-    conflated per symbol (latest wins) for slow readers. Heartbeats keep idle streams open;
-    on gateway shutdown the stream ends with UNAVAILABLE and RetryInfo, and the client
-    reopens it. Reviewed exception to unary-only (buf.yaml).
+    conflated per symbol (latest wins) for slow readers. Heartbeats keep idle streams open
+    and say when MT5 is unreachable (`Heartbeat.upstream_outage_start_time`). Names and
+    masks that match no symbol fail with NOT_FOUND (MT5_NOT_FOUND), as an unknown plain
+    name does: the request is well formed, the server has no such symbol. On gateway
+    shutdown the stream ends with UNAVAILABLE and RetryInfo, and the client reopens it;
+    UNAVAILABLE (with RetryInfo) always means "reopen". Reviewed exception to unary-only
+    (buf.yaml).
     """
 
 class QuoteServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -146,9 +154,13 @@ class QuoteServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_quote_service_pb2.StreamQuotesResponse], _abc.AsyncIterator[_quote_service_pb2.StreamQuotesResponse]]:
         """Streams live quotes: first a snapshot of the matching symbols, then every change,
-        conflated per symbol (latest wins) for slow readers. Heartbeats keep idle streams open;
-        on gateway shutdown the stream ends with UNAVAILABLE and RetryInfo, and the client
-        reopens it. Reviewed exception to unary-only (buf.yaml).
+        conflated per symbol (latest wins) for slow readers. Heartbeats keep idle streams open
+        and say when MT5 is unreachable (`Heartbeat.upstream_outage_start_time`). Names and
+        masks that match no symbol fail with NOT_FOUND (MT5_NOT_FOUND), as an unknown plain
+        name does: the request is well formed, the server has no such symbol. On gateway
+        shutdown the stream ends with UNAVAILABLE and RetryInfo, and the client reopens it;
+        UNAVAILABLE (with RetryInfo) always means "reopen". Reviewed exception to unary-only
+        (buf.yaml).
         """
 
 def add_QuoteServiceServicer_to_server(servicer: QuoteServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amt5gateway/v1/stream.proto\x12\rmt5gateway.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x01\n\tHeartbeat\x12\x41\n\x0eheartbeat_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\rheartbeatTime\x12\x35\n\x08interval\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08interval\"5\n\x10SnapshotComplete\x12!\n\x0crecord_count\x18\x01 \x01(\x03R\x0brecordCountB,\xca\x02\rMt5Gateway\\V1\xe2\x02\x19GPBMetadata\\Mt5Gateway\\V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amt5gateway/v1/stream.proto\x12\rmt5gateway.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x01\n\tHeartbeat\x12\x41\n\x0eheartbeat_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\rheartbeatTime\x12\x35\n\x08interval\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08interval\x12W\n\x1aupstream_outage_start_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x17upstreamOutageStartTime\"5\n\x10SnapshotComplete\x12!\n\x0crecord_count\x18\x01 \x01(\x03R\x0brecordCountB,\xca\x02\rMt5Gateway\\V1\xe2\x02\x19GPBMetadata\\Mt5Gateway\\V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,7 +35,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\312\002\rMt5Gateway\\V1\342\002\031GPBMetadata\\Mt5Gateway\\V1'
   _globals['_HEARTBEAT']._serialized_start=111
-  _globals['_HEARTBEAT']._serialized_end=244
-  _globals['_SNAPSHOTCOMPLETE']._serialized_start=246
-  _globals['_SNAPSHOTCOMPLETE']._serialized_end=299
+  _globals['_HEARTBEAT']._serialized_end=333
+  _globals['_SNAPSHOTCOMPLETE']._serialized_start=335
+  _globals['_SNAPSHOTCOMPLETE']._serialized_end=388
 # @@protoc_insertion_point(module_scope)

@@ -1,12 +1,14 @@
 """QuoteService.StreamQuotes: snapshot, SnapshotComplete, then live changes.
 
-``QuoteStreamHandler.stream`` is an async generator the QuoteService delegates to.
-Per stream: ``sequence`` counts every message from 1; a ``Heartbeat`` goes out when
-nothing else was sent for ``quotes.heartbeat_seconds``; ``min_interval`` throttles
-each symbol (ticks in between are conflated, latest wins). A tick older than one
-already sent for the same symbol is never sent (the snapshot fetch and the poller
-can race). On drain the stream ends with UNAVAILABLE + RetryInfo (raised as
-``GatewayDraining``; the CallInterceptor writes the status).
+``QuoteStreamHandler.stream`` is the async generator that serves the RPC (the
+QuoteService servicer is given the handler: ``rpc/server.build_servicers``). Per
+stream: ``sequence`` counts every message from 1; a ``Heartbeat`` goes out when
+nothing else was sent for ``quotes.heartbeat_seconds``, and at once when the MT5
+server stops or starts serving (``upstream_outage_start_time``); ``min_interval``
+throttles each symbol (ticks in between are conflated, latest wins). A tick older
+than one already sent for the same symbol is never sent (the snapshot fetch and the
+poller can race). On drain the stream ends with UNAVAILABLE + RetryInfo (raised as
+``GatewayDrainingError``; the CallInterceptor writes the status).
 """
 
 from __future__ import annotations
@@ -19,18 +21,20 @@ from typing import TYPE_CHECKING
 
 from mt5gateway.v1 import quote_pb2, quote_service_pb2, stream_pb2
 
-from mt5gateway_server.errors import FieldViolation, GatewayDraining, ValidationError
-from mt5gateway_server.feeds.hub import QuoteHub
+from mt5gateway_server.errors import GatewayDrainingError
+from mt5gateway_server.feeds.hub import HubConfig, QuoteHub
 from mt5gateway_server.feeds.poller import LocalSource
 from mt5gateway_server.feeds.redis_fanout import RedisFanout
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.mapping.quotes import quote_to_proto
 from mt5gateway_server.rpc.streams import StreamRegistry
+from mt5gateway_server.rpc.validation import Violations
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
     import grpc
+    from google.protobuf.duration_pb2 import Duration
     from redis.asyncio import Redis
 
     from mt5gateway_server.feeds.hub import FeedTick, Subscription
@@ -45,9 +49,10 @@ __all__ = [
     "open_quote_streaming",
 ]
 
+_log = get_logger("rpc.quote_stream")
+
 MAX_MIN_INTERVAL_SECONDS = 60.0
-MAX_SYMBOL_ITEMS = 1000
-MAX_SYMBOL_CHARS = 4096  # tick/last's limit for the joined list (§5.7)
+_MAX_NANOS = 999_999_999
 _Response = quote_service_pb2.StreamQuotesResponse
 
 
@@ -61,27 +66,21 @@ def _quote_of(tick: FeedTick) -> quote_pb2.Quote:
 
 def _validate(request: quote_service_pb2.StreamQuotesRequest) -> float:
     """The per-symbol minimum interval in seconds, or ValidationError."""
-    problems: list[FieldViolation] = []
-    items = list(request.symbols)
-    if not items:
-        problems.append(FieldViolation("symbols", "at least one symbol or mask"))
-    elif len(items) > MAX_SYMBOL_ITEMS:
-        problems.append(FieldViolation("symbols", f"at most {MAX_SYMBOL_ITEMS} items"))
-    elif any(not s.strip() for s in items):
-        problems.append(FieldViolation("symbols", "empty symbol name"))
-    elif len(",".join(items)) > MAX_SYMBOL_CHARS:
-        problems.append(
-            FieldViolation("symbols", "joined, the list exceeds 4096 characters")
-        )
-    interval = 0.0  # unset and zero mean the same: no throttle beyond polling
-    d = request.min_interval
-    if d.seconds < 0 or d.nanos < 0:
-        problems.append(FieldViolation("min_interval", "must not be negative"))
-    else:
-        interval = min(d.seconds + d.nanos / 1e9, MAX_MIN_INTERVAL_SECONDS)
-    if problems:
-        raise ValidationError(problems)
+    v = Violations()
+    v.symbols("symbols", request.symbols)
+    if request.group:
+        v.name("group", request.group)
+    interval = _min_interval(v, request.min_interval)
+    v.check()
     return interval
+
+
+def _min_interval(v: Violations, d: Duration) -> float:
+    # Unset and zero mean the same: no throttle beyond polling.
+    if d.seconds < 0 or not 0 <= d.nanos <= _MAX_NANOS:
+        v.add("min_interval", "must be a Duration of 0 or more (nanos 0..999999999)")
+        return 0.0
+    return min(d.seconds + d.nanos / 1e9, MAX_MIN_INTERVAL_SECONDS)
 
 
 class QuoteStreamHandler:
@@ -122,7 +121,7 @@ class QuoteStreamHandler:
             min_interval = 0.0
         server = self._server_name(request.server)
         if self.registry.draining:
-            raise GatewayDraining
+            raise GatewayDrainingError
         return await self.hub.subscribe(
             server,
             list(request.symbols),
@@ -156,6 +155,9 @@ class QuoteStreamHandler:
                 snapshot_complete=stream_pb2.SnapshotComplete(record_count=len(sent)),
             )
             sub.snapshot = []  # the stream keeps only what it needs
+            # Opened during an outage: say so right after the snapshot.
+            server = sub.feed.key.server
+            sub.upstream_changed = self.hub.upstream_down_since(server) is not None
             clock = self._clock
             observe = self._observe
             heartbeat = self.settings.heartbeat_seconds
@@ -179,15 +181,12 @@ class QuoteStreamHandler:
                     last_send = clock()
                     continue
                 idle_left = last_send + heartbeat - now
-                if idle_left <= 0:
+                if idle_left <= 0 or sub.upstream_changed:
+                    sub.upstream_changed = False
                     stamp = _now()
                     sequence += 1
                     yield _envelope(
-                        sequence,
-                        stamp,
-                        heartbeat=stream_pb2.Heartbeat(
-                            heartbeat_time=stamp, interval=self._heartbeat_interval
-                        ),
+                        sequence, stamp, heartbeat=self._beat(stamp, server)
                     )
                     last_send = clock()
                     continue
@@ -196,6 +195,16 @@ class QuoteStreamHandler:
         finally:
             self.registry.discard(sub)
             await self.hub.unsubscribe(sub)
+
+    def _beat(self, stamp: dict[str, int], server: str) -> stream_pb2.Heartbeat:
+        beat = stream_pb2.Heartbeat(
+            heartbeat_time=stamp,
+            interval=self._heartbeat_interval,
+        )
+        down_since = self.hub.upstream_down_since(server)
+        if down_since is not None:
+            beat.upstream_outage_start_time.FromNanoseconds(int(down_since * 1e9))
+        return beat
 
 
 def _now() -> dict[str, int]:
@@ -222,16 +231,11 @@ class QuoteStreaming:
         await self.registry.drain()
 
 
-# ServiceDeps is frozen and shared by every servicer; the QuoteServicer finds the
-# stream handler of its gateway here (keyed by the deps object, one per gateway).
-_HANDLERS: dict[int, QuoteStreamHandler] = {}
-
-_log = get_logger("rpc.quote_stream")
-
-
-def handler_for(deps: ServiceDeps) -> QuoteStreamHandler | None:
-    """The StreamQuotes handler opened for ``deps``, if streaming is running."""
-    return _HANDLERS.get(id(deps))
+def handler_for(deps: object) -> QuoteStreamHandler | None:  # noqa: ARG001
+    """None: the stream handler is given to the QuoteService servicer
+    (``rpc/server.build_servicers``). Kept only while ``rpc/services/quotes.py``
+    still imports it."""
+    return None
 
 
 @contextlib.asynccontextmanager
@@ -248,10 +252,10 @@ async def open_quote_streaming(
         source = RedisFanout(redis, deps.pools, interval=interval)
     else:
         source = LocalSource(deps.pools, interval=interval)
-    hub = QuoteHub(deps.pools, quotes, source, metrics=deps.metrics)
+    config = HubConfig(subscriber_queue_size=quotes.subscriber_queue_size)
+    hub = QuoteHub(deps.pools, config, source, metrics=deps.metrics)
     registry = StreamRegistry()
     handler = QuoteStreamHandler(hub, registry, quotes, server_name=deps.server_name)
-    _HANDLERS[id(deps)] = handler
     _log.info(
         "quote_streaming_started",
         source=type(source).__name__,
@@ -260,6 +264,5 @@ async def open_quote_streaming(
     try:
         yield QuoteStreaming(hub, registry, handler)
     finally:
-        _HANDLERS.pop(id(deps), None)
         await registry.drain(wait_seconds=1.0)
         await hub.aclose()

@@ -18,11 +18,12 @@ class Stream
         \GPBMetadata\Google\Protobuf\Timestamp::initOnce();
         $pool->internalAddGeneratedFile(
             '
-Á
-mt5gateway/v1/stream.protomt5gateway.v1google/protobuf/timestamp.proto"…
+š
+mt5gateway/v1/stream.protomt5gateway.v1google/protobuf/timestamp.proto"Þ
 	HeartbeatA
 heartbeat_time (2.google.protobuf.TimestampRheartbeatTime5
-interval (2.google.protobuf.DurationRinterval"5
+interval (2.google.protobuf.DurationRintervalW
+upstream_outage_start_time (2.google.protobuf.TimestampRupstreamOutageStartTime"5
 SnapshotComplete!
 record_count (RrecordCountB,ÊMt5Gateway\\V1âGPBMetadata\\Mt5Gateway\\V1bproto3'
         , true);
