@@ -52,6 +52,7 @@ CHANNEL_OPTIONS = (
 )
 
 
+_HISTORY = 40  # attempts kept per deposit
 TAG_PREFIX = "gw:"
 TAG_LENGTH = len(TAG_PREFIX) + 10
 
@@ -74,7 +75,12 @@ class Deposit:
     tickets: list[int] = field(default_factory=list)  # deal ticket of each OK
     rejections: list[str] = field(default_factory=list)  # "CODE/REASON" each
     wrong_answers: list[str] = field(default_factory=list)  # OK for another deposit
+    history: list[str] = field(default_factory=list)  # every attempt, for reports
     sent: bool = False
+
+    def note(self, at: float, took: float, answer: str) -> None:
+        if len(self.history) < _HISTORY:
+            self.history.append(f"+{at:.2f}s {answer} ({took:.2f}s)")
 
     @property
     def settled(self) -> bool:
@@ -124,7 +130,8 @@ class DriverConfig:
     echo_callers: int = 4
     concurrent_duplicate_share: float = 0.2  # deposits two callers send at once
     attempt_timeout_seconds: float = 8.0
-    max_retry_delay_seconds: float = 2.0
+    # RetryInfo is honoured; this only bounds a nonsensical hint.
+    max_retry_delay_seconds: float = 30.0
 
 
 class Driver:
@@ -145,6 +152,7 @@ class Driver:
         self.answered = 0  # deposits settled so far (chaos paces itself on this)
         self.finished = asyncio.Event()  # the storm is over
         self._rng = rng
+        self._epoch = time.monotonic()  # attempt times in histories are relative
         self._channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
         self._stub = trade_service_pb2_grpc.TradeServiceStub(self._channel)
         self._settled: list[Deposit] = []
@@ -226,23 +234,28 @@ class Driver:
         deposit.sent = True
         while time.monotonic() < deadline:
             self.tally.calls += 1
+            began = time.monotonic()
             try:
                 reply = await self._stub.CreateBalanceOperation(
                     deposit.request(), timeout=self.config.attempt_timeout_seconds
                 )
             except grpc.aio.AioRpcError as exc:
-                delay = self._failed(deposit, exc)
+                answer, delay = self._failed(deposit, exc)
+                deposit.note(began - self._epoch, time.monotonic() - began, answer)
                 if delay is None:
                     return
                 self.tally.retries += 1
                 await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
                 continue
-            self._succeeded(deposit, reply)
+            answer = self._succeeded(deposit, reply)
+            deposit.note(began - self._epoch, time.monotonic() - began, answer)
             return
 
-    def _failed(self, deposit: Deposit, exc: grpc.aio.AioRpcError) -> float | None:
-        """Record a failed attempt; the pause before repeating it, or None when the
-        answer is definitive."""
+    def _failed(
+        self, deposit: Deposit, exc: grpc.aio.AioRpcError
+    ) -> tuple[str, float | None]:
+        """Record a failed attempt: its answer and the pause before repeating it
+        (None when the answer is definitive)."""
         error = decode(exc)
         answer = f"{exc.code().name}/{error.reason or '-'}"
         self.tally.answers[answer] += 1
@@ -251,15 +264,15 @@ class Driver:
         if exc.code() in RETRY_CODES or error.reason == OUTCOME_UNKNOWN:
             if error.retry_delay is not None:
                 hint = error.retry_delay.total_seconds()
-                return min(hint, self.config.max_retry_delay_seconds)
-            return self._rng.uniform(0.05, 0.25)
+                return answer, min(hint, self.config.max_retry_delay_seconds)
+            return answer, self._rng.uniform(0.05, 0.25)
         self._answer(deposit)
         deposit.rejections.append(answer)
-        return None
+        return answer, None
 
     def _succeeded(
         self, deposit: Deposit, reply: ts.CreateBalanceOperationResponse
-    ) -> None:
+    ) -> str:
         self.tally.answers["OK"] += 1
         self.tally.replayed += reply.replayed
         operation = reply.balance_operation
@@ -272,6 +285,8 @@ class Driver:
             deposit.wrong_answers.append(repr(got))
         self._answer(deposit)
         deposit.tickets.append(operation.deal_ticket)
+        replayed = " replayed" if reply.replayed else ""
+        return f"OK{replayed} deal {operation.deal_ticket}"
 
     def _answer(self, deposit: Deposit) -> None:
         if not deposit.settled:

@@ -22,11 +22,11 @@ from .harness import LOGINS, GatewayConfig, Stack, open_stack
 from .verify import Verdict, verify
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable, Coroutine
     from pathlib import Path
 
 # Runs beside the storm until ``driver.finished``; returns its figures.
-Chaos: TypeAlias = "Callable[[Stack, Driver], Awaitable[dict[str, Any]]]"
+Chaos: TypeAlias = "Callable[[Stack, Driver], Coroutine[Any, Any, dict[str, Any]]]"
 WRITE_MARKER = b"/trade/balance"  # in the request line of every balance write
 
 
@@ -52,9 +52,10 @@ class Outcome:
         """0 duplicated, 0 lost, audit complete; the message lists what broke."""
         if self.verdict.problems:
             lines = "\n  ".join(self.verdict.problems)
+            seen = "".join(f"\n  seen: {t}" for t in self.verdict.timelines)
             raise AssertionError(
                 f"{self.figures['scenario']} / {self.figures['store']}: "
-                f"{len(self.verdict.problems)} broken rule(s):\n  {lines}\n"
+                f"{len(self.verdict.problems)} broken rule(s):\n  {lines}{seen}\n"
                 f"{self.report()}"
             )
 

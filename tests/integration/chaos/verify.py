@@ -49,6 +49,10 @@ def _deal(value: object) -> int | None:
     return None if value in {None, ""} else int(str(value))
 
 
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 async def audit_from_redis(url: str) -> list[AuditRow]:
     """The stream ``mt5gw:v1:audit``: one entry per record, string fields."""
     client: Redis = Redis.from_url(url, decode_responses=True)
@@ -57,14 +61,15 @@ async def audit_from_redis(url: str) -> list[AuditRow]:
         start = "-"
         while batch := await client.xrange(AUDIT_STREAM, min=start, count=5000):
             for _, entry in batch:
+                fields = {_text(k): _text(v) for k, v in (entry or {}).items()}
                 rows.append(
                     AuditRow(
-                        entry.get("request_id", ""),
-                        entry.get("outcome", ""),
-                        _deal(entry.get("deal")),
+                        fields.get("request_id", ""),
+                        fields.get("outcome", ""),
+                        _deal(fields.get("deal")),
                     )
                 )
-            start = "(" + batch[-1][0]
+            start = "(" + _text(batch[-1][0])
     finally:
         await client.aclose()
     return rows
@@ -106,10 +111,19 @@ class Verdict:
     audit_source: str = ""
     audit_outcomes: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # What the callers saw for a few of the deposits named in problems.
+    timelines: list[str] = field(default_factory=list)
 
     def problem(self, what: str, items: Sequence[Any]) -> None:
         if items:
             self.problems.append(f"{what}: {len(items)} [{_examples(items)}]")
+
+    def explain(self, deposits: Iterable[Deposit], limit: int = 3) -> None:
+        for deposit in list(deposits)[:limit]:
+            self.timelines.append(
+                f"{deposit.request_id} (login {deposit.login}, {deposit.amount}): "
+                + "; ".join(deposit.history)
+            )
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -146,6 +160,8 @@ def _deals_by_deposit(
     verdict.problem(
         "DUPLICATED request_ids (deals)", [f"{r}x{n}" for r, n in duplicated.items()]
     )
+    by_id = {d.request_id: d for d in sent}
+    verdict.explain(by_id[rid] for rid in duplicated)
     verdict.problem("tagged deals of no deposit (tickets)", strangers)
     return found
 
@@ -184,6 +200,8 @@ def _check_answers(
         elif mine and not tickets:
             unanswered_applied.append(deposit.request_id)
     verdict.problem("LOST: answered OK, no deal", lost)
+    lost_ids = set(lost)
+    verdict.explain(d for d in sent if d.request_id in lost_ids)
     verdict.problem("answered with a rejection but applied", rejected_applied)
     verdict.problem("applied but never answered", unanswered_applied)
     verdict.problem("deal differs from the OK answer (ticket/login/amount)", mismatched)
