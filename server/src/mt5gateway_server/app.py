@@ -1,7 +1,7 @@
 """Composition root: resources in dependency order on one AsyncExitStack, and the drain.
 
 telemetry -> Redis (optional) -> idempotency store -> audit log -> MT5 pools (or the
-embedded simulator when no MT5 server is configured) -> gRPC server. SIGTERM/SIGINT:
+embedded simulator, with ``demo``) -> gRPC server. SIGTERM/SIGINT:
 health NOT_SERVING -> pause -> stream drain hooks -> ``server.stop(grace)`` -> the
 stack closes pools (quitting MT5 sessions), audit, store, Redis, telemetry.
 """
@@ -24,7 +24,7 @@ from mt5gateway_server.log import get_logger
 from mt5gateway_server.rpc.deps import ServiceDeps
 from mt5gateway_server.rpc.server import GatewayServer, build_servicers
 from mt5gateway_server.rpc.services.quote_stream import open_quote_streaming
-from mt5gateway_server.settings import Mt5ServerSettings, Settings, parse_host_port
+from mt5gateway_server.settings import Settings, format_host_port, parse_host_port
 from mt5gateway_server.telemetry import Telemetry
 from mt5gateway_server.webapi import AuthError, PoolManager, ServerConfig
 from mt5gateway_server.writes import (
@@ -49,7 +49,6 @@ __all__ = [
     "grpcurl_hint",
     "open_app",
     "run",
-    "server_config",
 ]
 
 _log = get_logger("app")
@@ -63,31 +62,6 @@ _SIM_MANAGER_PASSWORD = "Password1"  # noqa: S105 - mt5sim's documented demo man
 _START_WAIT_SECONDS = 15.0
 # The embedded simulator's pool keeps ServerConfig's read timeout.
 _DEMO_READ_TIMEOUT_SECONDS = 10.0
-
-
-def server_config(cfg: Mt5ServerSettings) -> ServerConfig:
-    """Settings of one MT5 server -> the pool's config (password read here)."""
-    return ServerConfig(
-        url=str(cfg.url).rstrip("/"),
-        login=cfg.login,
-        password=cfg.read_password(),
-        # A password file is re-read before every handshake: rotate without restart.
-        password_source=None if cfg.password_file is None else cfg.read_password,
-        name=cfg.name,
-        pool_size=cfg.pool_size,
-        ping_interval=cfg.ping_interval_seconds,
-        connect_timeout=cfg.connect_timeout_seconds,
-        read_timeout=cfg.read_timeout_seconds,
-        total_timeout=cfg.total_timeout_seconds,
-        acquire_timeout=cfg.acquire_timeout_seconds,
-        tls_verify=cfg.tls_verify,
-        ca_file=None if cfg.ca_file is None else str(cfg.ca_file),
-        backoff_base=cfg.backoff_base_seconds,
-        backoff_cap=cfg.backoff_cap_seconds,
-        breaker_failure_threshold=cfg.breaker_threshold,
-        breaker_reset_timeout=cfg.breaker_reset_seconds,
-        reauth_retcodes=frozenset(cfg.reauth_retcodes),
-    )
 
 
 def write_store_config(settings: Settings) -> StoreConfig:
@@ -137,7 +111,7 @@ def _pool_configs(settings: Settings) -> list[ServerConfig]:
     # The default server goes first: PoolManager's default is its first pool.
     default = settings.default_server_name
     names = sorted(settings.mt5, key=lambda name: name != default)
-    return [server_config(settings.mt5[name]) for name in names]
+    return [settings.mt5[name].to_server_config() for name in names]
 
 
 async def _start_simulator() -> tuple[Simulator, ServerConfig]:
@@ -157,8 +131,13 @@ async def _start_simulator() -> tuple[Simulator, ServerConfig]:
     return sim, cfg
 
 
-def grpcurl_hint(port: int, host: str = "127.0.0.1", *, tls: bool = False) -> str:
-    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+def grpcurl_hint(
+    port: int, listen_host: str = "127.0.0.1", *, tls: bool = False
+) -> str:
+    """A grpcurl line to try against a gateway listening on ``listen_host``."""
+    # A wildcard address is reached through loopback.
+    wildcard = listen_host in {"0.0.0.0", "::", ""}  # noqa: S104
+    target = format_host_port("127.0.0.1" if wildcard else listen_host, port)
     # With TLS the caller names the CA that issued the gateway's certificate.
     transport = "-cacert ca.pem" if tls else "-plaintext"
     return (
@@ -218,7 +197,7 @@ async def open_app(
         )
 
         sim: Simulator | None = None
-        if settings.demo_mode:
+        if settings.demo:
             sim, demo_cfg = await _start_simulator()
             stack.push_async_callback(sim.stop)
             configs = [demo_cfg]
@@ -253,15 +232,15 @@ async def open_app(
 
 def _ready_lines(app: App) -> list[str]:
     host, _ = parse_host_port(app.settings.grpc.listen)
-    target = f"[{host}]:{app.port}" if ":" in host else f"{host}:{app.port}"
-    lines = [f"mt5gateway ready on {target}"]
+    lines = [f"mt5gateway ready on {format_host_port(host, app.port)}"]
     if app.simulator is not None:
         lines.append(f"  embedded MT5 simulator at {app.simulator.url} (demo mode)")
-    if app.metrics_port is not None:
-        lines.append(f"  metrics: http://{host}:{app.metrics_port}/metrics")
-    call_host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+    metrics_listen = app.settings.telemetry.metrics_listen
+    if app.metrics_port is not None and metrics_listen is not None:
+        metrics = format_host_port(parse_host_port(metrics_listen)[0], app.metrics_port)
+        lines.append(f"  metrics: http://{metrics}/metrics")
     tls = app.settings.grpc.tls_enabled
-    lines.append(f"  try: {grpcurl_hint(app.port, call_host, tls=tls)}")
+    lines.append(f"  try: {grpcurl_hint(app.port, host, tls=tls)}")
     return lines
 
 
