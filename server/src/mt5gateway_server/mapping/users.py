@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mt5gateway.v1 import user_pb2
 
 from mt5gateway_server.mapping.enums import SO_ACTIVATION, rights_tuple
 from mt5gateway_server.mapping.money import decimal_fields, money_fields
 from mt5gateway_server.mapping.time import timestamp_fields
-from mt5gateway_server.webapi import UserUpdate
+from mt5gateway_server.webapi import NewUser, UserUpdate
 from mt5gateway_server.webapi.models import (
     fast_to_decimal,
     fast_to_int,
@@ -19,12 +19,16 @@ from mt5gateway_server.webapi.models import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from mt5gateway.v1.user_service_pb2 import CreateUserRequest
+
     from mt5gateway_server.webapi import Account, User
 
 __all__ = [
     "OUTPUT_ONLY_USER_FIELDS",
+    "UNWRITTEN_USER_FIELDS",
     "UPDATABLE_USER_FIELDS",
     "account_to_proto",
+    "new_user",
     "user_to_proto",
     "user_update",
 ]
@@ -75,6 +79,15 @@ UPDATABLE_USER_FIELDS: Mapping[str, str] = {
     "lead_source": "lead_source",
     "lead_campaign": "lead_campaign",
 }
+
+# Fields MT5 can store but the gateway does not write (yet): CreateUser and UpdateUser
+# refuse them when set instead of dropping them. Taken from the descriptor, so a field
+# added to User is refused until it is mapped here.
+UNWRITTEN_USER_FIELDS = (
+    frozenset(f.name for f in user_pb2.User.DESCRIPTOR.fields)
+    - OUTPUT_ONLY_USER_FIELDS
+    - UPDATABLE_USER_FIELDS.keys()
+)
 
 
 # EnumTable.to_proto as a plain dict's get: no Python-level call per field.
@@ -140,6 +153,22 @@ def user_to_proto(user: User, currency: str) -> user_pb2.User:
 
 def _extra_money(value: object, currency: str) -> dict[str, str | int]:
     return money_fields(fast_to_decimal(value), currency)
+
+
+def new_user(request: CreateUserRequest) -> NewUser:
+    """The ``user/add`` record of a validated CreateUser; zero values are left to
+    MT5's defaults (0 rights = the default rights, 0 agent = none)."""
+    user = request.user
+    optional: dict[str, Any] = {
+        attr: getattr(user, path) or None
+        for path, attr in UPDATABLE_USER_FIELDS.items()
+    }
+    return NewUser(
+        **optional,
+        login=user.login,
+        password_main=request.main_password,
+        password_investor=request.investor_password,
+    )
 
 
 def user_update(user: user_pb2.User, paths: list[str]) -> UserUpdate:

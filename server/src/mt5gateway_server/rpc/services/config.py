@@ -13,7 +13,10 @@ from mt5gateway_server.rpc.services.common import page_cursor, time_convention
 from mt5gateway_server.rpc.validation import Violations
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import grpc
+    from google.protobuf.message import Message
 
     from mt5gateway_server.rpc.deps import ServiceDeps
 
@@ -27,11 +30,9 @@ BATCH_SYMBOLS_MAX = 100
 _ALL = ("*",)
 
 
-def _list_checks(request: Any, *, masks: bool = False) -> None:  # noqa: ANN401
-    v = Violations()
-    if masks:
-        v.masks("masks", request.masks)
-    v.page_size("page_size", request.page_size)
+def _list_checks(request: Message, masks: Sequence[str] = ()) -> None:
+    v = Violations.of(request)
+    v.masks("masks", masks)
     v.check()
 
 
@@ -57,7 +58,7 @@ class ConfigServicer(config_service_pb2_grpc.ConfigServiceServicer):
         request: pb.ListSymbolsRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.ListSymbolsResponse:
-        _list_checks(request, masks=True)
+        _list_checks(request, request.masks)
         cursor = page_cursor(request, default=RECORDS_DEFAULT, maximum=RECORDS_MAX)
         client = self._deps.client(request.server)
         symbols = await client.symbol_get_mask(request.masks or _ALL)
@@ -74,7 +75,7 @@ class ConfigServicer(config_service_pb2_grpc.ConfigServiceServicer):
         request: pb.GetSymbolRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.GetSymbolResponse:
-        v = Violations()
+        v = Violations.of(request)
         v.name("symbol", request.symbol)
         v.check()
         add_error_metadata(symbol=request.symbol)
@@ -89,7 +90,7 @@ class ConfigServicer(config_service_pb2_grpc.ConfigServiceServicer):
         request: pb.BatchGetSymbolsRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.BatchGetSymbolsResponse:
-        v = Violations()
+        v = Violations.of(request)
         v.names("symbols", request.symbols, max_count=BATCH_SYMBOLS_MAX)
         v.check()
         client = self._deps.client(request.server)
@@ -106,9 +107,9 @@ class ConfigServicer(config_service_pb2_grpc.ConfigServiceServicer):
         request: pb.GetGroupSymbolRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.GetGroupSymbolResponse:
-        v = Violations()
+        v = Violations.of(request)
         v.name("symbol", request.symbol)
-        v.text("group", request.group, max_length=63)
+        v.group("group", request.group)
         v.check()
         add_error_metadata(symbol=request.symbol, group=request.group)
         client = self._deps.client(request.server)
@@ -135,7 +136,7 @@ class ConfigServicer(config_service_pb2_grpc.ConfigServiceServicer):
         request: pb.ListGroupsRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.ListGroupsResponse:
-        _list_checks(request, masks=True)
+        _list_checks(request, request.masks)
         cursor = page_cursor(request, default=RECORDS_DEFAULT, maximum=RECORDS_MAX)
         groups = await self._deps.client(request.server).group_get_mask(
             request.masks or _ALL
@@ -152,8 +153,8 @@ class ConfigServicer(config_service_pb2_grpc.ConfigServiceServicer):
         request: pb.GetGroupRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.GetGroupResponse:
-        v = Violations()
-        v.text("group", request.group, max_length=63)
+        v = Violations.of(request)
+        v.group("group", request.group)
         v.check()
         add_error_metadata(group=request.group)
         group = await self._deps.client(request.server).group_get(request.group)

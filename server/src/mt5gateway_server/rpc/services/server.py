@@ -86,6 +86,7 @@ class ServerServicer(server_service_pb2_grpc.ServerServiceServicer):
         request: pb.GetServerTimeRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.GetServerTimeResponse:
+        Violations.of(request).check()
         client = self._deps.client(request.server)
         now, config = await asyncio.gather(client.time_server(), client.time_get())
         return pb.GetServerTimeResponse(
@@ -98,6 +99,7 @@ class ServerServicer(server_service_pb2_grpc.ServerServiceServicer):
         request: pb.GetCommonConfigRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.GetCommonConfigResponse:
+        Violations.of(request).check()
         client = self._deps.client(request.server)
         common = await client.common_get()
         return pb.GetCommonConfigResponse(
@@ -109,6 +111,7 @@ class ServerServicer(server_service_pb2_grpc.ServerServiceServicer):
         request: pb.GetServerStatusRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.GetServerStatusResponse:
+        Violations.of(request).check()
         name = self._deps.server_name(request.server)
         return pb.GetServerStatusResponse(server_status=self._status(name))
 
@@ -117,9 +120,7 @@ class ServerServicer(server_service_pb2_grpc.ServerServiceServicer):
         request: pb.ListServersRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.ListServersResponse:
-        v = Violations()
-        v.page_size("page_size", request.page_size)
-        v.check()
+        Violations.of(request).check()
         cursor = page_cursor(request, default=SERVERS_DEFAULT, maximum=SERVERS_MAX)
         page, token = cursor.slice(self._deps.pools.names)
         return pb.ListServersResponse(

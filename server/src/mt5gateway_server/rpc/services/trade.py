@@ -17,18 +17,6 @@ import grpc
 from mt5gateway.v1 import error_reason_pb2, trade_service_pb2
 from mt5gateway.v1 import trade_service_pb2_grpc as pb_grpc
 
-from mt5gateway_server.balance import (
-    MAX_AMOUNT,
-    MAX_USER_COMMENT,
-    AmountError,
-    BalanceRequest,
-    BalanceWorkflow,
-    Caller,
-    NotAppliedError,
-    OutcomeUnknownError,
-    canonical_request_id,
-    comment_length,
-)
 from mt5gateway_server.errors import GatewayError, ValidationError
 from mt5gateway_server.mapping import trade as m
 from mt5gateway_server.mapping.money import money_from_proto
@@ -36,11 +24,23 @@ from mt5gateway_server.mapping.pagination import encode_page
 from mt5gateway_server.rpc.interceptors import add_error_metadata, current_call
 from mt5gateway_server.rpc.services.common import (
     CurrencyCache,
+    PageCursor,
+    caller,
     page_cursor,
     time_convention,
 )
 from mt5gateway_server.rpc.validation import Violations
 from mt5gateway_server.webapi import BalanceOperation
+from mt5gateway_server.writes import OutcomeUnknownError
+from mt5gateway_server.writes.balance import (
+    MAX_AMOUNT,
+    MIN_TAG_CHARS,
+    AmountError,
+    BalanceRequest,
+    BalanceWrite,
+    canonical_request_id,
+    max_user_comment,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -57,10 +57,11 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
-MT5_PAGE = 100  # get_page "total" limit (PROTOCOL.md §9.1)
-MAX_TICKETS = 1000
+MT5_PAGE = 100  # MT5's get_page "total" limit
 MAX_SYMBOLS = 100
-RETRY_NOT_APPLIED = 0.2
+# The longest comment any tag length leaves the caller; BalanceWrite applies the
+# configured one (before any MT5 call too).
+MAX_COMMENT_TEXT = max_user_comment(MIN_TAG_CHARS)
 
 
 class _Ticketed(Protocol):
@@ -77,20 +78,22 @@ P = TypeVar("P")
 # ---------------------------------------------------------------- validation
 
 
-def _ticket(v: Violations, field: str, value: int) -> None:
-    if value <= 0:
-        v.add(field, "must be a ticket of 1 or more")
-
-
-def _login_only(login: int) -> None:
-    v = Violations()
-    v.login("login", login)
+def _login_checks(
+    request: trade_service_pb2.ListPositionsRequest
+    | trade_service_pb2.ListOrdersRequest,
+) -> None:
+    v = Violations.of(request)
+    v.login("login", request.login)
     v.check()
 
 
-def _ticket_only(ticket: int) -> None:
-    v = Violations()
-    _ticket(v, "ticket", ticket)
+def _ticket_checks(
+    request: trade_service_pb2.GetOrderRequest
+    | trade_service_pb2.GetHistoryOrderRequest
+    | trade_service_pb2.GetDealRequest,
+) -> None:
+    v = Violations.of(request)
+    v.ticket("ticket", request.ticket)
     v.check()
 
 
@@ -112,6 +115,7 @@ class _Selection:
     tickets: list[int] | None
     symbols: list[str] | None
     window: tuple[datetime, datetime] | None
+    cursor: PageCursor
 
 
 def _check_lists(
@@ -125,17 +129,23 @@ def _check_lists(
         v.add("logins", "set exactly one of logins, groups and tickets")
     v.logins("logins", logins)
     v.masks("groups", groups)
-    if len(tickets) > MAX_TICKETS:
-        v.add("tickets", f"at most {MAX_TICKETS} tickets")
-    for i, ticket in enumerate(tickets):
-        _ticket(v, f"tickets[{i}]", ticket)
+    v.tickets("tickets", tickets)
     v.masks("symbols", symbols, max_count=MAX_SYMBOLS)
     if symbols and tickets:
         v.add("symbols", "only with logins or groups")
 
 
-def _selection(request: Any, *, ranged: bool) -> _Selection:  # noqa: ANN401 - any Batch*Request
-    v = Violations()
+_BatchRequest = (
+    trade_service_pb2.BatchGetPositionsRequest
+    | trade_service_pb2.BatchGetOrdersRequest
+    | trade_service_pb2.BatchGetHistoryOrdersRequest
+    | trade_service_pb2.BatchGetDealsRequest
+)
+
+
+def _selection(request: _BatchRequest, *, ranged: bool) -> _Selection:
+    """The checked filters and page of a Batch* request, before its get_batch."""
+    v = Violations.of(request)
     logins, groups = list(request.logins), list(request.groups)
     tickets, symbols = list(request.tickets), list(request.symbols)
     _check_lists(v, logins, groups, tickets, symbols)
@@ -147,13 +157,14 @@ def _selection(request: Any, *, ranged: bool) -> _Selection:  # noqa: ANN401 - a
         tickets=tickets or None,
         symbols=symbols or None,
         window=window,
+        cursor=page_cursor(request, default=DEFAULT_PAGE, maximum=MAX_PAGE),
     )
 
 
 def _balance_request(
     request: trade_service_pb2.CreateBalanceOperationRequest, server: str
 ) -> BalanceRequest:
-    checks = Violations()
+    checks = Violations.of(request)
     checks.request_id("request_id", request.request_id)
     request_id = canonical_request_id(request.request_id)
     checks.login("login", request.login)
@@ -168,12 +179,14 @@ def _balance_request(
             checks.add("amount", "is required and must not be zero")
         elif abs(amount) > MAX_AMOUNT:
             checks.add("amount", "absolute value at most 1,000,000,000")
-    if comment_length(request.comment) > MAX_USER_COMMENT:
-        checks.add(
-            "comment",
-            f"at most {MAX_USER_COMMENT} characters: the gateway's 14-character "
-            "reconciliation tag shares MT5's 31",
-        )
+    checks.currency_code("amount.currency_code", request.amount.currency_code)
+    checks.text(
+        "comment",
+        request.comment,
+        required=False,
+        max_length=MAX_COMMENT_TEXT,
+        why="the gateway's reconciliation tag shares MT5's 31",
+    )
     checks.check()
     assert request_id is not None  # noqa: S101 - checked above
     assert amount is not None  # noqa: S101
@@ -215,9 +228,8 @@ async def _list_page(
     return records, token, total
 
 
-def _batch_page(request: Message, found: Iterable[R]) -> tuple[list[R], str]:
+def _batch_page(cursor: PageCursor, found: Iterable[R]) -> tuple[list[R], str]:
     """A page of a whole get_batch answer: ascending tickets, keyset token."""
-    cursor = page_cursor(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
     page = cursor.page
     # The token's offset is the last ticket of the previous page (keyset), 0 first.
     after = page.offset
@@ -256,13 +268,15 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
 
     def __init__(self, deps: ServiceDeps) -> None:
         self._deps = deps
-        groups = CurrencyCache()
-        self._currencies = _Currencies(groups)
-        self._balance = BalanceWorkflow(
-            deps.idempotency, deps.audit, clock=deps.clock, currencies=groups
-        )
+        self._currencies = _Currencies(deps.currencies)
+        self._tag_chars = deps.settings.idempotency.tag_chars
 
     def _client(self, server: str) -> tuple[str, WebApiClient]:
+        # CreateBalanceOperation picks its client before _balance_request runs: a
+        # malformed name must not reach ServerNotFound, which echoes it whole.
+        v = Violations()
+        v.server("server", server)
+        v.check()
         name = self._deps.server_name(server)
         state = current_call()
         if state is not None:
@@ -298,27 +312,24 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         server, client = self._client(request.server)
         operation = _balance_request(request, server)
         add_error_metadata(login=operation.login, requestId=operation.request_id)
-        state = current_call()
-        caller = Caller(
-            identity=state.caller if state else "", peer=state.peer if state else ""
+        write = BalanceWrite(
+            operation,
+            client,
+            self._deps.currencies,
+            tag_chars=self._tag_chars,
+            clock=self._deps.clock,
         )
         try:
-            outcome = await self._balance.run(operation, client, caller)
+            outcome = await self._deps.writes.run(write, caller())
         except AmountError as exc:
             raise ValidationError.single(exc.field, exc.description) from None
-        except OutcomeUnknownError:
+        except OutcomeUnknownError as exc:
             raise GatewayError(
-                "the MT5 write was sent but its outcome is unknown; repeat the same "
-                "request_id to reconcile again",
+                "the MT5 write was sent but its outcome is not known yet; repeat the "
+                "same request_id to look it up again (never a new one)",
                 code=grpc.StatusCode.DEADLINE_EXCEEDED,
                 reason=error_reason_pb2.MT5_OUTCOME_UNKNOWN,
-            ) from None
-        except NotAppliedError:
-            raise GatewayError(
-                "MT5 did not apply the operation; retry with the same request_id",
-                code=grpc.StatusCode.UNAVAILABLE,
-                reason=error_reason_pb2.MT5_UNAVAILABLE,
-                retry_delay=RETRY_NOT_APPLIED,
+                retry_delay=exc.retry_after_seconds,
             ) from None
         return trade_service_pb2.CreateBalanceOperationResponse(
             balance_operation=m.balance_operation_to_proto(outcome.result),
@@ -331,7 +342,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         self, request: trade_service_pb2.ListPositionsRequest, context: Ctx
     ) -> trade_service_pb2.ListPositionsResponse:
         del context
-        _login_only(request.login)
+        _login_checks(request)
         _, client = self._client(request.server)
         add_error_metadata(login=request.login)
         login = request.login
@@ -352,7 +363,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         self, request: trade_service_pb2.GetPositionRequest, context: Ctx
     ) -> trade_service_pb2.GetPositionResponse:
         del context
-        v = Violations()
+        v = Violations.of(request)
         v.login("login", request.login)
         v.name("symbol", request.symbol)
         v.check()
@@ -374,7 +385,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
             logins=sel.logins, groups=sel.groups, tickets=sel.tickets,
             symbols=sel.symbols,
         )  # fmt: skip
-        records, token = _batch_page(request, found)
+        records, token = _batch_page(sel.cursor, found)
         return trade_service_pb2.BatchGetPositionsResponse(
             positions=await self._map_records(client, records, m.position_to_proto),
             next_page_token=token,
@@ -386,7 +397,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         self, request: trade_service_pb2.ListOrdersRequest, context: Ctx
     ) -> trade_service_pb2.ListOrdersResponse:
         del context
-        _login_only(request.login)
+        _login_checks(request)
         _, client = self._client(request.server)
         add_error_metadata(login=request.login)
         login = request.login
@@ -405,7 +416,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         self, request: trade_service_pb2.GetOrderRequest, context: Ctx
     ) -> trade_service_pb2.GetOrderResponse:
         del context
-        _ticket_only(request.ticket)
+        _ticket_checks(request)
         _, client = self._client(request.server)
         add_error_metadata(ticket=request.ticket)
         order = await client.order_get(request.ticket)
@@ -422,7 +433,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
             logins=sel.logins, groups=sel.groups, tickets=sel.tickets,
             symbols=sel.symbols,
         )  # fmt: skip
-        records, token = _batch_page(request, found)
+        records, token = _batch_page(sel.cursor, found)
         return trade_service_pb2.BatchGetOrdersResponse(
             orders=await self._map_records(client, records, m.order_to_proto),
             next_page_token=token,
@@ -451,7 +462,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         self, request: trade_service_pb2.GetHistoryOrderRequest, context: Ctx
     ) -> trade_service_pb2.GetHistoryOrderResponse:
         del context
-        _ticket_only(request.ticket)
+        _ticket_checks(request)
         _, client = self._client(request.server)
         add_error_metadata(ticket=request.ticket)
         order = await client.history_get(request.ticket)
@@ -469,7 +480,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
             logins=sel.logins, groups=sel.groups, tickets=sel.tickets,
             symbols=sel.symbols, from_=start, to=end,
         )  # fmt: skip
-        records, token = _batch_page(request, found)
+        records, token = _batch_page(sel.cursor, found)
         return trade_service_pb2.BatchGetHistoryOrdersResponse(
             orders=await self._map_records(client, records, m.order_to_proto),
             next_page_token=token,
@@ -498,7 +509,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         self, request: trade_service_pb2.GetDealRequest, context: Ctx
     ) -> trade_service_pb2.GetDealResponse:
         del context
-        _ticket_only(request.ticket)
+        _ticket_checks(request)
         _, client = self._client(request.server)
         add_error_metadata(ticket=request.ticket)
         deal = await client.deal_get(request.ticket)
@@ -516,7 +527,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
             logins=sel.logins, groups=sel.groups, tickets=sel.tickets,
             symbols=sel.symbols, from_=start, to=end,
         )  # fmt: skip
-        records, token = _batch_page(request, found)
+        records, token = _batch_page(sel.cursor, found)
         return trade_service_pb2.BatchGetDealsResponse(
             deals=await self._map_records(client, records, m.deal_to_proto),
             next_page_token=token,
@@ -527,7 +538,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
         request: trade_service_pb2.ListHistoryOrdersRequest
         | trade_service_pb2.ListDealsRequest,
     ) -> tuple[int, datetime, datetime]:
-        v = Violations()
+        v = Violations.of(request)
         v.login("login", request.login)
         window = _time_range(v, request, required=True)
         v.check()

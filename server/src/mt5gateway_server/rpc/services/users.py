@@ -12,8 +12,10 @@ from mt5gateway_server.log import redact
 from mt5gateway_server.mapping.enums import PASSWORD_TYPE
 from mt5gateway_server.mapping.users import (
     OUTPUT_ONLY_USER_FIELDS,
+    UNWRITTEN_USER_FIELDS,
     UPDATABLE_USER_FIELDS,
     account_to_proto,
+    new_user,
     user_to_proto,
     user_update,
 )
@@ -23,13 +25,14 @@ from mt5gateway_server.rpc.services.common import (
     idempotent_write,
     page_cursor,
 )
-from mt5gateway_server.rpc.validation import Violations
-from mt5gateway_server.webapi import NewUser, NotFound
+from mt5gateway_server.rpc.validation import Violations, shown
+from mt5gateway_server.webapi import NotFound, OutcomeUnknown
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     import grpc
+    from mt5gateway.v1 import user_pb2
 
     from mt5gateway_server.rpc.deps import ServiceDeps
     from mt5gateway_server.webapi import Account, User, WebApiClient
@@ -42,29 +45,102 @@ _SERVICE = "/mt5gateway.v1.UserService/"
 RECORDS_DEFAULT, RECORDS_MAX = 100, 1000
 LOGINS_DEFAULT, LOGINS_MAX = 1000, 10_000
 PASSWORD_MIN, PASSWORD_MAX = 8, 16
-_TEXT_LIMITS = {
-    "name": 127,
+LEVERAGE_MAX = 500  # MT5 refuses more on user/add and ignores it on user/update
+RIGHTS_MAX = 2**63 - 1  # MT5 keeps a UINT64 bitmask; the proto's int64 stops here
+# MT5's text buffers per User field, in UTF-16 code units without the terminator: the
+# documented 127 (names, address) and 63 (company, comment); the other personal fields
+# get the same 128-wchar buffers mt5sim keeps.
+_TEXT_LIMITS: Mapping[str, int] = {
     "first_name": 127,
     "last_name": 127,
-    "middle_name": 127,
     "company": 63,
+    "country": 127,
+    "city": 127,
+    "state": 127,
+    "zip_code": 127,
     "address": 127,
+    "phone": 127,
+    "email": 127,
     "comment": 63,
-    "group": 63,
+    "status": 127,
+    "lead_source": 127,
+    "lead_campaign": 127,
+}
+_NAME_MAX = 127
+
+
+def _optional_text(limit: int) -> Callable[[Violations, str, Any], None]:
+    # Empty is allowed: in UpdateUser it clears the field.
+    return lambda v, field, value: v.text(
+        field, value, required=False, max_length=limit
+    )
+
+
+# One check per writable User field (UPDATABLE_USER_FIELDS; a test keeps them equal).
+_USER_FIELD_CHECKS: Mapping[str, Callable[[Violations, str, Any], None]] = {
+    "group": lambda v, field, value: v.group(field, value),
+    "name": lambda v, field, value: v.text(field, value, max_length=_NAME_MAX),
+    "leverage": lambda v, field, value: v.number(
+        field, value, low=1, high=LEVERAGE_MAX
+    ),
+    "rights_mask": lambda v, field, value: v.number(
+        field, value, low=0, high=RIGHTS_MAX
+    ),
+    "agent": lambda v, field, value: v.login(field, value, zero_means="no agent"),
+    **{path: _optional_text(limit) for path, limit in _TEXT_LIMITS.items()},
 }
 
 
-def _check_user_fields(v: Violations, user: Any, paths: Sequence[str]) -> None:  # noqa: ANN401
+def _check_user_fields(
+    v: Violations, user: user_pb2.User, paths: Sequence[str]
+) -> None:
     for path in paths:
-        limit = _TEXT_LIMITS.get(path)
-        if limit is not None:
-            v.text(f"user.{path}", getattr(user, path), max_length=limit)
-    if "leverage" in paths and not 1 <= user.leverage <= 10_000:
-        v.add("user.leverage", "must be 1 or more")
-    if "rights_mask" in paths and user.rights_mask < 0:
-        v.add("user.rights_mask", "must not be negative")
-    if "agent" in paths and user.agent < 0:
-        v.add("user.agent", "must be 0 or a login")
+        _USER_FIELD_CHECKS[path](v, f"user.{path}", getattr(user, path))
+
+
+def _check_new_user(v: Violations, request: pb.CreateUserRequest) -> None:
+    if not request.HasField("user"):
+        v.add("user", "is required")
+    user = request.user
+    v.login("user.login", user.login, zero_means="allocated by MT5")
+    # Required fields always, the others when set; output-only ones are ignored.
+    required = ("group", "name", "leverage")
+    given = {f.name for f, _ in user.ListFields()}
+    _check_user_fields(
+        v, user, [p for p in UPDATABLE_USER_FIELDS if p in required or p in given]
+    )
+    for name in sorted(given & UNWRITTEN_USER_FIELDS):
+        v.add(f"user.{name}", "is not written by the gateway; leave it unset")
+    for field in ("main_password", "investor_password"):
+        v.text(
+            field,
+            getattr(request, field),
+            min_length=PASSWORD_MIN,
+            max_length=PASSWORD_MAX,
+        )
+
+
+def _check_update_mask(v: Violations, paths: Sequence[str]) -> list[str]:
+    """Checks ``update_mask.paths``; the writable ones, each once."""
+    if not paths:
+        v.add("update_mask", "name at least one field")
+    if len(paths) > len(UPDATABLE_USER_FIELDS):
+        v.add("update_mask.paths", f"at most {len(UPDATABLE_USER_FIELDS)} paths")
+        return []
+    writable: list[str] = []
+    for index, path in enumerate(paths):
+        where = f"update_mask.paths[{index}]"
+        if path in writable:
+            v.add(where, f"{path} is named twice")
+        elif path in UPDATABLE_USER_FIELDS:
+            writable.append(path)
+        elif path in OUTPUT_ONLY_USER_FIELDS:
+            v.add(where, f"{path} is output only")
+        elif path in UNWRITTEN_USER_FIELDS:
+            v.add(where, f"{path} is not written by the gateway")
+        else:
+            v.add(where, f"unknown User field {shown(path)}")
+    return writable
 
 
 class UserServicer(user_service_pb2_grpc.UserServiceServicer):
@@ -100,14 +176,24 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         return sorted(set(await client.user_logins(groups)))
 
     @staticmethod
-    def _batch_checks(request: Any) -> None:  # noqa: ANN401
-        v = Violations()
+    def _batch_checks(
+        request: pb.BatchGetUsersRequest | pb.BatchGetAccountsRequest,
+    ) -> None:
+        v = Violations.of(request)
         v.logins("logins", request.logins)
         v.masks("groups", request.groups)
         if bool(request.logins) == bool(request.groups):
             v.add("logins", "set exactly one of logins and groups")
-        v.page_size("page_size", request.page_size)
         v.check()
+
+    @staticmethod
+    def _login_checks(
+        request: pb.GetUserRequest | pb.GetUserGroupRequest | pb.GetAccountRequest,
+    ) -> None:
+        v = Violations.of(request)
+        v.login("login", request.login)
+        v.check()
+        add_error_metadata(login=request.login)
 
     # ------------------------------------------------------------------ reads
 
@@ -116,10 +202,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         request: pb.GetUserRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.GetUserResponse:
-        v = Violations()
-        v.login("login", request.login)
-        v.check()
-        add_error_metadata(login=request.login)
+        self._login_checks(request)
         client = self._deps.client(request.server)
         user = await client.user_get(request.login)
         currency = await self._deps.currencies.get(client, user.group)
@@ -146,9 +229,8 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         request: pb.ListUserLoginsRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.ListUserLoginsResponse:
-        v = Violations()
+        v = Violations.of(request)
         v.masks("groups", request.groups, required=True)
-        v.page_size("page_size", request.page_size)
         v.check()
         cursor = page_cursor(request, default=LOGINS_DEFAULT, maximum=LOGINS_MAX)
         client = self._deps.client(request.server)
@@ -161,10 +243,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         request: pb.GetUserGroupRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.GetUserGroupResponse:
-        v = Violations()
-        v.login("login", request.login)
-        v.check()
-        add_error_metadata(login=request.login)
+        self._login_checks(request)
         group = await self._deps.client(request.server).user_group(request.login)
         return pb.GetUserGroupResponse(group=group)
 
@@ -173,7 +252,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         request: pb.CheckUserPasswordRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.CheckUserPasswordResponse:
-        v = Violations()
+        v = Violations.of(request)
         v.login("login", request.login)
         v.enum("password_type", request.password_type, PASSWORD_TYPE)
         v.text("password", request.password, max_length=PASSWORD_MAX)
@@ -192,10 +271,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         request: pb.GetAccountRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.GetAccountResponse:
-        v = Violations()
-        v.login("login", request.login)
-        v.check()
-        add_error_metadata(login=request.login)
+        self._login_checks(request)
         client = self._deps.client(request.server)
         account, group = await asyncio.gather(
             client.account_get(request.login), client.user_group(request.login)
@@ -231,6 +307,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         request: pb.GetUserCountRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.GetUserCountResponse:
+        Violations.of(request).check()
         count = await self._deps.client(request.server).user_total()
         return pb.GetUserCountResponse(user_count=count)
 
@@ -242,67 +319,35 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         context: Context,  # noqa: ARG002
     ) -> pb.CreateUserResponse:
         user = request.user
-        v = Violations()
+        v = Violations.of(request)
         v.request_id("request_id", request.request_id)
-        if not request.HasField("user"):
-            v.add("user", "is required")
-        if user.login < 0:
-            v.add("user.login", "must be 0 (allocated by MT5) or a login")
-        _check_user_fields(v, user, ["group", "name", "leverage", "rights_mask"])
-        for field in ("first_name", "last_name", "company", "address", "comment"):
-            v.text(
-                f"user.{field}", getattr(user, field), required=False, max_length=127
-            )
-        for field in ("main_password", "investor_password"):
-            v.text(
-                field,
-                getattr(request, field),
-                min_length=PASSWORD_MIN,
-                max_length=PASSWORD_MAX,
-            )
+        _check_new_user(v, request)
         v.check()
         client = self._deps.client(request.server)
 
-        async def execute() -> pb.CreateUserResponse:
-            created = await client.user_add(
-                NewUser(
-                    login=user.login,
-                    group=user.group,
-                    name=user.name,
-                    leverage=user.leverage,
-                    password_main=request.main_password,
-                    password_investor=request.investor_password,
-                    rights=user.rights_mask or None,
-                    first_name=user.first_name or None,
-                    last_name=user.last_name or None,
-                    company=user.company or None,
-                    country=user.country or None,
-                    city=user.city or None,
-                    state=user.state or None,
-                    zip_code=user.zip_code or None,
-                    address=user.address or None,
-                    phone=user.phone or None,
-                    email=user.email or None,
-                    comment=user.comment or None,
-                    status=user.status or None,
-                    agent=user.agent or None,
-                    lead_source=user.lead_source or None,
-                    lead_campaign=user.lead_campaign or None,
-                )
-            )
+        async def send() -> User:
+            return await client.user_add(new_user(request))
+
+        async def respond(created: User) -> pb.CreateUserResponse:
             (converted,) = await self._users(client, [created])
             return pb.CreateUserResponse(user=converted)
 
-        async def reconcile() -> pb.CreateUserResponse | None:
-            # Only a fixed login can be looked up; MT5-allocated ones cannot.
-            if user.login == 0:
-                return None
+        async def find(evidence: Mapping[str, str]) -> pb.CreateUserResponse | None:
+            # A fixed login, or the one MT5 allocated if its answer arrived; an
+            # allocated login whose answer was lost cannot be found.
+            login = user.login or int(evidence.get("login", "0"))
+            if login == 0:
+                raise OutcomeUnknown(
+                    "the allocated login is unknown",
+                    command="user/add",
+                    params={},
+                    server=client.server,
+                )
             try:
-                found = await client.user_get(user.login)
+                found = await client.user_get(login)
             except NotFound:
                 return None
-            (converted,) = await self._users(client, [found])
-            return pb.CreateUserResponse(user=converted)
+            return await respond(found)
 
         return await idempotent_write(
             self._deps,
@@ -311,8 +356,10 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
                 operation="user_create",
                 request=request,
                 response_type=pb.CreateUserResponse,
-                execute=execute,
-                reconcile=reconcile,
+                send=send,
+                respond=respond,
+                find=find,
+                evidence=lambda created: {"login": str(created.login)},
                 login=user.login or None,
                 changes={"group": user.group, "name": user.name},
             ),
@@ -325,23 +372,18 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
     ) -> pb.UpdateUserResponse:
         user = request.user
         paths = list(request.update_mask.paths)
-        v = Violations()
+        v = Violations.of(request)
         v.request_id("request_id", request.request_id)
         v.login("user.login", user.login)
-        if not paths:
-            v.add("update_mask", "name at least one field")
-        for index, path in enumerate(paths):
-            if path in OUTPUT_ONLY_USER_FIELDS:
-                v.add(f"update_mask.paths[{index}]", f"{path} is output only")
-            elif path not in UPDATABLE_USER_FIELDS:
-                v.add(f"update_mask.paths[{index}]", f"unknown User field {path!r}")
-        _check_user_fields(v, user, paths)
+        _check_user_fields(v, user, _check_update_mask(v, paths))
         v.check()
         add_error_metadata(login=user.login)
         client = self._deps.client(request.server)
 
-        async def execute() -> pb.UpdateUserResponse:
-            updated = await client.user_update(user.login, user_update(user, paths))
+        async def send() -> User:
+            return await client.user_update(user.login, user_update(user, paths))
+
+        async def respond(updated: User) -> pb.UpdateUserResponse:
             (converted,) = await self._users(client, [updated])
             return pb.UpdateUserResponse(user=converted)
 
@@ -353,8 +395,9 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
                 operation="user_update",
                 request=request,
                 response_type=pb.UpdateUserResponse,
-                execute=execute,
-                reconcile=execute,  # setting the same values again is harmless
+                send=send,
+                respond=respond,
+                repeatable=True,  # setting the same values again changes nothing
                 login=user.login,
                 changes=redact(changes),  # type: ignore[arg-type]
             ),
@@ -365,23 +408,25 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         request: pb.DeleteUserRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.DeleteUserResponse:
-        v = Violations()
+        v = Violations.of(request)
         v.request_id("request_id", request.request_id)
         v.login("login", request.login)
         v.check()
         add_error_metadata(login=request.login)
         client = self._deps.client(request.server)
 
-        async def execute() -> pb.DeleteUserResponse:
+        async def send() -> None:
             await client.user_delete(request.login)
+
+        async def respond(_: None) -> pb.DeleteUserResponse:
             return pb.DeleteUserResponse()
 
-        async def reconcile() -> pb.DeleteUserResponse | None:
+        async def find(_: Mapping[str, str]) -> pb.DeleteUserResponse | None:
             try:
                 await client.user_get(request.login)
             except NotFound:
                 return pb.DeleteUserResponse()  # gone: the earlier attempt worked
-            return await execute()
+            return None
 
         return await idempotent_write(
             self._deps,
@@ -390,8 +435,10 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
                 operation="user_delete",
                 request=request,
                 response_type=pb.DeleteUserResponse,
-                execute=execute,
-                reconcile=reconcile,
+                send=send,
+                respond=respond,
+                find=find,
+                repeatable=True,  # deleting again deletes nothing more
                 login=request.login,
             ),
         )
@@ -401,7 +448,7 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         request: pb.ChangeUserPasswordRequest,
         context: Context,  # noqa: ARG002
     ) -> pb.ChangeUserPasswordResponse:
-        v = Violations()
+        v = Violations.of(request)
         v.request_id("request_id", request.request_id)
         v.login("login", request.login)
         v.enum("password_type", request.password_type, PASSWORD_TYPE)
@@ -416,8 +463,10 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
         client = self._deps.client(request.server)
         kind = PASSWORD_TYPE.to_mt5(request.password_type)
 
-        async def execute() -> pb.ChangeUserPasswordResponse:
+        async def send() -> None:
             await client.user_change_password(request.login, request.new_password, kind)
+
+        async def respond(_: None) -> pb.ChangeUserPasswordResponse:
             return pb.ChangeUserPasswordResponse()
 
         return await idempotent_write(
@@ -427,8 +476,9 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
                 operation="user_password_change",
                 request=request,
                 response_type=pb.ChangeUserPasswordResponse,
-                execute=execute,
-                reconcile=execute,  # setting the same password again is harmless
+                send=send,
+                respond=respond,
+                repeatable=True,  # setting the same password again changes nothing
                 login=request.login,
                 changes={"password_type": kind.value},
             ),
