@@ -18,6 +18,7 @@ from mt5sim import ManagerSpec, SimConfig
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from pathlib import Path
 
     from mt5sim import Simulator
 
@@ -75,10 +76,12 @@ class Served:
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[object]:
+async def serve(tmp_path: Path) -> AsyncIterator[object]:
     started: list[Served] = []
 
     async def start(env: dict[str, str], *args: str) -> Served:
+        # Its own write store: other gateways may run from the same directory.
+        env = {"MT5GW_DATA_DIR": str(tmp_path / "data"), **env}
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

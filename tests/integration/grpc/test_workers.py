@@ -23,6 +23,7 @@ from mt5gateway_server.mapping.money import money_to_proto
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
+    from pathlib import Path
 
     from mt5sim import Simulator
     from redis.asyncio import Redis
@@ -122,10 +123,14 @@ class Supervised:
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[Callable[..., Awaitable[Supervised]]]:
+async def serve(
+    tmp_path: Path,
+) -> AsyncIterator[Callable[..., Awaitable[Supervised]]]:
     started: list[Supervised] = []
 
     async def start(env: dict[str, str], workers: int = 2) -> Supervised:
+        # Its own write store: other gateways may run from the same directory.
+        env = {"MT5GW_DATA_DIR": str(tmp_path / "data"), **env}
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "mt5gateway_server", "serve",
             "--workers", str(workers),

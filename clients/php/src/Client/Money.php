@@ -8,19 +8,23 @@ use Google\Type\Decimal;
 use Google\Type\Money as MoneyMessage;
 
 /**
- * Exact money and decimal helpers. Amounts are decimal strings ("-250.5"), never
+ * Exact money and decimal helpers. Amounts are decimal strings ("-250.5") or ints, never
  * floats: the gateway puts google.type.Decimal (a plain decimal string) and
  * google.type.Money (units + nanos) on the wire. Arithmetic helpers use bcmath.
+ *
+ * Every amount parameter is checked at run time, not by its declared type: a caller
+ * without declare(strict_types=1) (a Laravel app) would otherwise have PHP convert
+ * 250.75 to the int 250 or to the string "0.30000000000000004" before we see it.
  */
 final class Money
 {
     public const NANOS_PER_UNIT = 1_000_000_000;
     private const PATTERN = '/^([+-]?)(\d+)(?:\.(\d+))?$/';
 
-    /** "1.10868" → Decimal(value: "1.10868"); int accepted; floats are refused by type. */
-    public static function toDecimal(string|int $value): Decimal
+    /** "1.10868" → Decimal(value: "1.10868"); int accepted; a float throws. */
+    public static function toDecimal(mixed $value): Decimal
     {
-        return new Decimal(['value' => self::normalize((string) $value)]);
+        return new Decimal(['value' => self::normalize($value)]);
     }
 
     /** An unset Decimal is "0" (the gateway fills every field it returns). */
@@ -33,12 +37,13 @@ final class Money
     }
 
     /**
-     * money("-250.5", "USD") → units -250, nanos -500000000. More than 9 decimal places
-     * or an amount beyond int64 units throws \InvalidArgumentException: nothing is rounded.
+     * money("-250.5", "USD") → units -250, nanos -500000000. A float, more than 9 decimal
+     * places or an amount beyond int64 units throws \InvalidArgumentException: nothing is
+     * rounded.
      */
-    public static function toMoney(string|int $amount, string $currencyCode): MoneyMessage
+    public static function toMoney(mixed $amount, string $currencyCode): MoneyMessage
     {
-        [$negative, $int, $frac] = self::parse((string) $amount);
+        [$negative, $int, $frac] = self::parse($amount);
         if (strlen($frac) > 9) {
             throw new \InvalidArgumentException("{$amount} has more than 9 decimal places");
         }
@@ -56,7 +61,7 @@ final class Money
     }
 
     /** Shorthand for toMoney(). */
-    public static function of(string|int $amount, string $currencyCode): MoneyMessage
+    public static function of(mixed $amount, string $currencyCode): MoneyMessage
     {
         return self::toMoney($amount, $currencyCode);
     }
@@ -79,23 +84,26 @@ final class Money
     }
 
     /** -1, 0 or 1, comparing as numbers ("1.50" equals "1.5"). */
-    public static function compare(string $a, string $b): int
+    public static function compare(mixed $a, mixed $b): int
     {
-        return bccomp(self::normalize($a), self::normalize($b), self::scale($a, $b));
+        [$a, $b] = [self::normalize($a), self::normalize($b)];
+        return bccomp($a, $b, self::scale($a, $b));
     }
 
-    public static function add(string $a, string $b): string
+    public static function add(mixed $a, mixed $b): string
     {
-        return self::normalize(bcadd(self::normalize($a), self::normalize($b), self::scale($a, $b)));
+        [$a, $b] = [self::normalize($a), self::normalize($b)];
+        return self::normalize(bcadd($a, $b, self::scale($a, $b)));
     }
 
-    public static function sub(string $a, string $b): string
+    public static function sub(mixed $a, mixed $b): string
     {
-        return self::normalize(bcsub(self::normalize($a), self::normalize($b), self::scale($a, $b)));
+        [$a, $b] = [self::normalize($a), self::normalize($b)];
+        return self::normalize(bcsub($a, $b, self::scale($a, $b)));
     }
 
     /** Canonical plain form: no "+", no leading zeros, no trailing fractional zeros, no "-0". */
-    public static function normalize(string $value): string
+    public static function normalize(mixed $value): string
     {
         [$negative, $int, $frac] = self::parse($value);
         $int = ltrim($int, '0');
@@ -105,9 +113,25 @@ final class Money
         return ($negative && $text !== '0') ? '-' . $text : $text;
     }
 
-    /** @return array{bool, string, string} */
-    private static function parse(string $value): array
+    /**
+     * The one gate every amount passes: a decimal string or an int, never a float.
+     *
+     * @return array{bool, string, string}
+     */
+    private static function parse(mixed $value): array
     {
+        if (is_float($value)) {
+            throw new \InvalidArgumentException(
+                'amounts are decimal strings, never floats: got the float ' . var_export($value, true)
+                . ' (a float cannot hold most decimal amounts exactly); pass a string such as "250.75"'
+            );
+        }
+        if (is_int($value)) {
+            $value = (string) $value;
+        }
+        if (!is_string($value)) {
+            throw new \InvalidArgumentException('expected a decimal string or an int, got ' . get_debug_type($value));
+        }
         if (!preg_match(self::PATTERN, trim($value), $m)) {
             throw new \InvalidArgumentException("not a plain decimal number: '{$value}'");
         }
