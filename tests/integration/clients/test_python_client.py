@@ -8,9 +8,11 @@ INVALID_ARGUMENT (field violations) and NOT_FOUND.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from mt5gateway.client import (
     AsyncGatewayClient,
+    AsyncQuoteStream,
     GatewayClient,
     NotFound,
     Unavailable,
@@ -32,9 +35,18 @@ from mt5gateway.v1 import (
     user_pb2,
     user_service_pb2,
 )
+from mt5gateway_server.app import open_app
+from mt5gateway_server.settings import (
+    GrpcSettings,
+    Mt5ServerSettings,
+    QuoteSettings,
+    Settings,
+    TelemetrySettings,
+)
+from mt5sim import SimConfig, Simulator
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from .conftest import RunningGateway, TlsFiles
 
@@ -214,6 +226,83 @@ async def test_async_stream_quotes(live_gateway: RunningGateway) -> None:
         except TimeoutError:
             stream.cancel()
     check_stream(messages)
+
+
+@contextlib.asynccontextmanager
+async def own_gateway(**quotes: Any) -> AsyncIterator[tuple[Simulator, str]]:
+    """A gateway of this test's own (its MT5 simulator may be stopped or faulted)."""
+    config = SimConfig(tls=False, seed=1, ticks_per_second=0, idle_timeout=60.0)
+    async with Simulator(config) as sim:
+        settings = Settings(
+            mt5={
+                "main": Mt5ServerSettings.model_validate(
+                    {
+                        "name": "main",
+                        "url": sim.url,
+                        "login": 1000,
+                        "password": "Password1",
+                        "pool_size": 2,
+                        "backoff_cap_seconds": 0.1,
+                    }
+                )
+            },
+            grpc=GrpcSettings(listen="127.0.0.1:0", grace_period_seconds=1.0),
+            telemetry=TelemetrySettings(metrics_listen=None, log_format="json"),
+            quotes=QuoteSettings(poll_interval_ms=50, **quotes),
+        )
+        async with open_app(settings) as app:
+            yield sim, f"127.0.0.1:{app.port}"
+
+
+async def test_async_stream_tells_since_when_mt5_is_unreachable() -> None:
+    async with (
+        own_gateway(heartbeat_seconds=30.0) as (sim, target),
+        AsyncGatewayClient(target) as gw,
+    ):
+        stream = gw.stream_quotes(
+            quote_service_pb2.StreamQuotesRequest(symbols=["EURUSD"]), heartbeats=True
+        )
+        async with asyncio.timeout(10.0):
+            async for message in stream:
+                if message.HasField("snapshot_complete"):
+                    assert stream.upstream_outage_start is None
+                    stopped_at = datetime.now(UTC)
+                    await sim.stop()
+                elif message.HasField("heartbeat"):
+                    break  # at once, not after the 30 s heartbeat interval
+        since = stream.upstream_outage_start
+        assert since is not None
+        assert stopped_at - timedelta(seconds=0.1) <= since <= datetime.now(UTC)
+        stream.cancel()
+
+
+async def test_async_stream_reopens_after_a_retryable_refusal() -> None:
+    # RESOURCE_EXHAUSTED with RetryInfo (MT5 "too frequent" on the snapshot fetch) is
+    # retryable: the stream waits the server's hint and re-opens instead of raising.
+    async with (
+        own_gateway() as (sim, target),
+        AsyncGatewayClient(target) as gw,
+    ):
+        sim.set_faults_json(
+            {"error_rate": 1.0, "error_retcode": 12, "commands": ["tick/last"]}
+        )
+        delays: list[float] = []
+
+        async def wait_then_heal(seconds: float) -> None:
+            delays.append(seconds)
+            sim.clear_faults()
+
+        stream = AsyncQuoteStream(
+            gw.quotes.StreamQuotes,
+            quote_service_pb2.StreamQuotesRequest(symbols=["EURUSD"]),
+            sleep=wait_then_heal,
+        )
+        async with asyncio.timeout(10.0):
+            first = await anext(aiter(stream))
+        assert first.quote.symbol == "EURUSD"
+        assert stream.reopens == 1
+        assert delays == [1.0]  # the gateway's RetryInfo
+        stream.cancel()
 
 
 # ------------------------------------------------------------------------- sync

@@ -235,7 +235,10 @@ class DeadlineExceeded(GatewayError):  # noqa: N818
 
 
 class OutcomeUnknown(DeadlineExceeded):
-    """A write reached MT5 but its result is unknown: reconcile before retrying."""
+    """A write reached MT5 but its result is unknown. Repeat it with the SAME
+    request_id (after ``retry_delay`` if given): the gateway looks the write up before
+    anything is written again. Never use a new request_id for it: that is a new
+    operation and can apply the money twice."""
 
 
 class Mt5Error(GatewayError):

@@ -1,9 +1,16 @@
 """Quote streams that re-open themselves on UNAVAILABLE.
 
 The gateway ends live streams with ``UNAVAILABLE`` + ``RetryInfo`` when it drains or
-loses MT5, and the network can drop a stream at any time; both mean "open it again" (the
-Pub/Sub StreamingPull life cycle). Other errors (bad symbols, permission, UNIMPLEMENTED)
-are raised as typed errors, and a stream the server ends normally ends the iterator.
+has no MT5 session for a new one (``POOL_EXHAUSTED``), and the network can drop a stream
+at any time; all mean "open it again" (the Pub/Sub StreamingPull life cycle), as does
+any other error the gateway marks retryable (``RESOURCE_EXHAUSTED`` with RetryInfo).
+Other errors (bad symbols, NOT_FOUND, permission, UNIMPLEMENTED) are raised as typed
+errors, and a stream the server ends normally ends the iterator.
+
+While MT5 is unreachable the stream stays open and its heartbeats say since when
+(``upstream_outage_start``, None while prices are current): the last quotes may be
+stale. The gateway sends such a heartbeat at once when an outage begins and when it
+ends, and after the snapshot of a stream opened during one.
 
 After a re-open the server starts a new stream: ``sequence`` restarts at 1 and the
 current quotes are sent again as a snapshot (ended by ``snapshot_complete``), so nothing
@@ -19,6 +26,7 @@ import asyncio
 import random
 import threading
 import time
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -27,6 +35,7 @@ from mt5gateway.client.errors import GatewayError, Unavailable, decode
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+    from datetime import datetime
 
     from mt5gateway.v1 import quote_service_pb2
 
@@ -50,7 +59,7 @@ class _ReopenPolicy:
         self.failures = 0  # consecutive failures without a message in between
 
     def delay_or_raise(self, error: GatewayError) -> float:
-        if not isinstance(error, Unavailable):
+        if not error.retryable:
             raise error
         if self.max_reopens is not None and self.reopens >= self.max_reopens:
             raise error
@@ -62,6 +71,20 @@ class _ReopenPolicy:
         self.failures += 1
         self.reopens += 1
         return delay
+
+
+def _outage_start(
+    message: quote_service_pb2.StreamQuotesResponse, current: datetime | None
+) -> datetime | None:
+    """What a message says about MT5: a heartbeat tells, a new snapshot starts over."""
+    if message.HasField("heartbeat"):
+        beat = message.heartbeat
+        if beat.HasField("upstream_outage_start_time"):
+            return beat.upstream_outage_start_time.ToDatetime(tzinfo=UTC)
+        return None
+    if message.HasField("snapshot_complete"):
+        return None  # a heartbeat follows at once if MT5 is still unreachable
+    return current
 
 
 def _keep(message: quote_service_pb2.StreamQuotesResponse, *, heartbeats: bool) -> bool:
@@ -93,6 +116,7 @@ class AsyncQuoteStream:
 
     ``max_reopens`` None = re-open forever (a worker's usual choice). ``reopens`` counts
     the re-opens so far. ``cancel()`` ends the iteration from another task.
+    ``upstream_outage_start``: since when (UTC) the gateway cannot reach MT5, or None.
     """
 
     def __init__(
@@ -117,10 +141,15 @@ class AsyncQuoteStream:
         self._cancelled = False
         self._stall_factor = stall_factor
         self._idle_limit: float | None = None  # learnt from the first heartbeat
+        self._outage_start: datetime | None = None
 
     @property
     def reopens(self) -> int:
         return self._policy.reopens
+
+    @property
+    def upstream_outage_start(self) -> datetime | None:
+        return self._outage_start
 
     def cancelled(self) -> bool:
         return self._cancelled
@@ -151,6 +180,7 @@ class AsyncQuoteStream:
                     self._idle_limit = _idle_limit(
                         message, self._idle_limit, self._stall_factor
                     )
+                    self._outage_start = _outage_start(message, self._outage_start)
                     if _keep(message, heartbeats=self._heartbeats):
                         yield message
             except asyncio.CancelledError:
@@ -195,12 +225,18 @@ class QuoteStream:
         self._cancelled = False
         self._stall_factor = stall_factor
         self._idle_limit: float | None = None
+        self._outage_start: datetime | None = None
         self._stalled = threading.Event()
         self._watchdog: threading.Timer | None = None
 
     @property
     def reopens(self) -> int:
         return self._policy.reopens
+
+    @property
+    def upstream_outage_start(self) -> datetime | None:
+        """Since when (UTC) the gateway cannot reach MT5, or None."""
+        return self._outage_start
 
     def cancelled(self) -> bool:
         return self._cancelled
@@ -221,6 +257,7 @@ class QuoteStream:
                     self._idle_limit = _idle_limit(
                         message, self._idle_limit, self._stall_factor
                     )
+                    self._outage_start = _outage_start(message, self._outage_start)
                     if _keep(message, heartbeats=self._heartbeats):
                         # The consumer's time between messages is not stream silence.
                         self._disarm()
