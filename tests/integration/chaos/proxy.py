@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
@@ -68,11 +68,18 @@ class _Hold:
 class _Connection:
     client: asyncio.StreamWriter
     upstream: asyncio.StreamWriter
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # A held chunk went to the server after the client left: the server's answer
+    # is still due (counted as in transit until the connection ends).
+    owes_answer: bool = False
 
-    def abort(self) -> None:
+    def abort(self) -> bool:
+        """Abort both sides; False if both were closing already."""
+        open_before = not (
+            self.client.transport.is_closing() and self.upstream.transport.is_closing()
+        )
         for writer in (self.client, self.upstream):
             writer.transport.abort()
+        return open_before
 
 
 def _gone(reader: asyncio.StreamReader) -> bool:
@@ -99,9 +106,10 @@ class FaultProxy:
         self._linger = linger_seconds
         self._latency = dict.fromkeys(Direction, 0.0)
         self._hold: _Hold | None = None
-        self._holding = 0  # chunks waiting in a hold right now
-        self._lingering = 0  # connections whose client left, server still answering
-        self._quiet = asyncio.Event()  # both of those are 0
+        # Held chunks not yet forwarded, or forwarded after the client left and
+        # not yet answered by the server.
+        self._in_transit = 0
+        self._quiet = asyncio.Event()  # set while _in_transit is 0
         self._quiet.set()
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
@@ -155,27 +163,25 @@ class FaultProxy:
         return 0 if self._hold is None else self._hold.remaining
 
     async def deliver_held(self, limit_seconds: float = 30.0) -> None:
-        """No new holds; wait until every held chunk was forwarded and its server
-        had its linger to apply and answer it (so a late write has landed)."""
+        """No new holds; wait until every held chunk was forwarded and, when its
+        client had left, its server answered or had its linger (a late write has
+        landed)."""
         self._hold = None
         async with asyncio.timeout(limit_seconds):
             await self._quiet.wait()
 
-    def _count(self, *, holding: int = 0, lingering: int = 0) -> None:
-        self._holding += holding
-        self._lingering += lingering
-        if self._holding or self._lingering:
+    def _transit(self, change: int) -> None:
+        self._in_transit += change
+        if self._in_transit:
             self._quiet.clear()
         else:
             self._quiet.set()
 
     def drop_all(self) -> int:
         """Abort every open connection (both sides); returns how many."""
-        dropped = list(self._connections)
-        for connection in dropped:
-            connection.abort()
-        self.stats.dropped += len(dropped)
-        return len(dropped)
+        dropped = sum(connection.abort() for connection in list(self._connections))
+        self.stats.dropped += dropped
+        return dropped
 
     async def refuse_new(self, refuse: bool) -> None:
         """Outage: stop listening (connects are refused) and drop every connection;
@@ -240,10 +246,10 @@ class FaultProxy:
         connection = _Connection(writer, up_writer)
         self._connections.add(connection)
         to_server = asyncio.create_task(
-            self._pump(reader, up_writer, Direction.CLIENT_TO_SERVER)
+            self._pump(reader, up_writer, Direction.CLIENT_TO_SERVER, connection)
         )
         to_client = asyncio.create_task(
-            self._pump(up_reader, writer, Direction.SERVER_TO_CLIENT)
+            self._pump(up_reader, writer, Direction.SERVER_TO_CLIENT, connection)
         )
         try:
             await asyncio.wait(
@@ -252,23 +258,22 @@ class FaultProxy:
             if to_server.done() and not to_client.done():
                 # The client left; bytes it sent last (maybe held) were just
                 # forwarded: let the server read, apply and answer them.
-                self._count(lingering=1)
-                try:
-                    await asyncio.wait({to_client}, timeout=self._linger)
-                finally:
-                    self._count(lingering=-1)
+                await asyncio.wait({to_client}, timeout=self._linger)
         finally:
             for task in (to_server, to_client):
                 task.cancel()
             await asyncio.gather(to_server, to_client, return_exceptions=True)
             connection.abort()
             self._connections.discard(connection)
+            if connection.owes_answer:
+                self._transit(-1)
 
     async def _pump(
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         direction: Direction,
+        connection: _Connection,
     ) -> None:
         tail = b""  # end of the previous chunk: a marker may straddle two chunks
         with contextlib.suppress(OSError, ConnectionError):
@@ -277,23 +282,37 @@ class FaultProxy:
                 hold = self._hold if direction is Direction.CLIENT_TO_SERVER else None
                 held = hold is not None and hold.take(tail + chunk)
                 if hold is not None:
-                    keep = len(hold.marker) - 1
-                    tail = chunk[-keep:] if keep else b""
-                    if held:
-                        self.stats.held += 1
-                        delay += hold.seconds
+                    tail = chunk[max(0, len(chunk) - len(hold.marker) + 1) :]
                 if held:
-                    await self._held(delay, reader)
-                elif delay:
+                    assert hold is not None
+                    await self._forward_late(
+                        chunk, delay + hold.seconds, reader, writer, connection
+                    )
+                    continue
+                if delay:
                     await asyncio.sleep(delay)
                 writer.write(chunk)
                 await writer.drain()
 
-    async def _held(self, seconds: float, reader: asyncio.StreamReader) -> None:
-        self._count(holding=1)
+    async def _forward_late(
+        self,
+        chunk: bytes,
+        seconds: float,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        connection: _Connection,
+    ) -> None:
+        self.stats.held += 1
+        self._transit(1)
+        until_closed = False  # then _serve ends the transit when the connection ends
         try:
             await asyncio.sleep(seconds)
+            if _gone(reader):
+                self.stats.held_after_client_left += 1
+                until_closed = not connection.owes_answer
+                connection.owes_answer = True
+            writer.write(chunk)
+            await writer.drain()
         finally:
-            self._count(holding=-1)
-        if _gone(reader):
-            self.stats.held_after_client_left += 1
+            if not until_closed:
+                self._transit(-1)

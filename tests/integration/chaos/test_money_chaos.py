@@ -35,7 +35,9 @@ STORES = [
 ]
 KILLS = 6
 READ_TIMEOUT_SECONDS = 1.5
-# Longer than the read timeout plus the gateway's reconciliation of the lost answer.
+# Past the read timeout (the gateway gives up on the answer and closes), within
+# 3 x the read timeout: the gateway's default idempotency.settle_seconds, how long
+# it assumes a write with a lost answer may still land.
 HOLD_SECONDS = READ_TIMEOUT_SECONDS + 2.0
 HOLDS = 8
 
