@@ -209,18 +209,41 @@ async def test_ticks_and_trans_id(client):
 
 
 async def test_tick_history_and_chart(client):
-    rows = await client.tick_history("EURUSD", NOW - timedelta(hours=1), SOON, "dba")
+    page = await client.tick_history("EURUSD", NOW - timedelta(hours=1), SOON, "dba")
+    rows = page.rows
     assert rows
+    assert page.next is None
     assert isinstance(rows[0], TickRow)
     assert rows[0].time is not None
     assert isinstance(rows[0].bid, Decimal)
-    bars = await client.chart_get("EURUSD", NOW - timedelta(hours=3), SOON, "dohlc")
+    bars = (
+        await client.chart_get("EURUSD", NOW - timedelta(hours=3), SOON, "dohlc")
+    ).rows
     assert bars
     assert isinstance(bars[0], ChartBar)
     b = bars[0]
     assert b.low is not None
     assert b.high is not None
     assert b.low <= b.high
+
+
+async def test_history_read_page_by_page_equals_one_read(client):
+    start, end = NOW - timedelta(hours=2), NOW
+    whole = await client.tick_history("EURUSD", start, end, "dba")
+    assert whole.next is None
+    assert len(whole.rows) > 1000
+    paged = []
+    resume = None
+    while True:
+        page = await client.tick_history(
+            "EURUSD", start, end, "dba", limit=700, resume=resume
+        )
+        assert len(page.rows) <= 700
+        paged.extend(page.rows)
+        if page.next is None:
+            break
+        resume = page.next
+    assert paged == whole.rows
 
 
 async def test_symbols(client):

@@ -5,7 +5,13 @@ session, no third-party HTTP client).
 """
 
 from mt5gateway_server.webapi.client import (
+    MAX_BAR_SPAN,
+    MAX_HISTORY_ROWS,
+    MAX_PAGE,
+    MAX_TICK_SPAN,
     BalanceOperation,
+    HistoryPage,
+    HistoryPosition,
     NewUser,
     PasswordType,
     TickCursor,
@@ -79,6 +85,10 @@ from mt5gateway_server.webapi.session import Mt5Session, SessionState
 from mt5gateway_server.webapi.wire import TimeConvention
 
 __all__ = [
+    "MAX_BAR_SPAN",
+    "MAX_HISTORY_ROWS",
+    "MAX_PAGE",
+    "MAX_TICK_SPAN",
     "OUTCOME_OPEN_RETCODES",
     "RETCODE_CLASSES",
     "RETCODE_NAMES",
@@ -101,6 +111,8 @@ __all__ = [
     "ExponentialBackoff",
     "FullJitterBackoff",
     "Group",
+    "HistoryPage",
+    "HistoryPosition",
     "InvalidParams",
     "Mt5Session",
     "NewUser",

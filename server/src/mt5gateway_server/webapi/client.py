@@ -6,10 +6,10 @@ No proto types here; the gRPC layer maps these DTOs. Passwords go only in JSON b
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, TypeVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import structlog
 from pydantic import SecretStr
@@ -47,7 +47,6 @@ from mt5gateway_server.webapi.wire import (
 )
 
 if TYPE_CHECKING:
-    from datetime import datetime
     from decimal import Decimal
 
     from mt5gateway_server.webapi.pool import SessionPool
@@ -55,6 +54,12 @@ if TYPE_CHECKING:
 log = structlog.get_logger("mt5gateway.webapi")
 
 MAX_PAGE = 100  # get_page "total" limit (§9.1)
+# The most rows one tick_history / chart_get call collects: fetching stops there (the
+# rest is reached with ``resume``), so one call holds at most this plus one answer.
+MAX_HISTORY_ROWS = 100_000
+# The widest time range of one tick_history / chart_get call.
+MAX_TICK_SPAN = timedelta(days=31)
+MAX_BAR_SPAN = timedelta(days=366)
 MAX_COMMENT = 31  # balance comment: 32 bytes including the terminator
 _NOT_READY = 1
 _PARTIAL = 14
@@ -206,6 +211,37 @@ def _split_lists(
         else:
             query[name] = value
     return query, body
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPosition:
+    """Where a history read resumes: at ``time`` (a whole second), after the first
+    ``skip`` rows of that second (returned by an earlier page)."""
+
+    time: datetime
+    skip: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage(Generic[H]):
+    rows: list[H]
+    next: HistoryPosition | None  # None: nothing is left in the range
+
+
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    max_span: timedelta
+    limit: int
+    resume: HistoryPosition | None
+
+    def check(self, from_: datetime, to: datetime) -> None:
+        if to - from_ > self.max_span:
+            raise ValueError(f"history range longer than {self.max_span}")
+        if not 1 <= self.limit <= MAX_HISTORY_ROWS:
+            raise ValueError(f"need 1 <= limit <= {MAX_HISTORY_ROWS}")
+        start = from_.replace(microsecond=0)
+        if self.resume is not None and self.resume.time < start:
+            raise ValueError("resume position before the range")
 
 
 def _page(offset: int, total: int) -> None:
@@ -599,28 +635,47 @@ class WebApiClient:
         )
 
     async def tick_history(
-        self, symbol: str, from_: datetime, to: datetime, data: str = "dba"
-    ) -> list[TickRow]:
-        """Tick rows; ``data`` letters: d time (ms), b bid, a ask, l last, v volume."""
+        self,
+        symbol: str,
+        from_: datetime,
+        to: datetime,
+        data: str = "dba",
+        *,
+        limit: int = MAX_HISTORY_ROWS,
+        resume: HistoryPosition | None = None,
+    ) -> HistoryPage[TickRow]:
+        """Tick rows, oldest first, at most ``limit`` (then ``next`` says where the
+        rest starts); ``data`` letters: d time (ms), b bid, a ask, l last, v volume.
+        ``from_`` to ``to`` spans at most ``MAX_TICK_SPAN``."""
         if "d" not in data:
             data = "d" + data
         return await self._history(
             "tick/history",
             (symbol, from_, to, data),
             lambda answer: parse_tick_rows(answer, data, self._tc),
+            _Bounds(MAX_TICK_SPAN, limit, resume),
         )
 
     async def chart_get(
-        self, symbol: str, from_: datetime, to: datetime, data: str = "dohlctvs"
-    ) -> list[ChartBar]:
-        """M1 bars; ``data`` letters: d time (s), o h l c prices, t tick volume,
-        v real volume, s spread."""
+        self,
+        symbol: str,
+        from_: datetime,
+        to: datetime,
+        data: str = "dohlctvs",
+        *,
+        limit: int = MAX_HISTORY_ROWS,
+        resume: HistoryPosition | None = None,
+    ) -> HistoryPage[ChartBar]:
+        """M1 bars, oldest first, at most ``limit``; ``data`` letters: d time (s),
+        o h l c prices, t tick volume, v real volume, s spread. ``from_`` to ``to``
+        spans at most ``MAX_BAR_SPAN``."""
         if "d" not in data:
             data = "d" + data
         return await self._history(
             "chart/get",
             (symbol, from_, to, data),
             lambda answer: parse_chart_bars(answer, data, self._tc),
+            _Bounds(MAX_BAR_SPAN, limit, resume),
         )
 
     async def _history(
@@ -628,49 +683,94 @@ class WebApiClient:
         command: str,
         query: tuple[str, datetime, datetime, str],
         parse: Callable[[object], list[H]],
-    ) -> list[H]:
-        """Retcode 1 (not loaded yet): bounded retry. Retcode 14 (partial, 16 MB cap):
-        keep the rows before the last row's second and continue from that second."""
+        bounds: _Bounds,
+    ) -> HistoryPage[H]:
+        """Answer by answer until ``limit`` rows, so memory stays within one answer
+        plus one page. Retcode 1 (not loaded yet): bounded retry. Retcode 14 (partial,
+        16 MB cap): keep the rows before the last row's second, continue from it."""
         symbol, from_, to, data = query
-        start = self._seconds(from_)
+        bounds.check(from_, to)
+        resume = bounds.resume or HistoryPosition(from_.replace(microsecond=0))
+        if resume.time > to:
+            return HistoryPage([], None)
+        first = start = self._seconds(resume.time)
         end = self._seconds(to)
         out: list[H] = []
+        while True:
+            env = await self._history_answer(
+                command, {"symbol": symbol, "from": start, "to": end, "data": data}
+            )
+            rows = parse(env.answer)
+            cut = self._partial_cut(env, rows, start, command)
+            if cut is not None:
+                rows = [r for r in rows if self._second(r) < cut]
+            if start == first and resume.skip:
+                rows = self._after_seen(rows, first, resume.skip)
+            room = bounds.limit - len(out)
+            out.extend(rows[:room])
+            if len(rows) > room:  # the page is full inside this answer
+                second = self._second(rows[room])
+                seen = self._count_at(out, second)
+                if second == first:
+                    seen += resume.skip
+                return HistoryPage(
+                    out, HistoryPosition(self._tc.at_second(second), seen)
+                )
+            if cut is None:
+                return HistoryPage(out, None)
+            if len(out) == bounds.limit:
+                return HistoryPage(out, HistoryPosition(self._tc.at_second(cut)))
+            start = cut
+
+    async def _history_answer(
+        self, command: str, params: Mapping[str, QueryValue]
+    ) -> Envelope:
         not_ready = 0
         while True:
-            env = await self._read(
-                command,
-                {"symbol": symbol, "from": start, "to": end, "data": data},
-                accept=_HISTORY_ACCEPT,
-            )
-            if env.retcode == _NOT_READY:
-                not_ready += 1
-                if not_ready > self.pool.config.not_ready_retries:
-                    raise NotReady(
-                        env.retcode, env.text, server=self.server, command=command
-                    )
-                await self.pool.sleep(self._not_ready_backoff.compute(not_ready))
-                continue
-            rows = parse(env.answer)
-            if env.retcode != _PARTIAL or not rows:
-                out.extend(rows)
-                return out
-            last = rows[-1].time
-            if last is None:
-                raise Partial(
+            env = await self._read(command, params, accept=_HISTORY_ACCEPT)
+            if env.retcode != _NOT_READY:
+                return env
+            not_ready += 1
+            if not_ready > self.pool.config.not_ready_retries:
+                raise NotReady(
                     env.retcode, env.text, server=self.server, command=command
                 )
-            cut = math.floor(self._tc.to_seconds(last))
-            if cut <= start:
-                # One second holds more than a whole answer: cannot make progress.
-                raise Partial(
-                    env.retcode, env.text, server=self.server, command=command
-                )
-            out.extend(
-                r
-                for r in rows
-                if r.time is not None and self._tc.to_seconds(r.time) < cut
-            )
-            start = cut
+            await self.pool.sleep(self._not_ready_backoff.compute(not_ready))
+
+    def _partial_cut(
+        self,
+        env: Envelope,
+        rows: Sequence[TickRow | ChartBar],
+        start: int,
+        command: str,
+    ) -> int | None:
+        """Retcode 14: the second from which the rest has to be asked again."""
+        if env.retcode != _PARTIAL or not rows:
+            return None
+        cut = self._second(rows[-1])
+        if rows[-1].time is None or cut <= start:
+            # One second holds more than a whole answer: cannot make progress.
+            raise Partial(env.retcode, env.text, server=self.server, command=command)
+        return cut
+
+    def _second(self, row: TickRow | ChartBar) -> int:
+        return 0 if row.time is None else self._tc.to_seconds(row.time)
+
+    def _after_seen(self, rows: list[H], second: int, skip: int) -> list[H]:
+        """``rows`` without the first ``skip`` rows of ``second`` (an earlier page)."""
+        n = 0
+        while n < len(rows) and n < skip and self._second(rows[n]) == second:
+            n += 1
+        return rows[n:]
+
+    def _count_at(self, rows: list[H], second: int) -> int:
+        """Rows of ``second`` at the end of ``rows`` (sorted oldest first)."""
+        n = 0
+        for row in reversed(rows):
+            if self._second(row) != second:
+                break
+            n += 1
+        return n
 
     # ------------------------------------------------------------------ symbols
 

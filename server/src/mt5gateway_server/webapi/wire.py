@@ -207,6 +207,10 @@ class TimeConvention:
         seconds = to_int(value)
         if seconds == 0:
             return None  # MT5 uses 0 for "never" / "unlimited"
+        return self.at_second(seconds)
+
+    def at_second(self, seconds: int) -> datetime:
+        """The instant of an MT5 second (a position, so 0 is 1970, not "never")."""
         return _EPOCH + timedelta(seconds=seconds) - self.server_utc_offset
 
     def from_millis(self, value: object) -> datetime | None:

@@ -1,14 +1,18 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from mt5gateway_server.webapi import (
+    MAX_HISTORY_ROWS,
+    MAX_TICK_SPAN,
+    HistoryPosition,
     NewUser,
     NotReady,
     Partial,
     ServerConfig,
     WebApiClient,
 )
+from mt5gateway_server.webapi.models import parse_tick_rows
 from mt5gateway_server.webapi.session import scrub
 from mt5gateway_server.webapi.wire import Envelope
 from pydantic import SecretStr
@@ -55,9 +59,11 @@ async def test_tick_history_continues_after_partial_without_duplicates():
         ]
     )
     client = WebApiClient(pool)  # type: ignore[arg-type]
-    rows = await client.tick_history(
+    page = await client.tick_history(
         "EURUSD", T0, datetime(2024, 1, 2, tzinfo=UTC), "ba"
     )
+    assert page.next is None
+    rows = page.rows
     assert [r.time.timestamp() for r in rows if r.time] == [
         S0,
         S0 + 1,
@@ -70,6 +76,59 @@ async def test_tick_history_continues_after_partial_without_duplicates():
     assert froms == [S0, S0, S0 + 2]
     assert pool.calls[0][1]["data"] == "dba"
     assert pool.sleeps == [0.1]
+
+
+def tick_rows(*stamps):
+    return [[ms(sec, frac), 1.1, 1.2] for sec, frac in stamps]
+
+
+async def test_history_stops_at_the_limit_and_resumes_inside_a_second():
+    # Three rows share second 2; the page ends after the first of them.
+    answer = tick_rows((0, 0), (1, 0), (2, 100), (2, 200), (2, 300), (3, 0))
+    pool = FakePool([Envelope(0, "Done", answer)])
+    client = WebApiClient(pool)  # type: ignore[arg-type]
+    end = T0 + timedelta(days=1)
+    first = await client.tick_history("EURUSD", T0, end, "ba", limit=3)
+    assert [r.time for r in first.rows] == [r.time for r in parse(answer[:3])]
+    assert first.next == HistoryPosition(T0 + timedelta(seconds=2), 1)
+    # The next page asks from that second and drops the row already returned.
+    pool.answers.append(Envelope(0, "Done", answer[2:]))
+    second = await client.tick_history(
+        "EURUSD", T0, end, "ba", limit=1, resume=first.next
+    )
+    assert pool.calls[1][1]["from"] == S0 + 2
+    assert [r.time for r in second.rows] == [r.time for r in parse(answer[3:4])]
+    assert second.next == HistoryPosition(T0 + timedelta(seconds=2), 2)
+    pool.answers.append(Envelope(0, "Done", answer[2:]))
+    last = await client.tick_history(
+        "EURUSD", T0, end, "ba", limit=2, resume=second.next
+    )
+    assert [r.time for r in last.rows] == [r.time for r in parse(answer[4:])]
+    assert last.next is None  # the range ended inside the page
+
+
+async def test_history_does_not_ask_again_once_the_page_is_full():
+    first = tick_rows((0, 0), (1, 0), (2, 0))
+    pool = FakePool([Envelope(14, "partial", first)])
+    client = WebApiClient(pool)  # type: ignore[arg-type]
+    page = await client.tick_history("EURUSD", T0, T0 + timedelta(days=1), limit=2)
+    assert len(page.rows) == 2
+    assert len(pool.calls) == 1  # the partial answer's rest is never fetched
+    assert page.next == HistoryPosition(T0 + timedelta(seconds=2), 0)
+
+
+async def test_history_limits_are_checked_before_any_request():
+    pool = FakePool([])
+    client = WebApiClient(pool)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="longer than 31 days"):
+        await client.tick_history("EURUSD", T0, T0 + MAX_TICK_SPAN + timedelta(1))
+    with pytest.raises(ValueError, match="limit"):
+        await client.chart_get("EURUSD", T0, T0, limit=MAX_HISTORY_ROWS + 1)
+    assert pool.calls == []
+
+
+def parse(rows):
+    return parse_tick_rows(rows, "dba")
 
 
 async def test_history_not_ready_is_bounded():
