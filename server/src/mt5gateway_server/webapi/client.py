@@ -57,6 +57,9 @@ MAX_PAGE = 100  # get_page "total" limit (§9.1)
 # The most rows one tick_history / chart_get call collects: fetching stops there (the
 # rest is reached with ``resume``), so one call holds at most this plus one answer.
 MAX_HISTORY_ROWS = 100_000
+# Logins, groups or tickets of one get_batch call (what MT5 answers for a group mask
+# is MT5's to bound: callers keep masks narrow and history windows short).
+MAX_BATCH_ITEMS = 1000
 # The widest time range of one tick_history / chart_get call.
 MAX_TICK_SPAN = timedelta(days=31)
 MAX_BAR_SPAN = timedelta(days=366)
@@ -190,6 +193,8 @@ def _one_of(**lists: Sequence[Any] | None) -> None:
     given = [k for k, v in lists.items() if v is not None]
     if len(given) != 1:
         raise ValueError(f"pass exactly one of {', '.join(lists)}")
+    if len(lists[given[0]] or ()) > MAX_BATCH_ITEMS:
+        raise ValueError(f"at most {MAX_BATCH_ITEMS} {given[0]} per batch")
 
 
 # Beyond this, batch lists move from the query string into a JSON body (POST),

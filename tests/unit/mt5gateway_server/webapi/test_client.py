@@ -117,13 +117,15 @@ async def test_history_does_not_ask_again_once_the_page_is_full():
     assert page.next == HistoryPosition(T0 + timedelta(seconds=2), 0)
 
 
-async def test_history_limits_are_checked_before_any_request():
+async def test_read_limits_are_checked_before_any_request():
     pool = FakePool([])
     client = WebApiClient(pool)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="longer than 31 days"):
         await client.tick_history("EURUSD", T0, T0 + MAX_TICK_SPAN + timedelta(1))
     with pytest.raises(ValueError, match="limit"):
         await client.chart_get("EURUSD", T0, T0, limit=MAX_HISTORY_ROWS + 1)
+    with pytest.raises(ValueError, match="at most 1000 logins"):
+        await client.deal_get_batch(logins=range(1001), from_=T0, to=T0)
     assert pool.calls == []
 
 
