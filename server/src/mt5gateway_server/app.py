@@ -12,14 +12,16 @@ import asyncio
 import contextlib
 import signal
 import sys
+import tempfile
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pydantic import SecretStr
 
 from mt5gateway_server.audit import AuditFeed
-from mt5gateway_server.cache.redis import redis_client
+from mt5gateway_server.cache.redis import RedisConfig, redis_client
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.rpc.deps import ServiceDeps
 from mt5gateway_server.rpc.server import GatewayServer, build_servicers
@@ -27,6 +29,7 @@ from mt5gateway_server.rpc.services.quote_stream import open_quote_streaming
 from mt5gateway_server.settings import Settings, format_host_port, parse_host_port
 from mt5gateway_server.telemetry import Telemetry
 from mt5gateway_server.webapi import AuthError, PoolManager, ServerConfig
+from mt5gateway_server.webapi.retry import remaining
 from mt5gateway_server.writes import (
     DATABASE_FILE,
     StoreConfig,
@@ -35,7 +38,7 @@ from mt5gateway_server.writes import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Iterable
 
     from mt5sim import Simulator
     from redis.asyncio import Redis
@@ -60,16 +63,30 @@ _SIM_MANAGER_PASSWORD = "Password1"  # noqa: S105 - mt5sim's documented demo man
 # How long start-up waits for a first MT5 session before serving anyway (health
 # reports NOT_SERVING until one is ready).
 _START_WAIT_SECONDS = 15.0
-# The embedded simulator's pool keeps ServerConfig's read timeout.
-_DEMO_READ_TIMEOUT_SECONDS = 10.0
 
 
-def write_store_config(settings: Settings) -> StoreConfig:
-    """Settings -> the write store's own config."""
+def redis_config(settings: Settings) -> RedisConfig:
+    """Settings -> the Redis client's own config."""
+    cfg = settings.redis
+    return RedisConfig(
+        url=None if cfg.url is None else str(cfg.url),
+        socket_timeout_seconds=cfg.socket_timeout_seconds,
+        connect_timeout_seconds=cfg.connect_timeout_seconds,
+        health_check_interval_seconds=cfg.health_check_interval_seconds,
+        max_connections=cfg.max_connections,
+        retries=cfg.retries,
+        backoff_base_seconds=cfg.backoff_base_seconds,
+        backoff_cap_seconds=cfg.backoff_cap_seconds,
+    )
+
+
+def write_store_config(settings: Settings, data_dir: Path | None = None) -> StoreConfig:
+    """Settings -> the write store's own config (``data_dir`` overrides the
+    setting's)."""
     cfg = settings.idempotency
     return StoreConfig(
         backend=settings.write_store_backend,
-        sqlite_path=cfg.sqlite_path or settings.data_dir / DATABASE_FILE,
+        sqlite_path=cfg.sqlite_path or (data_dir or settings.data_dir) / DATABASE_FILE,
         ttl_seconds=cfg.ttl_seconds,
         lease_seconds=cfg.pending_lease_seconds,
         wait_timeout_seconds=cfg.wait_timeout_seconds,
@@ -78,33 +95,51 @@ def write_store_config(settings: Settings) -> StoreConfig:
     )
 
 
-def _settle_seconds(settings: Settings) -> Callable[[str], float]:
+def settle_seconds(
+    settings: Settings, configs: Iterable[ServerConfig]
+) -> Callable[[str], float]:
     """How long after sending a write it can still apply, per MT5 server: the
-    setting, else three read timeouts (the gateway closes a connection whose answer
-    is late; bytes still in flight then are the kernel's and MT5's queue)."""
+    setting, else three of the server's read timeouts. The gateway closes a connection
+    whose answer is late, so what can still land afterwards is what was already in
+    flight (kernel buffers, MT5's queue); an intermediary that holds requests longer
+    (a proxy, a load balancer) needs the setting raised."""
     fixed = settings.idempotency.settle_seconds
     by_server = {
-        name: fixed if fixed is not None else 3 * server.read_timeout_seconds
-        for name, server in settings.mt5.items()
+        cfg.name: fixed if fixed is not None else 3 * cfg.read_timeout
+        for cfg in configs
     }
-    fallback = fixed if fixed is not None else 3 * _DEMO_READ_TIMEOUT_SECONDS
-    return lambda server: by_server.get(server, fallback)
+    longest = max(by_server.values(), default=fixed or 30.0)
+    return lambda server: by_server.get(server, longest)
 
 
 @contextlib.asynccontextmanager
 async def open_write_engine(
-    settings: Settings, redis: Redis | None, metrics: Metrics | None
+    settings: Settings,
+    configs: Iterable[ServerConfig],
+    redis: Redis | None,
+    metrics: Metrics | None,
 ) -> AsyncIterator[WriteEngine]:
-    """The write store (with its audit feed) and the engine over it."""
-    feed = AuditFeed(file=settings.audit.file)
-    store = await open_store(write_store_config(settings), redis, feed)
-    try:
+    """The write store (with its audit feed) and the engine over it.
+
+    In demo mode, unless a data_dir is set, the store lives in a temporary directory
+    that goes with the process, like the embedded simulator's accounts.
+    """
+    async with AsyncExitStack() as stack:
+        data_dir: Path | None = None
+        if settings.demo and "data_dir" not in settings.model_fields_set:
+            data_dir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="mt5gw-demo-"))
+            )
+        feed = AuditFeed(file=settings.audit.file)
+        stack.push_async_callback(feed.aclose)
+        store = await open_store(write_store_config(settings, data_dir), redis, feed)
+        stack.push_async_callback(store.aclose)
         yield WriteEngine(
-            store, settle_seconds=_settle_seconds(settings), metrics=metrics
+            store,
+            settle_seconds=settle_seconds(settings, configs),
+            metrics=metrics,
+            remaining=remaining,
         )
-    finally:
-        await store.aclose()
-        await feed.aclose()
 
 
 def _pool_configs(settings: Settings) -> list[ServerConfig]:
@@ -191,10 +226,7 @@ async def open_app(
         telemetry = Telemetry.start(settings, install_global=install_global_telemetry)
         # In a thread: flushing spans to a slow collector must not block the loop.
         stack.push_async_callback(asyncio.to_thread, telemetry.shutdown)
-        redis = await stack.enter_async_context(redis_client(settings))
-        writes = await stack.enter_async_context(
-            open_write_engine(settings, redis, telemetry.metrics)
-        )
+        redis = await stack.enter_async_context(redis_client(redis_config(settings)))
 
         sim: Simulator | None = None
         if settings.demo:
@@ -208,6 +240,10 @@ async def open_app(
             configs, metrics=telemetry.metrics.webapi_hooks(telemetry.tracing)
         )
         stack.push_async_callback(pools.aclose)
+        # Before the pools start: nothing writes yet, and a bad store stops start-up.
+        writes = await stack.enter_async_context(
+            open_write_engine(settings, configs, redis, telemetry.metrics)
+        )
         await _start_pools(pools)
 
         deps = ServiceDeps(

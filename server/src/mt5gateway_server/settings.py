@@ -398,17 +398,34 @@ class TelemetrySettings(_Section):
 
 
 class IdempotencySettings(_Section):
+    """The write store: every MT5 write's request_id, state and audit trail."""
+
+    # auto: Redis when redis.url is set (replicas share it), else SQLite in data_dir
+    # (durable: survives kill -9). memory: tests only, forgets on restart.
+    store: Literal["auto", "sqlite", "redis", "memory"] = "auto"
+    # The SQLite file; default <data_dir>/mt5gateway.sqlite3.
+    sqlite_path: Path | None = None
     # How long a final outcome is remembered; money needs at least 24 h.
     ttl_seconds: Annotated[int, Field(ge=MIN_MONEY_IDEMPOTENCY_TTL_SECONDS)] = (
         MIN_MONEY_IDEMPOTENCY_TTL_SECONDS
     )
-    # The executing replica renews its claim this often-ish; if it dies the claim
-    # expires after this long and the next caller must reconcile.
-    pending_lease_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # The executing replica renews its claim every third of this; if it dies, the
+    # claim expires after this long and the next caller reconciles (the SQLite store
+    # ends a dead process's leases when it restarts).
+    pending_lease_seconds: Annotated[float, Field(gt=0)] = 10.0
     # A concurrent duplicate waits this long for the first call to finish.
     wait_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
-    # In-memory store bound (final outcomes evicted oldest first; pending never).
+    # In-memory store bound (final outcomes evicted oldest first; open ones never).
     max_entries: Annotated[int, Field(ge=1)] = 100_000
+    # After a write's answer is lost, "not applied" is only concluded this long after
+    # it was sent (until then: MT5_OUTCOME_UNKNOWN). None: 3 x the MT5 server's
+    # read_timeout_seconds. Raise it if anything between the gateway and MT5 (a
+    # proxy, a load balancer) can hold a request longer.
+    settle_seconds: Annotated[float, Field(gt=0)] | None = None
+    # Base32 characters of the reconciliation tag in balance comments ("gw:" + tag +
+    # " " take 4 + tag_chars of MT5's 31). Fewer leave more to the caller's comment
+    # and raise the (tiny) chance of a false match: see writes/balance.py.
+    tag_chars: Annotated[int, Field(ge=6, le=16)] = 10
 
 
 class QuoteSettings(_Section):
@@ -418,9 +435,11 @@ class QuoteSettings(_Section):
 
 
 class AuditSettings(_Section):
-    # JSON lines appended here; None: the structlog logger "audit" (stdout).
+    # The durable trail is in the write store (SQLite table or Redis stream); this
+    # feed also writes each record as a JSON line here. None: the structlog logger
+    # "audit" (stdout).
     file: Path | None = None
-    # With Redis, records are also XADDed to mt5gw:v1:audit, trimmed to about this.
+    # With Redis, the audit stream mt5gw:v1:audit is trimmed to about this.
     stream_maxlen: Annotated[int, Field(ge=1)] = 1_000_000
 
 
@@ -453,6 +472,22 @@ class Settings(BaseSettings):
     idempotency: IdempotencySettings = IdempotencySettings()
     quotes: QuoteSettings = QuoteSettings()
     audit: AuditSettings = AuditSettings()
+    # Where the gateway keeps state that must survive a restart (the write store).
+    data_dir: Path = Path("mt5gateway-data")
+
+    @model_validator(mode="after")
+    def _check_write_store(self) -> Self:
+        if self.idempotency.store == "redis" and self.redis.url is None:
+            raise ValueError("idempotency.store = redis needs redis.url")
+        return self
+
+    @property
+    def write_store_backend(self) -> Literal["sqlite", "redis", "memory"]:
+        """The write store in use (``idempotency.store`` with auto resolved)."""
+        chosen = self.idempotency.store
+        if chosen == "auto":
+            return "redis" if self.redis.url is not None else "sqlite"
+        return chosen
 
     @classmethod
     def settings_customise_sources(

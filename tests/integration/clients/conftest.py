@@ -59,12 +59,18 @@ class RunningGateway:
         return result
 
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
+        # A loop that already ended (start-up failed) has nothing left to stop.
+        if (
+            self._loop is not None
+            and self._stop is not None
+            and not self._loop.is_closed()
+        ):
             self._loop.call_soon_threadsafe(self._stop.set)
 
 
-def _settings(sim: Simulator, grpc: dict[str, Any]) -> Settings:
+def _settings(sim: Simulator, grpc: dict[str, Any], data_dir: Path) -> Settings:
     return Settings(
+        data_dir=data_dir,
         mt5={
             "main": Mt5ServerSettings.model_validate(
                 {
@@ -81,12 +87,17 @@ def _settings(sim: Simulator, grpc: dict[str, Any]) -> Settings:
     )
 
 
-def _serve(box: RunningGateway, ready: threading.Event, grpc: dict[str, Any]) -> None:
+def _serve(
+    box: RunningGateway, ready: threading.Event, grpc: dict[str, Any], data_dir: Path
+) -> None:
     async def main() -> None:
         box._loop = asyncio.get_running_loop()
         box._stop = asyncio.Event()
         config = SimConfig(tls=False, seed=1, ticks_per_second=20, idle_timeout=60.0)
-        async with Simulator(config) as sim, open_app(_settings(sim, grpc)) as app:
+        async with (
+            Simulator(config) as sim,
+            open_app(_settings(sim, grpc, data_dir)) as app,
+        ):
             box.target = f"127.0.0.1:{app.port}"
             box.sim_url = sim.url
             ready.set()
@@ -100,10 +111,12 @@ def _serve(box: RunningGateway, ready: threading.Event, grpc: dict[str, Any]) ->
         ready.set()
 
 
-def _run_gateway(grpc: dict[str, Any]) -> Iterator[RunningGateway]:
+def _run_gateway(grpc: dict[str, Any], data_dir: Path) -> Iterator[RunningGateway]:
     box = RunningGateway()
     ready = threading.Event()
-    thread = threading.Thread(target=_serve, args=(box, ready, grpc), daemon=True)
+    thread = threading.Thread(
+        target=_serve, args=(box, ready, grpc, data_dir), daemon=True
+    )
     thread.start()
     if not ready.wait(_START_TIMEOUT_SECONDS) or box.error is not None:
         box.stop()
@@ -116,8 +129,8 @@ def _run_gateway(grpc: dict[str, Any]) -> Iterator[RunningGateway]:
 
 
 @pytest.fixture(scope="module")
-def live_gateway() -> Iterator[RunningGateway]:
-    yield from _run_gateway({})
+def live_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    yield from _run_gateway({}, tmp_path_factory.mktemp("gateway-data"))
 
 
 @dataclass(frozen=True)
@@ -198,12 +211,15 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 
 
 @pytest.fixture(scope="module")
-def live_tls_gateway(tls_files: TlsFiles) -> Iterator[RunningGateway]:
+def live_tls_gateway(
+    tls_files: TlsFiles, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningGateway]:
     """A gateway with TLS and mutual TLS on (callers need a ``client_ca`` cert)."""
     yield from _run_gateway(
         {
             "tls_cert_file": tls_files.server_cert,
             "tls_key_file": tls_files.server_key,
             "tls_client_ca_file": tls_files.client_ca,
-        }
+        },
+        tmp_path_factory.mktemp("gateway-data"),
     )

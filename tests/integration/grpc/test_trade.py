@@ -455,19 +455,40 @@ async def test_answer_lost_after_apply_is_reconciled(gateway: Gateway) -> None:
     assert (await gateway.stats())["balance_operations"]["count"] == 1
 
 
-async def test_request_lost_before_apply_is_retryable_with_the_same_id(
-    gateway: Gateway,
-) -> None:
-    await gateway.faults(drop_rate=1.0, commands=["trade/balance"])
-    request = deposit("7")
-    failure = await rpc_error(gateway.trade.CreateBalanceOperation(request))
-    assert failure.code is grpc.StatusCode.UNAVAILABLE
+SETTLE = {"settle_seconds": 2.0}  # short, so the tests wait it out
+
+
+def _delay(failure: Any) -> float:
     assert failure.retry is not None
-    assert (await gateway.stats())["balance_operations"]["count"] == 0
-    await recovered(gateway)
-    reply = await gateway.trade.CreateBalanceOperation(request)
-    assert not reply.replayed
-    assert (await gateway.stats())["balance_operations"]["count"] == 1
+    return float(failure.retry.retry_delay.ToTimedelta().total_seconds())
+
+
+async def test_request_lost_before_apply_is_written_once_the_window_settles(
+    sim: Any, make_gateway: Any, rpc_error: Any
+) -> None:
+    async with make_gateway(sim, idempotency=SETTLE) as gw:
+        await gw.faults(drop_rate=1.0, commands=["trade/balance"])
+        request = deposit("7")
+        failure = await rpc_error(gw.trade.CreateBalanceOperation(request))
+        # The connection dropped after the bytes left: it may have applied.
+        assert failure.code is grpc.StatusCode.DEADLINE_EXCEEDED
+        assert failure.reason == "MT5_OUTCOME_UNKNOWN"
+        assert 0 < _delay(failure) <= 2.0
+        await recovered(gw)
+        # Inside the window a repeat looks the deal up and never writes.
+        early = await rpc_error(gw.trade.CreateBalanceOperation(request))
+        assert early.reason == "MT5_OUTCOME_UNKNOWN"
+        assert _delay(early) <= _delay(failure)
+        assert (await gw.stats())["balance_operations"]["count"] == 0
+        await asyncio.sleep(_delay(early))
+        reply = await gw.trade.CreateBalanceOperation(request)
+        assert not reply.replayed
+        again = await gw.trade.CreateBalanceOperation(request)
+        assert again.replayed
+        assert again.balance_operation == reply.balance_operation
+        stats = await gw.stats()
+        assert stats["balance_operations"]["count"] == 1
+        assert stats["requests"]["trade/balance"] == 2  # the lost one and the one
 
 
 async def test_outcome_unknown_when_mt5_cannot_be_asked(gateway: Gateway) -> None:
@@ -480,7 +501,7 @@ async def test_outcome_unknown_when_mt5_cannot_be_asked(gateway: Gateway) -> Non
     failure = await rpc_error(gateway.trade.CreateBalanceOperation(request, timeout=20))
     assert failure.code is grpc.StatusCode.DEADLINE_EXCEEDED
     assert failure.reason == "MT5_OUTCOME_UNKNOWN"
-    assert failure.retry is None
+    assert failure.retry is not None  # when a repeat can settle it
     await recovered(gateway)
     # The repeat reconciles (finds the deal) and never writes again.
     reply = await gateway.trade.CreateBalanceOperation(request)
@@ -490,23 +511,23 @@ async def test_outcome_unknown_when_mt5_cannot_be_asked(gateway: Gateway) -> Non
     assert stats["requests"]["trade/balance"] == 1
 
 
-async def test_unknown_then_provably_absent_then_applied_once(gateway: Gateway) -> None:
-    await gateway.faults(drop_rate=1.0, commands=["trade/balance", "deal/get_batch"])
-    request = deposit("8.25")
-    failure = await rpc_error(gateway.trade.CreateBalanceOperation(request, timeout=20))
-    assert failure.reason == "MT5_OUTCOME_UNKNOWN"
-    await recovered(gateway)
-    # The repeat can tell now: not applied (retryable), and it wrote nothing.
-    failure = await rpc_error(gateway.trade.CreateBalanceOperation(request))
-    assert failure.code is grpc.StatusCode.UNAVAILABLE
-    assert failure.retry is not None
-    assert (await gateway.stats())["balance_operations"]["count"] == 0
-    reply = await gateway.trade.CreateBalanceOperation(request)
-    assert not reply.replayed
-    again = await gateway.trade.CreateBalanceOperation(request)
-    assert again.replayed
-    assert again.balance_operation == reply.balance_operation
-    assert (await gateway.stats())["balance_operations"]["count"] == 1
+async def test_unknown_then_provably_absent_then_applied_once(
+    sim: Any, make_gateway: Any, rpc_error: Any
+) -> None:
+    async with make_gateway(sim, idempotency=SETTLE) as gw:
+        await gw.faults(drop_rate=1.0, commands=["trade/balance", "deal/get_batch"])
+        request = deposit("8.25")
+        failure = await rpc_error(gw.trade.CreateBalanceOperation(request, timeout=20))
+        assert failure.reason == "MT5_OUTCOME_UNKNOWN"
+        await recovered(gw)
+        await asyncio.sleep(2.0)  # past the settle window of the lost write
+        # The repeat can tell now: absent, and no write can still land: the one write.
+        reply = await gw.trade.CreateBalanceOperation(request)
+        assert not reply.replayed
+        again = await gw.trade.CreateBalanceOperation(request)
+        assert again.replayed
+        assert again.balance_operation == reply.balance_operation
+        assert (await gw.stats())["balance_operations"]["count"] == 1
 
 
 async def test_money_operations_are_audited(
