@@ -5,6 +5,7 @@ No proto types here; the gRPC layer maps these DTOs. Passwords go only in JSON b
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -36,7 +37,7 @@ from mt5gateway_server.webapi.models import (
     parse_chart_bars,
     parse_tick_rows,
 )
-from mt5gateway_server.webapi.retry import ExponentialBackoff
+from mt5gateway_server.webapi.retry import ExponentialBackoff, RetryPolicy, Sleep
 from mt5gateway_server.webapi.wire import (
     Envelope,
     JsonBody,
@@ -275,11 +276,16 @@ def _single(env: Envelope, key: str) -> object:
 class WebApiClient:
     """Typed MT5 commands over one server's pool (``PoolManager.client(name)``)."""
 
-    def __init__(self, pool: SessionPool) -> None:
+    def __init__(self, pool: SessionPool, *, sleep: Sleep = asyncio.sleep) -> None:
         self.pool = pool
         self.server = pool.name
         self._tc = TimeConvention(pool.config.server_utc_offset)
-        self._not_ready_backoff = ExponentialBackoff(0.1, 2.0)
+        # History not loaded yet (retcode 1): asked again, with patience to spare.
+        self._not_ready = RetryPolicy(
+            attempts=1 + pool.config.not_ready_retries,
+            backoff=ExponentialBackoff(0.1, 2.0),
+            sleep=sleep,
+        )
 
     def __repr__(self) -> str:
         return f"<WebApiClient {self.pool!r}>"
@@ -730,17 +736,17 @@ class WebApiClient:
     async def _history_answer(
         self, command: str, params: Mapping[str, QueryValue]
     ) -> Envelope:
-        not_ready = 0
-        while True:
+        async def attempt() -> Envelope:
             env = await self._read(command, params, accept=_HISTORY_ACCEPT)
-            if env.retcode != _NOT_READY:
-                return env
-            not_ready += 1
-            if not_ready > self.pool.config.not_ready_retries:
+            if env.retcode == _NOT_READY:
                 raise NotReady(
                     env.retcode, env.text, server=self.server, command=command
                 )
-            await self.pool.sleep(self._not_ready_backoff.compute(not_ready))
+            return env
+
+        return await self._not_ready.call(
+            attempt, is_retryable=lambda exc: isinstance(exc, NotReady)
+        )
 
     def _partial_cut(
         self,

@@ -9,7 +9,9 @@ these in ``session.py`` and nowhere else. Messages never contain passwords;
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
+
+from mt5gateway_server.webapi.retry import RetcodeAction, retcode_action
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -100,8 +102,6 @@ class OutcomeUnknown(WebApiError):
 class RetcodeError(WebApiError):
     """MT5 answered with a non-zero retcode."""
 
-    retryable: ClassVar[bool] = False
-
     def __init__(
         self,
         retcode: int,
@@ -115,6 +115,11 @@ class RetcodeError(WebApiError):
         )
         self.retcode = retcode
         self.text = text
+
+    @property
+    def retryable(self) -> bool:
+        """A read so answered may be sent again (``retry.retcode_action``)."""
+        return retcode_action(self.retcode, write=False) is RetcodeAction.RETRY
 
 
 class NotFound(RetcodeError):
@@ -130,7 +135,7 @@ class NoPermission(RetcodeError):
 
 
 class TooFrequent(RetcodeError):
-    retryable = True
+    pass
 
 
 class NoMoney(RetcodeError):
@@ -148,13 +153,9 @@ class Rejected(RetcodeError):
 class Unavailable(RetcodeError):
     """The server side is unavailable or timed out (7, 9, 10, 11, 15, 10012)."""
 
-    retryable = True
-
 
 class NotReady(RetcodeError):
     """Retcode 1: the access server does not have the data yet (history answers)."""
-
-    retryable = True
 
 
 class Partial(RetcodeError):

@@ -39,9 +39,11 @@ from mt5gateway_server.webapi.retry import (
     Clock,
     ExponentialBackoff,
     FullJitterBackoff,
+    RetcodeAction,
     RetryPolicy,
     Sleep,
     current_deadline,
+    retcode_action,
 )
 from mt5gateway_server.webapi.session import Mt5Session, SessionState
 from mt5gateway_server.webapi.tasks import spawn
@@ -397,51 +399,40 @@ class SessionPool:
     ) -> Envelope:
         """Run a command on a pooled session and check its retcode.
 
-        Reads are retried on another session after transport errors and retryable
-        retcodes (12, 1018, 10024, 7, 9, 10, 11, 15), within the deadline. Writes are
-        retried only when they provably never left (connect failed, handshake failed).
-        Retcode 0 and those in ``accept`` are returned; others raise ``RetcodeError``.
+        Reads are retried on another session after transport errors and the retcodes
+        ``retry.retcode_action`` retries, within the deadline. Writes are retried only
+        when they provably never left (connect failed, handshake failed). Retcode 0
+        and those in ``accept`` are returned; others raise ``RetcodeError``.
         """
-        failures = 0
-        while True:
-            try:
-                async with self.lease() as session:
-                    env = await session.request(command, params, body=body, write=write)
-            except (PoolTimeout, CircuitOpen, DeadlineExceeded):
-                raise
-            except (ConnectError, AuthError) as exc:
-                # Nothing reached MT5: safe to retry, writes included.
-                last: WebApiError = exc
-                if isinstance(exc, ConnectError):
-                    self._breaker.record_failure()
-            except (ReadError, ReadTimeout) as exc:
-                # Reads, or a write whose re-login failed before it was sent; a write
-                # that may have reached MT5 raised OutcomeUnknown instead.
-                last = exc
-            else:
-                self._breaker.record_success()
-                if env.retcode == 0 or env.retcode in accept:
-                    return env
-                err = retcode_error(
-                    env.retcode, env.text, server=self.name, command=command
-                )
-                if write or not err.retryable:
-                    raise err
-                last = err
-            failures += 1
-            delay = self._retry.delay(failures, current_deadline())
-            if delay is None:
-                raise last
-            log.info(
-                "mt5_request_retry",
-                server=self.name,
-                command=command,
-                attempt=failures + 1,
-                error=type(last).__name__,
-                retcode=last.retcode if isinstance(last, RetcodeError) else None,
-                delay=round(delay, 4),
+
+        async def attempt() -> Envelope:
+            async with self.lease() as session:
+                env = await session.request(command, params, body=body, write=write)
+            self._breaker.record_success()
+            if env.retcode == 0 or env.retcode in accept:
+                return env
+            raise retcode_error(
+                env.retcode, env.text, server=self.name, command=command
             )
-            await self._sleep(delay)
+
+        def on_fail(exc: Exception, retry_in: float | None) -> None:
+            if isinstance(exc, ConnectError):
+                self._breaker.record_failure()
+            if retry_in is not None:
+                log.info(
+                    "mt5_request_retry",
+                    server=self.name,
+                    command=command,
+                    error=type(exc).__name__,
+                    retcode=exc.retcode if isinstance(exc, RetcodeError) else None,
+                    delay=round(retry_in, 4),
+                )
+
+        return await self._retry.call(
+            attempt,
+            is_retryable=lambda exc: _may_resend(exc, write=write),
+            on_fail=on_fail,
+        )
 
     # ------------------------------------------------------------------ shutdown
 
@@ -475,6 +466,21 @@ class SessionPool:
         from mt5gateway_server.webapi.client import WebApiClient  # noqa: PLC0415
 
         return WebApiClient(self)
+
+
+def _may_resend(exc: Exception, *, write: bool) -> bool:
+    """May a request that failed so go out again (on any session)?"""
+    if isinstance(exc, PoolTimeout | CircuitOpen | DeadlineExceeded):
+        return False  # out of time or sessions: the caller decides
+    if isinstance(exc, ConnectError | AuthError):
+        return True  # nothing reached MT5, writes included
+    if isinstance(exc, ReadError | ReadTimeout):
+        # Reads, or a write whose re-login failed before it was sent; a write that
+        # may have reached MT5 raised OutcomeUnknown instead.
+        return True
+    if isinstance(exc, RetcodeError):
+        return retcode_action(exc.retcode, write=write) is RetcodeAction.RETRY
+    return False
 
 
 class PoolManager:

@@ -1,4 +1,5 @@
-"""Backoff strategy objects, the per-server circuit breaker and the retry policy.
+"""Backoff strategies, the per-server circuit breaker, the one retry loop
+(``RetryPolicy.call``), the one table of retcode actions, and the call deadline.
 
 Time and randomness are injected so tests assert exact delays without sleeping.
 """
@@ -14,7 +15,9 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
+T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 Rng = Callable[[], float]  # uniform in [0, 1)
@@ -145,7 +148,7 @@ class CircuitBreaker:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How often and how long to retry an idempotent call; never past the deadline."""
+    """The one retry loop (``call``): how often, how long, never past the deadline."""
 
     attempts: int = 4  # total, including the first
     backoff: Backoff = ExponentialBackoff(0.05, 1.0)
@@ -157,9 +160,70 @@ class RetryPolicy:
         if failures >= self.attempts:
             return None
         pause = self.backoff.compute(failures)
-        if deadline is not None and self.clock() + pause >= deadline:
+        # Without a pause the next attempt itself reports a deadline that has passed.
+        if pause and deadline is not None and self.clock() + pause >= deadline:
             return None
         return pause
+
+    async def call(
+        self,
+        do: Callable[[], Awaitable[T]],
+        *,
+        is_retryable: Callable[[Exception], bool],
+        on_fail: Callable[[Exception, float | None], None] | None = None,
+    ) -> T:
+        """``await do()`` until it returns; an exception ``is_retryable`` refuses, or
+        the last one once attempts or the deadline run out, is raised. ``on_fail`` sees
+        every retryable failure with the delay before the next attempt (None: none)."""
+        failures = 0
+        while True:
+            try:
+                return await do()
+            except Exception as exc:
+                if not is_retryable(exc):
+                    raise
+                failures += 1
+                delay = self.delay(failures, current_deadline())
+                if on_fail is not None:
+                    on_fail(exc, delay)
+                if delay is None:
+                    raise
+                if delay:
+                    await self.sleep(delay)
+
+
+class RetcodeAction(enum.Enum):
+    ANSWER = "answer"  # returned (0 or accepted) or raised as RetcodeError
+    RETRY = "retry"  # reads only: sent again, on any session, after a backoff
+    REAUTH = "reauth"  # an established session logs in again and repeats it once
+
+
+# Reads answered so are sent again: the server was busy, unavailable or timed out
+# (7, 9, 10, 11, 12, 15, 1018, 10012, 10024) or has not loaded the data yet (1).
+RETRY_RETCODES = frozenset({1, 7, 9, 10, 11, 12, 15, 1018, 10012, 10024})
+
+
+def retcode_action(
+    retcode: int,
+    *,
+    write: bool,
+    reauth: frozenset[int] = frozenset(),
+    established: bool = True,
+) -> RetcodeAction:
+    """The one table of what a retcode does to the request that got it.
+
+    ``reauth`` (``ServerConfig.reauth_retcodes``, never 0, 9 or 10012): a server that
+    answers a forgotten session with a retcode instead of HTTP 403 refused the request,
+    so an established session logs in again and repeats it; on a fresh session the
+    retcode is the real answer. A write is never retried on a retcode: 9 and 10012
+    leave its outcome open (``OUTCOME_OPEN_RETCODES``, reconciled by the caller), any
+    other is its answer.
+    """
+    if retcode in reauth and established:
+        return RetcodeAction.REAUTH
+    if retcode in RETRY_RETCODES and not write:
+        return RetcodeAction.RETRY
+    return RetcodeAction.ANSWER
 
 
 # ---------------------------------------------------------------------------- deadline

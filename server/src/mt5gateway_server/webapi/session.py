@@ -43,7 +43,14 @@ from mt5gateway_server.webapi.http1 import (
     HttpProtocolError,
 )
 from mt5gateway_server.webapi.metrics import NullMetrics, WebApiMetrics
-from mt5gateway_server.webapi.retry import Clock, remaining
+from mt5gateway_server.webapi.retry import (
+    Clock,
+    NoBackoff,
+    RetcodeAction,
+    RetryPolicy,
+    remaining,
+    retcode_action,
+)
 from mt5gateway_server.webapi.tasks import spawn
 from mt5gateway_server.webapi.wire import (
     Envelope,
@@ -93,6 +100,23 @@ class _NewConnection(Exception):  # noqa: N818 - internal signal, not an error
 
 class _Forbidden(Exception):  # noqa: N818 - internal signal
     """HTTP 403: the server does not consider this connection authenticated."""
+
+
+class _ReauthRetcode(Exception):  # noqa: N818 - internal signal
+    """A configured ``reauth_retcodes`` answer on an established session."""
+
+    def __init__(self, env: Envelope) -> None:
+        super().__init__(env.retcode)
+        self.env = env
+
+
+def _needs_login(exc: Exception) -> bool:
+    return isinstance(exc, _NewConnection | _Forbidden | _ReauthRetcode)
+
+
+# A request refused as unauthenticated (nothing applied) is repeated after a new login,
+# at once; the third refusal in a row is final.
+_REAUTHENTICATE = RetryPolicy(attempts=3, backoff=NoBackoff())
 
 
 def scrub(params: Mapping[str, Any]) -> dict[str, str]:
@@ -481,7 +505,7 @@ class Mt5Session:
                 if self.state in _IN_PROGRESS:
                     self.state = SessionState.READY
 
-    async def _request_locked(  # noqa: C901 - one branch per failure class
+    async def _request_locked(
         self,
         command: str,
         params: Mapping[str, QueryValue],
@@ -490,62 +514,82 @@ class Mt5Session:
         write: bool,
     ) -> Envelope:
         method = "POST" if write or body is not None else "GET"
-        reauth_retcodes = self.config.reauth_retcodes
-        for attempt in (1, 2, 3):
-            fresh = not self._authenticated
-            if fresh:
+
+        async def attempt() -> Envelope:
+            established = self._authenticated
+            if not established:
                 await self._handshake()
                 self.state = SessionState.BUSY
-            try:
-                env = await self._exchange(method, command, params, body)
-            except _NewConnection:
-                # Stopped before connecting: nothing was sent. Re-authenticate first.
+            env = await self._send(method, command, params, body, write=write)
+            action = retcode_action(
+                env.retcode,
+                write=write,
+                reauth=self.config.reauth_retcodes,
+                established=established,
+            )
+            if action is RetcodeAction.REAUTH:
+                raise _ReauthRetcode(env)
+            return env
+
+        def on_fail(exc: Exception, retry_in: float | None) -> None:
+            # Each of these was refused before anything applied: log in again first.
+            self._authenticated = False
+            if isinstance(exc, _NewConnection):
                 self._metrics.reconnect(self.config.name, "connection_replaced")
-                continue
-            except _Forbidden:
-                # The server refused the request as unauthenticated: it was not applied.
-                self._authenticated = False
-                if attempt < 3:
-                    continue
-                self.state = SessionState.BROKEN
-                raise AuthError(
-                    "HTTP 403 after re-authentication",
-                    server=self.config.name,
-                    command=command,
-                ) from None
-            except DeadlineExceeded:
-                raise  # the caller ran out of time; the session is fine
-            except (ReadError, ReadTimeout) as exc:
-                self.state = SessionState.BROKEN
-                if write:
-                    raise self._unknown(command, params, body, exc.message) from exc
-                raise
-            except TransportError:
-                self.state = SessionState.BROKEN
-                raise
-            except ProtocolError as exc:
-                # An answer we cannot read says nothing about whether a write applied.
-                if write:
-                    raise self._unknown(command, params, body, exc.message) from exc
-                raise
-            if env.retcode in reauth_retcodes and not fresh and attempt < 3:
-                # Configured: this server answers a connection whose session it has
-                # forgotten with a retcode instead of HTTP 403 (PROTOCOL.md §4.3, INF).
-                # The request was refused, so nothing applied: log in once more and
-                # repeat. On a fresh session the same retcode is the real answer.
-                self._authenticated = False
+            elif isinstance(exc, _ReauthRetcode) and retry_in is not None:
                 self._metrics.reconnect(self.config.name, "unauthenticated_retcode")
                 log.info(
                     "mt5_session_reauth_on_retcode",
                     server=self.config.name,
                     command=command,
-                    retcode=env.retcode,
+                    retcode=exc.env.retcode,
                 )
-                continue
-            return env
-        raise ConnectError(  # pragma: no cover - three fresh connections in a row
-            "connection keeps changing", server=self.config.name, command=command
-        )
+
+        try:
+            return await _REAUTHENTICATE.call(
+                attempt, is_retryable=_needs_login, on_fail=on_fail
+            )
+        except _ReauthRetcode as exc:  # pragma: no cover - the repeat is fresh
+            return exc.env
+        except _Forbidden:
+            self.state = SessionState.BROKEN
+            raise AuthError(
+                "HTTP 403 after re-authentication",
+                server=self.config.name,
+                command=command,
+            ) from None
+        except _NewConnection:  # pragma: no cover - three fresh connections in a row
+            raise ConnectError(
+                "connection keeps changing", server=self.config.name, command=command
+            ) from None
+
+    async def _send(
+        self,
+        method: str,
+        command: str,
+        params: Mapping[str, QueryValue],
+        body: JsonBody,
+        *,
+        write: bool,
+    ) -> Envelope:
+        """One exchange; a write that may have reached MT5 becomes OutcomeUnknown."""
+        try:
+            return await self._exchange(method, command, params, body)
+        except DeadlineExceeded:
+            raise  # the caller ran out of time; the session is fine
+        except (ReadError, ReadTimeout) as exc:
+            self.state = SessionState.BROKEN
+            if write:
+                raise self._unknown(command, params, body, exc.message) from exc
+            raise
+        except TransportError:
+            self.state = SessionState.BROKEN
+            raise
+        except ProtocolError as exc:
+            # An answer we cannot read says nothing about whether a write applied.
+            if write:
+                raise self._unknown(command, params, body, exc.message) from exc
+            raise
 
     def _unknown(
         self, command: str, params: Mapping[str, QueryValue], body: JsonBody, why: str

@@ -43,6 +43,9 @@ class FakePool:
     async def sleep(self, delay):
         self.sleeps.append(delay)
 
+    def client(self):
+        return WebApiClient(self, sleep=self.sleep)  # type: ignore[arg-type]
+
 
 def ms(sec, frac=0):
     return (S0 + sec) * 1000 + frac
@@ -58,7 +61,7 @@ async def test_tick_history_continues_after_partial_without_duplicates():
             Envelope(0, "Done", second),
         ]
     )
-    client = WebApiClient(pool)  # type: ignore[arg-type]
+    client = pool.client()
     page = await client.tick_history(
         "EURUSD", T0, datetime(2024, 1, 2, tzinfo=UTC), "ba"
     )
@@ -86,7 +89,7 @@ async def test_history_stops_at_the_limit_and_resumes_inside_a_second():
     # Three rows share second 2; the page ends after the first of them.
     answer = tick_rows((0, 0), (1, 0), (2, 100), (2, 200), (2, 300), (3, 0))
     pool = FakePool([Envelope(0, "Done", answer)])
-    client = WebApiClient(pool)  # type: ignore[arg-type]
+    client = pool.client()
     end = T0 + timedelta(days=1)
     first = await client.tick_history("EURUSD", T0, end, "ba", limit=3)
     assert [r.time for r in first.rows] == [r.time for r in parse(answer[:3])]
@@ -110,7 +113,7 @@ async def test_history_stops_at_the_limit_and_resumes_inside_a_second():
 async def test_history_does_not_ask_again_once_the_page_is_full():
     first = tick_rows((0, 0), (1, 0), (2, 0))
     pool = FakePool([Envelope(14, "partial", first)])
-    client = WebApiClient(pool)  # type: ignore[arg-type]
+    client = pool.client()
     page = await client.tick_history("EURUSD", T0, T0 + timedelta(days=1), limit=2)
     assert len(page.rows) == 2
     assert len(pool.calls) == 1  # the partial answer's rest is never fetched
@@ -119,7 +122,7 @@ async def test_history_does_not_ask_again_once_the_page_is_full():
 
 async def test_read_limits_are_checked_before_any_request():
     pool = FakePool([])
-    client = WebApiClient(pool)  # type: ignore[arg-type]
+    client = pool.client()
     with pytest.raises(ValueError, match="longer than 31 days"):
         await client.tick_history("EURUSD", T0, T0 + MAX_TICK_SPAN + timedelta(1))
     with pytest.raises(ValueError, match="limit"):
@@ -135,7 +138,7 @@ def parse(rows):
 
 async def test_history_not_ready_is_bounded():
     pool = FakePool([Envelope(1, "OK/None")] * 10)
-    client = WebApiClient(pool)  # type: ignore[arg-type]
+    client = pool.client()
     with pytest.raises(NotReady):
         await client.chart_get("EURUSD", T0, T0)
     assert len(pool.calls) == 6  # 1 + not_ready_retries
@@ -145,7 +148,7 @@ async def test_history_not_ready_is_bounded():
 async def test_partial_without_progress_raises():
     rows = [[S0, 1, 2, 0.5, 1.5]]
     pool = FakePool([Envelope(14, "partial", rows)])
-    client = WebApiClient(pool)  # type: ignore[arg-type]
+    client = pool.client()
     with pytest.raises(Partial):
         await client.chart_get("EURUSD", T0, T0, "ohlc")
 
@@ -153,7 +156,7 @@ async def test_partial_without_progress_raises():
 async def test_passwords_only_in_bodies_and_hidden_from_repr():
     user = {"Login": "7", "Group": "demo\\forex", "Name": "A"}
     pool = FakePool([Envelope(0, "Done", user, {"login": "7"}), Envelope(0, "Done")])
-    client = WebApiClient(pool)  # type: ignore[arg-type]
+    client = pool.client()
     new = NewUser(
         group="demo\\forex",
         name="A",
@@ -188,7 +191,7 @@ def test_scrub_redacts_passwords():
 
 async def test_long_batch_lists_move_to_the_body():
     pool = FakePool([Envelope(0, "Done", []), Envelope(0, "Done", [])])
-    client = WebApiClient(pool)  # type: ignore[arg-type]
+    client = pool.client()
     await client.user_get_batch(logins=[1, 2])
     assert pool.calls[0][1] == {"login": ["1", "2"], "group": None}
     assert pool.calls[0][2] is None

@@ -10,7 +10,11 @@ from mt5gateway_server.webapi import (
     RetryPolicy,
     deadline_scope,
 )
-from mt5gateway_server.webapi.retry import current_deadline
+from mt5gateway_server.webapi.retry import (
+    RetcodeAction,
+    current_deadline,
+    retcode_action,
+)
 
 
 class FakeClock:
@@ -106,3 +110,94 @@ def test_deadline_scope_nests_to_earliest():
             assert inner is not None
             assert inner < outer
     assert current_deadline() is None
+
+
+class FlakyError(Exception):
+    pass
+
+
+async def test_retry_loop_sleeps_between_attempts_until_success():
+    sleeps, seen, calls = [], [], []
+
+    async def sleep(delay):
+        sleeps.append(delay)
+
+    async def do():
+        calls.append(1)
+        if len(calls) < 3:
+            raise FlakyError
+        return "done"
+
+    policy = RetryPolicy(attempts=4, backoff=ExponentialBackoff(0.1, 1.0), sleep=sleep)
+    result = await policy.call(
+        do,
+        is_retryable=lambda exc: isinstance(exc, FlakyError),
+        on_fail=lambda exc, delay: seen.append((type(exc), delay)),
+    )
+    assert result == "done"
+    assert sleeps == pytest.approx([0.1, 0.2])
+    assert seen == [(FlakyError, pytest.approx(0.1)), (FlakyError, pytest.approx(0.2))]
+
+
+async def test_retry_loop_gives_up_with_the_last_error():
+    seen, calls = [], []
+
+    async def sleep(delay):
+        pass
+
+    async def do():
+        calls.append(1)
+        raise FlakyError(len(calls))
+
+    policy = RetryPolicy(attempts=3, backoff=NoBackoff(), sleep=sleep)
+    with pytest.raises(FlakyError) as info:
+        await policy.call(
+            do,
+            is_retryable=lambda exc: isinstance(exc, FlakyError),
+            on_fail=lambda _exc, delay: seen.append(delay),
+        )
+    assert info.value.args == (3,)
+    assert seen == [0.0, 0.0, None]  # the last failure is reported too: no retry
+
+
+async def test_retry_loop_raises_what_is_not_retryable_at_once():
+    calls = []
+
+    async def do():
+        calls.append(1)
+        raise KeyError("x")
+
+    with pytest.raises(KeyError):
+        await RetryPolicy().call(
+            do, is_retryable=lambda exc: isinstance(exc, FlakyError)
+        )
+    assert len(calls) == 1
+
+
+async def test_retry_loop_stops_before_sleeping_past_the_deadline():
+    calls = []
+
+    async def do():
+        calls.append(1)
+        raise FlakyError
+
+    policy = RetryPolicy(attempts=10, backoff=ConstantBackoff(5.0))
+    with deadline_scope(1.0), pytest.raises(FlakyError):
+        await policy.call(do, is_retryable=lambda exc: isinstance(exc, FlakyError))
+    assert len(calls) == 1
+
+
+def test_retcode_table():
+    read, write = {"write": False}, {"write": True}
+    for code in (1, 7, 9, 10, 11, 12, 15, 1018, 10012, 10024):
+        assert retcode_action(code, **read) is RetcodeAction.RETRY
+        assert retcode_action(code, **write) is RetcodeAction.ANSWER
+    for code in (2, 3, 8, 13, 14, 3006, 10019):
+        assert retcode_action(code, **read) is RetcodeAction.ANSWER
+    reauth = frozenset({8})
+    assert retcode_action(8, write=True, reauth=reauth) is RetcodeAction.REAUTH
+    # On a session that has just logged in, the same retcode is the answer.
+    assert (
+        retcode_action(8, write=False, reauth=reauth, established=False)
+        is RetcodeAction.ANSWER
+    )
