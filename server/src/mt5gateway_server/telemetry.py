@@ -8,12 +8,17 @@ until a histogram ``record`` (~4.8 µs) turned out to cost four times a
 quote hub are read at scrape time (a collector), never pushed per call.
 
 Traces stay OpenTelemetry: a TracerProvider is built only when spans go somewhere
-(``traces_exporter`` console or otlp; see ``tracing.py``).
+(``traces_exporter`` console or otlp; see ``tracing.py``). The standard ``OTEL_*``
+variables apply where the gateway has no setting of its own (headers, timeout, TLS
+files, compression, batch sizes), and where its setting is left at the default
+(exporter, endpoint, service name, sampler); a ``MT5GW_TELEMETRY__*`` value that is
+set wins. ``OTEL_SDK_DISABLED=true`` turns traces off. docs/deployment.md lists them.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -21,14 +26,24 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from opentelemetry import trace as otel_trace
+from opentelemetry.environment_variables import OTEL_TRACES_EXPORTER
+from opentelemetry.sdk.environment_variables import (
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+    OTEL_SDK_DISABLED,
+    OTEL_TRACES_SAMPLER,
+)
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
     SimpleSpanProcessor,
+    SpanExporter,
 )
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -420,8 +435,7 @@ class Telemetry:
         Info(
             "mt5gw_build", "The gateway build serving these metrics", registry=registry
         ).info({"service_name": tel.service_name, "version": SERVICE_VERSION})
-        resource = Resource.create({SERVICE_NAME: tel.service_name})
-        tracer_provider = _tracer_provider(tel, resource)
+        tracer_provider = _tracer_provider(tel)
         tracing = Tracing(
             None if tracer_provider is None else tracer_provider.get_tracer(__name__)
         )
@@ -458,34 +472,80 @@ class Telemetry:
             self.tracer_provider.shutdown()  # flushes batched spans
 
 
-def _tracer_provider(
-    tel: TelemetrySettings, resource: Resource
-) -> TracerProvider | None:
-    """A provider with its exporter, or None when spans would go nowhere."""
-    if tel.traces_exporter == "none":
-        return None
-    provider = TracerProvider(
-        resource=resource,
-        # A caller's sampling decision is followed; our own roots use the ratio.
-        sampler=ParentBased(TraceIdRatioBased(tel.trace_sample_ratio)),
-    )
-    if tel.traces_exporter == "console":
-        provider.add_span_processor(
-            SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stdout))
-        )
-    else:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415 - only when used
-            OTLPSpanExporter,
-        )
+# The span exporters this build ships (OTLP over gRPC only).
+_EXPORTERS = frozenset({"otlp", "console"})
 
-        endpoint = tel.otlp_endpoint
-        provider.add_span_processor(
-            BatchSpanProcessor(
-                OTLPSpanExporter(
-                    endpoint=endpoint.split("://", 1)[-1],
-                    insecure=not endpoint.startswith("https://"),
-                    timeout=10,
-                )
+
+def _tracer_provider(tel: TelemetrySettings) -> TracerProvider | None:
+    """A provider with its exporters, or None when spans would go nowhere."""
+    exporters = _trace_exporters(tel)
+    if not exporters:
+        return None
+    provider = TracerProvider(resource=_resource(tel), sampler=_sampler(tel))
+    for name in exporters:
+        if name == "console":
+            provider.add_span_processor(
+                SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stdout))
             )
-        )
+        else:  # OTEL_BSP_* size the batches
+            provider.add_span_processor(BatchSpanProcessor(_otlp_exporter(tel)))
     return provider
+
+
+def _chosen(tel: TelemetrySettings, field: str) -> bool:
+    """Set by the operator (environment or config file): it wins over OTEL_*."""
+    return field in tel.model_fields_set
+
+
+def _trace_exporters(tel: TelemetrySettings) -> list[str]:
+    if os.environ.get(OTEL_SDK_DISABLED, "").strip().lower() == "true":
+        return []
+    names: list[str] = [tel.traces_exporter]
+    from_env = os.environ.get(OTEL_TRACES_EXPORTER)
+    if from_env and not _chosen(tel, "traces_exporter"):
+        names = [name.strip().lower() for name in from_env.split(",")]
+    unknown = sorted(set(names) - _EXPORTERS - {"none", ""})
+    if unknown:
+        _log.warning("traces_exporter_unsupported", exporters=unknown)
+    return [name for name in dict.fromkeys(names) if name in _EXPORTERS]
+
+
+def _resource(tel: TelemetrySettings) -> Resource:
+    # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are read by Resource.create.
+    detected = Resource.create()
+    named = not str(detected.attributes.get(SERVICE_NAME, "")).startswith(
+        "unknown_service"
+    )
+    if named and not _chosen(tel, "service_name"):
+        return detected
+    return detected.merge(Resource({SERVICE_NAME: tel.service_name}))
+
+
+def _sampler(tel: TelemetrySettings) -> Sampler | None:
+    """None: the SDK's sampler from OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG."""
+    if os.environ.get(OTEL_TRACES_SAMPLER) and not _chosen(tel, "trace_sample_ratio"):
+        return None
+    # A caller's sampling decision is followed; our own roots use the ratio.
+    return ParentBased(TraceIdRatioBased(tel.trace_sample_ratio))
+
+
+def _otlp_exporter(tel: TelemetrySettings) -> SpanExporter:
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415 - only when used
+        OTLPSpanExporter,
+    )
+
+    protocol = os.environ.get(OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) or os.environ.get(
+        OTEL_EXPORTER_OTLP_PROTOCOL, "grpc"
+    )
+    if protocol != "grpc":
+        _log.warning("otlp_protocol_unsupported", protocol=protocol, using="grpc")
+    # Headers, timeout, compression and TLS files always come from OTEL_EXPORTER_OTLP_*.
+    env_endpoint = os.environ.get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or os.environ.get(
+        OTEL_EXPORTER_OTLP_ENDPOINT
+    )
+    if env_endpoint and not _chosen(tel, "otlp_endpoint"):
+        return OTLPSpanExporter()  # the endpoint (and its scheme's TLS) from OTEL_*
+    endpoint = tel.otlp_endpoint
+    return OTLPSpanExporter(
+        endpoint=endpoint, insecure=not endpoint.startswith("https://")
+    )

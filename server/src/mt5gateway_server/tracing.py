@@ -1,33 +1,31 @@
 """Server spans per RPC and child spans per MT5 request, without the OTel interceptor.
 
-The current span lives in our own contextvar, set by the interceptor chain for the
-call's task, instead of being attached to the OpenTelemetry context: nothing has to be
-detached when a stream is cancelled (the OTel grpc aio interceptor logged "Failed to
+The interceptor starts each RPC's SERVER span here and attaches it to OpenTelemetry's
+context for the call's task, so ``opentelemetry.trace.get_current_span()`` is that span
+everywhere the call runs: in handlers, in other instrumentation (redis, logging) and in
+a user's code. grpc.aio serves every RPC in a task of its own, and a task's context
+dies with it, so the span is attached and never detached: nothing to undo when a stream
+is cancelled (the token-based detach of the OTel grpc aio interceptor logged "Failed to
 detach context" there), and a call costs one contextvar set.
 
-Three modes (``TelemetrySettings.traces_exporter``):
+Three modes (``Telemetry``, from the settings and the standard ``OTEL_*`` variables):
 
-* ``none`` (default): no span is recorded. A caller's W3C ``traceparent`` is still
-  read, so log lines carry the caller's ``trace_id``; the cost is a metadata lookup.
-* ``console`` / ``otlp``: a SERVER span per RPC (continuing the caller's trace, root
-  spans sampled at ``trace_sample_ratio``), and a CLIENT child span per MT5 request
-  and handshake, built from the durations the web API hooks report.
+* no exporter (default): no span object is made. A caller's W3C ``traceparent`` is
+  still read and attached as a non-recording span, so log lines and other
+  instrumentation carry the caller's ``trace_id``; without one, nothing is attached.
+* console / otlp: a SERVER span per RPC (continuing the caller's trace, root spans
+  sampled by the sampler), and a CLIENT child span per MT5 request and handshake,
+  built from the durations the web API hooks report.
 """
 
 from __future__ import annotations
 
-import contextvars
 import time
 from typing import TYPE_CHECKING
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import (
-    INVALID_SPAN,
-    NonRecordingSpan,
-    SpanKind,
-    Status,
-    StatusCode,
-)
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import (
     TraceContextTextMapPropagator,
 )
@@ -37,15 +35,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Tracing", "current_span"]
 
-_SPAN: contextvars.ContextVar[trace.Span] = contextvars.ContextVar(
-    "mt5gw_span", default=INVALID_SPAN
-)
 _PROPAGATOR = TraceContextTextMapPropagator()
+# Where a call without a caller's trace starts: never what the server's task inherited.
+_EMPTY = otel_context.Context()
 
 
 def current_span() -> trace.Span:
-    """The span of the RPC this task serves (INVALID_SPAN outside one)."""
-    return _SPAN.get()
+    """The span of the RPC this task serves (OpenTelemetry's current span)."""
+    return trace.get_current_span()
 
 
 def _traceparent(metadata: Iterable[tuple[str, str | bytes]]) -> dict[str, str]:
@@ -69,29 +66,28 @@ class Tracing:
     def start_server_span(
         self, method: str, metadata: Iterable[tuple[str, str | bytes]] | None
     ) -> trace.Span:
-        """The RPC's span, made current for the calling task (end it with
-        ``end_server_span``)."""
+        """The RPC's span, made OpenTelemetry's current span for the calling task
+        (end it with ``end_server_span``)."""
         carrier = _traceparent(metadata or ())
-        parent = _PROPAGATOR.extract(carrier) if carrier else None
+        parent = _PROPAGATOR.extract(carrier, _EMPTY) if carrier else _EMPTY
         if self._tracer is None:
-            span: trace.Span = (
-                NonRecordingSpan(trace.get_current_span(parent).get_span_context())
-                if parent is not None
-                else INVALID_SPAN
-            )
-        else:
-            service, _, name = method.lstrip("/").partition("/")
-            span = self._tracer.start_span(
-                method.lstrip("/"),
-                context=parent,
-                kind=SpanKind.SERVER,
-                attributes={
-                    "rpc.system": "grpc",
-                    "rpc.service": service,
-                    "rpc.method": name,
-                },
-            )
-        _SPAN.set(span)
+            # No span object: the caller's span (non-recording), if it sent one.
+            if carrier or otel_context.get_current():
+                otel_context.attach(parent)
+            return trace.get_current_span(parent)
+        service, _, name = method.lstrip("/").partition("/")
+        span = self._tracer.start_span(
+            method.lstrip("/"),
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes={
+                "rpc.system": "grpc",
+                "rpc.service": service,
+                "rpc.method": name,
+            },
+        )
+        # No detach: the call's task (and its context) ends with the call.
+        otel_context.attach(trace.set_span_in_context(span, parent))
         return span
 
     @staticmethod
@@ -110,15 +106,13 @@ class Tracing:
         attributes: dict[str, str],
         error: str | None = None,
     ) -> None:
-        """A CLIENT span under the current RPC's span for something that just took
+        """A CLIENT span under the current span for something that just took
         ``seconds`` (the web API hooks report durations after the fact)."""
-        parent = _SPAN.get()
-        if self._tracer is None or not parent.is_recording():
+        if self._tracer is None or not trace.get_current_span().is_recording():
             return
         end = time.time_ns()
         span = self._tracer.start_span(
             name,
-            context=trace.set_span_in_context(parent),
             kind=SpanKind.CLIENT,
             attributes=attributes,
             start_time=end - int(seconds * 1e9),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import sys
 import threading
 import types
@@ -11,6 +12,17 @@ import pytest
 from mt5gateway_server.feeds.hub import Feed, FeedKey, QuoteHub
 from mt5gateway_server.settings import TelemetrySettings
 from mt5gateway_server.telemetry import Telemetry
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+from structlog.testing import capture_logs
+
+
+@pytest.fixture(autouse=True)
+def no_otel_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts without OTEL_* variables (CI may have some)."""
+    for name in list(os.environ):
+        if name.startswith("OTEL_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture
@@ -141,6 +153,81 @@ def test_console_exporter_records_spans(capsys):
     out = capsys.readouterr().out
     assert '"name": "mt5.request"' in out
     assert '"service.name": "gw-t"' in out
+
+
+def _processors(tel: Telemetry) -> list[object]:
+    assert tel.tracer_provider is not None
+    return list(tel.tracer_provider._active_span_processor._span_processors)
+
+
+def test_otel_sdk_disabled_turns_traces_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    tel = Telemetry.start(
+        TelemetrySettings(metrics_listen=None, traces_exporter="otlp")
+    )
+    assert tel.tracer_provider is None
+    assert not tel.tracing.recording
+
+
+def test_otel_traces_exporter_applies_unless_the_setting_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console,otlp")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+    tel = Telemetry.start(TelemetrySettings(metrics_listen=None))
+    kinds = [type(p) for p in _processors(tel)]
+    assert kinds == [SimpleSpanProcessor, BatchSpanProcessor]
+    tel.shutdown()
+    chosen = TelemetrySettings(metrics_listen=None, traces_exporter="none")
+    assert Telemetry.start(chosen).tracer_provider is None
+
+
+def test_unsupported_otel_exporters_are_named_in_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    with capture_logs() as logs:
+        tel = Telemetry.start(TelemetrySettings(metrics_listen=None))
+    assert tel.tracer_provider is None
+    (warning,) = [e for e in logs if e["event"] == "traces_exporter_unsupported"]
+    assert warning["exporters"] == ["zipkin"]
+
+
+def test_otel_service_name_and_sampler_apply_unless_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "billing-gw")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
+    tel = Telemetry.start(
+        TelemetrySettings(metrics_listen=None, traces_exporter="console")
+    )
+    assert tel.tracer_provider is not None
+    attributes = tel.tracer_provider.resource.attributes
+    assert attributes["service.name"] == "billing-gw"
+    assert attributes["deployment.environment"] == "prod"
+    assert tel.tracer_provider.sampler is ALWAYS_OFF
+    tel.shutdown()
+    chosen = TelemetrySettings(
+        metrics_listen=None,
+        traces_exporter="console",
+        service_name="gw-main",
+        trace_sample_ratio=0.5,
+    )
+    tel = Telemetry.start(chosen)
+    assert tel.tracer_provider is not None
+    assert tel.tracer_provider.resource.attributes["service.name"] == "gw-main"
+    assert isinstance(tel.tracer_provider.sampler, ParentBased)
+    tel.shutdown()
+
+
+def test_the_default_service_name_is_the_settings_one() -> None:
+    tel = Telemetry.start(
+        TelemetrySettings(metrics_listen=None, traces_exporter="console")
+    )
+    assert tel.tracer_provider is not None
+    assert tel.tracer_provider.resource.attributes["service.name"] == "mt5gateway"
+    tel.shutdown()
 
 
 @dataclasses.dataclass
