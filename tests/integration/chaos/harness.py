@@ -182,8 +182,9 @@ class SimProcess:
     async def balance_deals(
         self, logins: Iterable[int], since: float
     ) -> list[dict[str, str]]:
-        """Balance deals of ``logins`` from ``since`` (Unix time) on, read through
-        the Web API as a manager would (``deal/get_batch``), not through the proxy."""
+        """Balance deals of ``logins`` from ``since`` (Unix time; a day of margin
+        either side for the server's time zone) until now, read through the Web API
+        as a manager would (``deal/get_batch``), not through the proxy."""
         window = {"from": int(since) - 86_400, "to": int(time.time()) + 86_400}
         async with open_mt5_session(self, MANAGER_LOGIN, MANAGER_PASSWORD) as mt5:  # type: ignore[arg-type]
             status, body = await mt5.get(
