@@ -487,3 +487,14 @@ async def test_user_reads_bounded(
 ) -> None:
     failure = await _refused(gateway, getattr(gateway.users, call)(request_))
     assert failure.fields == fields
+
+
+async def test_many_violations_fit_in_the_status(gateway: Gateway) -> None:
+    # 1,000 bad logins listed one by one made 58 kB of trailers: the client dropped
+    # them ("received metadata size exceeds hard limit") and saw RESOURCE_EXHAUSTED.
+    request = us.BatchGetUsersRequest(logins=[-1] * 1000)
+    failure = await _refused(gateway, gateway.users.BatchGetUsers(request))
+    assert len(failure.fields) == 20
+    assert failure.fields[-1] == "logins[19]"
+    violations = failure.bad_request.field_violations  # type: ignore[union-attr]
+    assert violations[-1].description == "and 981 more violations"

@@ -67,8 +67,8 @@ MAX_PAGE_TOKEN_LENGTH = 64  # the gateway's tokens are 23 characters
 MAX_CURRENCY_LENGTH = 16  # MT5 currency names are a few letters
 MAX_DECIMAL_TEXT = 64  # a decimal string; far more digits than any MT5 double
 MAX_SHOWN = 64  # characters of a caller's value repeated in a description
-# A BadRequest lists at most this many violations: gRPC trailers are small (8 KiB by
-# default) and a status that does not fit reaches the caller as INTERNAL.
+# A BadRequest lists at most this many violations: clients accept 8 KiB of trailers
+# by default (16 KiB at most), beyond that they see RESOURCE_EXHAUSTED, no details.
 MAX_VIOLATIONS = 20
 # MT5 datetimes run from 1970.01.01 to 3000.12.31 23:59:59 (MQL5 ``datetime``).
 MT5_TIME_MAX_SECONDS = 32_535_215_999
