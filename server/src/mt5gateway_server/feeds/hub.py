@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from mt5gateway_server.cache import keys
 from mt5gateway_server.log import get_logger
+from mt5gateway_server.webapi.tasks import spawn
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -485,12 +485,8 @@ class QuoteHub:
 
     def _start_watch(self) -> None:
         if self._watch_task is None:
-            # A fresh context: started by some stream, but not part of its request.
-            self._watch_task = asyncio.create_task(
-                self._watch_upstream(),
-                name="quote-hub-upstream",
-                context=contextvars.Context(),
-            )
+            # Started by some stream, but not part of its request.
+            self._watch_task = spawn(self._watch_upstream(), name="quote-hub-upstream")
 
     # -- subscriptions ------------------------------------------------------------
 

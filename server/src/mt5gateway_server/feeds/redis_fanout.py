@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import json
 import os
 import socket
@@ -43,6 +42,7 @@ from mt5gateway_server.feeds.poller import QuotePoller
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.mapping.money import decimal_text
 from mt5gateway_server.webapi.models import Tick
+from mt5gateway_server.webapi.tasks import spawn
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -191,19 +191,10 @@ class RedisFanout:
 
     def start(self) -> None:
         if not self._tasks:
-            # A fresh context: started by some stream's handler, but its request
-            # ids must not end up in the fan-out's logs.
+            # Started by some stream's handler, but not part of its request.
             self._tasks = [
-                asyncio.create_task(
-                    self._lease_loop(),
-                    name="quote-fanout-leases",
-                    context=contextvars.Context(),
-                ),
-                asyncio.create_task(
-                    self._read_loop(),
-                    name="quote-fanout-reader",
-                    context=contextvars.Context(),
-                ),
+                spawn(self._lease_loop(), name="quote-fanout-leases"),
+                spawn(self._read_loop(), name="quote-fanout-reader"),
             ]
 
     def watch(self, feed: Feed) -> None:
@@ -311,8 +302,7 @@ class RedisFanout:
             if now >= held.valid_until:
                 del self.held[key]
                 _log.warning("quote_lease_lost", server=key.server, view=key.view)
-                task = asyncio.ensure_future(held.poller.aclose())
-                task.add_done_callback(lambda t: t.exception())
+                spawn(held.poller.aclose(), name=f"quote-poller-close-{key.server}")
 
     async def _refresh(self, key: FeedKey) -> None:
         feed = self.feeds.get(key)

@@ -42,6 +42,7 @@ from mt5gateway_server.rpc.services.server import ServerServicer
 from mt5gateway_server.rpc.services.trade import TradeServicer
 from mt5gateway_server.rpc.services.users import UserServicer
 from mt5gateway_server.settings import parse_host_port
+from mt5gateway_server.webapi.tasks import spawn
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -215,7 +216,7 @@ class GatewayServer:
         await self.server.start()
         await self.health.set("", _SERVING)
         await self.update_health()
-        self._watch_task = asyncio.create_task(self._watch(), name="grpc-health-watch")
+        self._watch_task = spawn(self._watch(), name="grpc-health-watch")
         return self.port
 
     async def update_health(self) -> None:
