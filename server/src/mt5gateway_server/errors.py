@@ -298,10 +298,6 @@ class Rule:
     field: str = ""
     log: str = ""
 
-    @property
-    def retryable(self) -> bool:
-        return self.retry_delay is not None
-
 
 _S = grpc.StatusCode
 _R = error_reason_pb2
@@ -312,7 +308,6 @@ _UNAVAILABLE = Rule(
     "the MT5 server is unavailable",
     RETRY_UNAVAILABLE,
 )
-_OUTCOME_UNKNOWN = "the MT5 write was sent but its outcome is unknown"
 _STATE_STORE = Rule(
     _S.UNAVAILABLE,
     _R.STATE_STORE_UNAVAILABLE,
@@ -363,7 +358,11 @@ STATUS_TABLE: tuple[tuple[type[Exception], Rule], ...] = (
     # -- the Web API client, no answer from MT5
     (
         w.OutcomeUnknown,
-        Rule(_S.DEADLINE_EXCEEDED, _R.MT5_OUTCOME_UNKNOWN, _OUTCOME_UNKNOWN),
+        Rule(
+            _S.DEADLINE_EXCEEDED,
+            _R.MT5_OUTCOME_UNKNOWN,
+            "the MT5 write was sent but its outcome is unknown",
+        ),
     ),
     (
         w.AuthError,
