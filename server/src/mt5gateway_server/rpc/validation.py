@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from mt5gateway_server.errors import FieldViolation, ValidationError
+from mt5gateway_server.errors import ECHO_LIMIT, FieldViolation, ValidationError
 from mt5gateway_server.mapping.money import decimal_from_proto
 from mt5gateway_server.mapping.time import datetime_from_timestamp
 
@@ -42,7 +42,6 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_PAGE_TOKEN_LENGTH",
     "MAX_SERVER_NAME_LENGTH",
-    "MAX_SHOWN",
     "MAX_SYMBOLS_TEXT",
     "MAX_TICKETS",
     "MAX_VIOLATIONS",
@@ -66,7 +65,6 @@ MAX_SERVER_NAME_LENGTH = 64  # configured names are short identifiers
 MAX_PAGE_TOKEN_LENGTH = 64  # the gateway's tokens are 23 characters
 MAX_CURRENCY_LENGTH = 16  # MT5 currency names are a few letters
 MAX_DECIMAL_TEXT = 64  # a decimal string; far more digits than any MT5 double
-MAX_SHOWN = 64  # characters of a caller's value repeated in a description
 # A BadRequest lists at most this many violations: clients accept 8 KiB of trailers
 # by default (16 KiB at most), beyond that they see RESOURCE_EXHAUSTED, no details.
 MAX_VIOLATIONS = 20
@@ -100,9 +98,10 @@ def has_forbidden_characters(text: str) -> bool:
 
 
 def shown(value: str) -> str:
-    """``value`` for a description: quoted, escaped, cut to MAX_SHOWN characters."""
-    if len(value) > MAX_SHOWN:
-        return repr(value[:MAX_SHOWN]) + "..."
+    """``value`` for a description: quoted with control and bidi characters escaped,
+    cut to ``errors.ECHO_LIMIT`` characters like every value the gateway echoes."""
+    if len(value) > ECHO_LIMIT:
+        return repr(value[:ECHO_LIMIT]) + "..."
     return repr(value)
 
 

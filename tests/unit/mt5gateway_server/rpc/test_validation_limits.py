@@ -6,7 +6,7 @@ import pytest
 from google.protobuf import timestamp_pb2
 from google.type import decimal_pb2
 from mt5gateway.v1 import config_service_pb2, quote_service_pb2, user_service_pb2
-from mt5gateway_server.errors import ValidationError
+from mt5gateway_server.errors import ECHO_LIMIT, ValidationError
 from mt5gateway_server.mapping.users import (
     OUTPUT_ONLY_USER_FIELDS,
     UNWRITTEN_USER_FIELDS,
@@ -15,7 +15,6 @@ from mt5gateway_server.mapping.users import (
 from mt5gateway_server.rpc.services import users
 from mt5gateway_server.rpc.validation import (
     MAX_PAGE_TOKEN_LENGTH,
-    MAX_SHOWN,
     MAX_VIOLATIONS,
     MT5_TIME_MAX_SECONDS,
     Violations,
@@ -86,7 +85,7 @@ def test_shown_cuts_and_escapes() -> None:
     assert shown("a\u202eb") == "'a\\u202eb'"
     long = shown("x" * 10_000)
     assert long.endswith("...")
-    assert len(long) == MAX_SHOWN + 2 + 3
+    assert len(long) == ECHO_LIMIT + 2 + 3
 
 
 def test_at_most_max_violations_are_reported() -> None:
