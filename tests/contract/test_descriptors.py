@@ -1,4 +1,5 @@
-"""Rules of STYLE.md ("Protobuf contract") checked on the compiled descriptors.
+"""The contract's rules (docs/architecture.md, "Protobuf contract") checked on the
+compiled descriptors.
 
 buf lint covers naming and comments; these tests cover what buf cannot: money and time
 types, idempotency and pagination fields, the `server` selector and the stream envelope.

@@ -44,7 +44,7 @@ def _retry(status) -> error_details_pb2.RetryInfo | None:
     return None
 
 
-# STYLE.md "Error model": retcode -> (code, reason).
+# docs/architecture.md "Error model": retcode -> (code, reason).
 STYLE_TABLE = {
     3: (S.INVALID_ARGUMENT, "MT5_INVALID_PARAMETERS"),
     4: (S.INVALID_ARGUMENT, "MT5_INVALID_PARAMETERS"),

@@ -116,7 +116,7 @@ def pool_serving(pool: SessionPool) -> bool:
 
 
 def is_mask(item: str) -> bool:
-    """``*`` anywhere or a leading ``!`` (PROTOCOL.md §5.7)."""
+    """``*`` anywhere or a leading ``!`` (docs/mt5-webapi.md, "Masks")."""
     return "*" in item or item.startswith("!")
 
 

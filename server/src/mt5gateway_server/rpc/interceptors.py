@@ -265,7 +265,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     async def _abort(
         exc: Exception, context: grpc.aio.ServicerContext[Any, Any]
     ) -> None:
-        """Every failure ends as ``google.rpc.Status`` + ErrorInfo (STYLE.md)."""
+        """Every failure ends as ``google.rpc.Status`` + ErrorInfo."""
         err = to_gateway_error(exc)
         state = _CALL.get()
         if state is not None:

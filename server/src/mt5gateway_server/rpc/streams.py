@@ -1,6 +1,6 @@
 """StreamRegistry: the live server streams, so a drain can end them.
 
-On shutdown (STYLE.md, "Composition root and graceful drain", step 3) every open
+On shutdown (docs/architecture.md, "Start-up and drain") every open
 stream is told to end with ``UNAVAILABLE`` + ``RetryInfo`` (``GatewayDrainingError``),
 the lifecycle Pub/Sub ``StreamingPull`` documents: clients reopen elsewhere and get a
 fresh snapshot first. New streams are refused once draining has begun.

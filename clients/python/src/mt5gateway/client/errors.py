@@ -2,7 +2,7 @@
 
 Every failed RPC carries a ``google.rpc.Status`` in the ``grpc-status-details-bin``
 trailer with one ``ErrorInfo`` (domain ``mt5gateway``), plus ``BadRequest`` for
-validation failures and ``RetryInfo`` for retryable ones (STYLE.md, "Error model").
+validation failures and ``RetryInfo`` for retryable ones (protos/README.md, "Errors").
 :func:`decode` turns a :class:`grpc.RpcError` (sync or aio) into the exception class
 for its reason, falling back to the class for its status code when the reason is
 unknown or missing.
