@@ -519,3 +519,31 @@ async def test_request_id_case_is_one_idempotency_key(gateway: Gateway) -> None:
     again = await gateway.users.CreateUser(request)
     assert again.user.login == first.user.login
     assert await gateway.requests("user/add") == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="grpc's own deserializer fails before the interceptor sees the call and "
+    "answers UNKNOWN 'Unexpected DecodeError' (rpc/server.py or interceptors.py)",
+)
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\x0a\x02\xff\xfe" + us.GetUserRequest(login=FIRST).SerializeToString(),
+        us.GetUserRequest(login=FIRST).SerializeToString()[:-1],
+    ],
+    ids=["invalid-utf8-server", "truncated"],
+)
+async def test_malformed_request_bytes_are_invalid_argument(
+    gateway: Gateway, raw: bytes
+) -> None:
+    call = gateway.channel.unary_unary(
+        "/mt5gateway.v1.UserService/GetUser",
+        request_serializer=lambda b: b,
+        response_deserializer=lambda b: b,
+    )
+    before = await gateway.stats()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call(raw)
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert (await gateway.stats())["requests"] == before["requests"]
