@@ -507,11 +507,6 @@ async def test_deposit_server_name_checked_before_lookup(gateway: Gateway) -> No
     assert failure.fields == ["server"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rpc/services/common.py keys user writes by the raw request_id: the same "
-    "UUID upper-cased is a new key, and CreateUser runs twice",
-)
 async def test_request_id_case_is_one_idempotency_key(gateway: Gateway) -> None:
     request = _new_user()
     first = await gateway.users.CreateUser(request)

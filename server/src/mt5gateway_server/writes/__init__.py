@@ -37,6 +37,7 @@ from mt5gateway_server.writes.records import (
     IdempotencyPendingError,
     RecordState,
     WriteRecord,
+    canonical_request_id,
     fingerprint,
 )
 from mt5gateway_server.writes.redis_store import RedisWriteStore
@@ -77,6 +78,7 @@ __all__ = [
     "WriteOutcome",
     "WriteRecord",
     "WriteStore",
+    "canonical_request_id",
     "decode_rejection",
     "encode_rejection",
     "fingerprint",

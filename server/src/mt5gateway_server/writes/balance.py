@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 from mt5gateway_server.webapi import errors as w
 from mt5gateway_server.webapi.client import MAX_COMMENT, BalanceOperation
 from mt5gateway_server.writes.engine import ABSENT, CANNOT_TELL, Lookup
-from mt5gateway_server.writes.records import fingerprint
+from mt5gateway_server.writes.records import canonical_request_id, fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -96,14 +95,6 @@ def mt5_comment(request_id: str, comment: str, chars: int = DEFAULT_TAG_CHARS) -
 def comment_length(comment: str) -> int:
     """MT5 counts UTF-16 code units (32 wchar including the terminator)."""
     return len(comment.encode("utf-16-le")) // 2
-
-
-def canonical_request_id(text: str) -> str | None:
-    """Lower-case hyphenated UUID text, or None when ``text`` is no UUID."""
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        return None
 
 
 class AmountError(Exception):

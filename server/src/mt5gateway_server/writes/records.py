@@ -21,6 +21,7 @@ import base64
 import enum
 import hashlib
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -32,6 +33,7 @@ __all__ = [
     "IdempotencyPendingError",
     "RecordState",
     "WriteRecord",
+    "canonical_request_id",
     "fingerprint",
 ]
 
@@ -67,6 +69,15 @@ class IdempotencyPendingError(IdempotencyError):
 
 class ClaimLostError(IdempotencyError):
     """Our lease expired and another caller took over before we recorded the outcome."""
+
+
+def canonical_request_id(text: str) -> str | None:
+    """Lower-case hyphenated UUID text, or None when ``text`` is no UUID: one
+    idempotency key per UUID, whatever its spelling."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
 
 
 def fingerprint(method: str, payload: bytes | str | Mapping[str, Any]) -> str:

@@ -18,7 +18,13 @@ from mt5gateway_server.mapping.pagination import (
 )
 from mt5gateway_server.rpc.interceptors import current_call
 from mt5gateway_server.webapi import TimeConvention, WebApiError
-from mt5gateway_server.writes import Caller, Lookup, Verdict, fingerprint
+from mt5gateway_server.writes import (
+    Caller,
+    Lookup,
+    Verdict,
+    canonical_request_id,
+    fingerprint,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -148,7 +154,9 @@ class _SpecWrite(Generic[A, M]):
     def __init__(self, spec: WriteSpec[A, M], server: str) -> None:
         self._spec = spec
         self.method = spec.method
-        self.request_id: str = getattr(spec.request, "request_id", "")
+        # One key per UUID whatever its spelling (validation made sure it is one).
+        raw: str = getattr(spec.request, "request_id", "")
+        self.request_id = canonical_request_id(raw) or raw
         self.server = server
         self.repeatable = spec.repeatable
         copy = type(spec.request)()
