@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import grpc
-from mt5gateway.v1 import error_reason_pb2, trade_service_pb2
+from mt5gateway.v1 import trade_service_pb2
 from mt5gateway.v1 import trade_service_pb2_grpc as pb_grpc
 
-from mt5gateway_server.errors import GatewayError, ValidationError
 from mt5gateway_server.mapping import trade as m
 from mt5gateway_server.mapping.money import money_from_proto
 from mt5gateway_server.mapping.pagination import encode_page
@@ -31,11 +30,8 @@ from mt5gateway_server.rpc.services.common import (
 )
 from mt5gateway_server.rpc.validation import Violations
 from mt5gateway_server.webapi import BalanceOperation
-from mt5gateway_server.writes import OutcomeUnknownError
 from mt5gateway_server.writes.balance import (
     MAX_AMOUNT,
-    MIN_TAG_CHARS,
-    AmountError,
     BalanceRequest,
     BalanceWrite,
     canonical_request_id,
@@ -61,7 +57,6 @@ MT5_PAGE = 100  # MT5's get_page "total" limit
 MAX_SYMBOLS = 100
 # The longest comment any tag length leaves the caller; BalanceWrite applies the
 # configured one (before any MT5 call too).
-MAX_COMMENT_TEXT = max_user_comment(MIN_TAG_CHARS)
 
 
 class _Ticketed(Protocol):
@@ -162,7 +157,9 @@ def _selection(request: _BatchRequest, *, ranged: bool) -> _Selection:
 
 
 def _balance_request(
-    request: trade_service_pb2.CreateBalanceOperationRequest, server: str
+    request: trade_service_pb2.CreateBalanceOperationRequest,
+    server: str,
+    tag_chars: int,
 ) -> BalanceRequest:
     checks = Violations.of(request)
     checks.request_id("request_id", request.request_id)
@@ -184,7 +181,7 @@ def _balance_request(
         "comment",
         request.comment,
         required=False,
-        max_length=MAX_COMMENT_TEXT,
+        max_length=max_user_comment(tag_chars),
         why="the gateway's reconciliation tag shares MT5's 31",
     )
     checks.check()
@@ -310,7 +307,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
     ) -> trade_service_pb2.CreateBalanceOperationResponse:
         del context
         server, client = self._client(request.server)
-        operation = _balance_request(request, server)
+        operation = _balance_request(request, server, self._tag_chars)
         add_error_metadata(login=operation.login, requestId=operation.request_id)
         write = BalanceWrite(
             operation,
@@ -319,18 +316,8 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
             tag_chars=self._tag_chars,
             clock=self._deps.clock,
         )
-        try:
-            outcome = await self._deps.writes.run(write, caller())
-        except AmountError as exc:
-            raise ValidationError.single(exc.field, exc.description) from None
-        except OutcomeUnknownError as exc:
-            raise GatewayError(
-                "the MT5 write was sent but its outcome is not known yet; repeat the "
-                "same request_id to look it up again (never a new one)",
-                code=grpc.StatusCode.DEADLINE_EXCEEDED,
-                reason=error_reason_pb2.MT5_OUTCOME_UNKNOWN,
-                retry_delay=exc.retry_after_seconds,
-            ) from None
+        # Its errors (AmountError, OutcomeUnknownError, ...) map at the edge.
+        outcome = await self._deps.writes.run(write, caller())
         return trade_service_pb2.CreateBalanceOperationResponse(
             balance_operation=m.balance_operation_to_proto(outcome.result),
             replayed=outcome.replayed,
