@@ -20,7 +20,6 @@ from mt5gateway_server.webapi import (
     Position,
     Symbol,
     Tick,
-    TickCursor,
     TickRow,
     User,
     UserUpdate,
@@ -289,19 +288,22 @@ async def test_batch_argument_validation(client):
         await client.symbol_next(-1)
 
 
-async def test_tick_cursor_follows_trans_id(client):
-    cursor = TickCursor(client, ["EURUSD", "GBPUSD", "USDJPY"])
-    first = await cursor.poll()
-    assert {t.symbol for t in first} == {"EURUSD", "GBPUSD", "USDJPY"}
-    start = cursor.trans_id
-    assert start > 0
-    await asyncio.sleep(0.3)  # the simulator's feed moves prices
-    await cursor.poll()
-    assert cursor.trans_id >= start
-    cursor.trans_id = 10**12  # as if the server restarted with a smaller counter
-    again = await cursor.poll()
-    assert len(again) == 3
-    assert cursor.trans_id < 10**12
+async def test_client_over_one_leased_session(open_pool):
+    async with open_pool(pool_size=2) as pool, pool.lease() as session:
+        client = pool.client(session)
+        assert client.transport is session
+        symbols = ["EURUSD", "GBPUSD", "USDJPY"]
+        first = await client.tick_last(symbols)
+        assert {t.symbol for t in first.ticks} == set(symbols)
+        assert first.trans_id > 0
+        await asyncio.sleep(0.3)  # the simulator's feed moves prices
+        later = await client.tick_last(symbols, first.trans_id)
+        assert later.trans_id >= first.trans_id
+        assert {t.symbol for t in later.ticks} <= set(symbols)
+        before = session.requests
+        with pytest.raises(NotFound):  # retcodes raise as through the pool
+            await client.user_get(999_999_999)
+        assert session.requests == before + 1  # on this session, not retried
 
 
 async def test_long_batch_lists_go_in_a_json_body(client, control):

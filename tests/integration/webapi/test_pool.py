@@ -162,7 +162,7 @@ async def test_rejected_handshakes_open_the_breaker(sim, control):
         with pytest.raises(TooFrequent):
             await pool.start()
         with pytest.raises(CircuitOpen) as info:
-            await pool.call("user/total")
+            await pool.request("user/total")
         assert 0 < info.value.retry_after <= 0.5
         assert "2 broken" in repr(pool)
         # Server back: the half-open trial succeeds and the pool refills.

@@ -21,15 +21,19 @@ from typing import TYPE_CHECKING
 
 from mt5gateway_server.feeds.hub import Feed, FeedKey, FeedTick
 from mt5gateway_server.log import get_logger
-from mt5gateway_server.webapi.errors import WebApiError, retcode_error
-from mt5gateway_server.webapi.models import Tick
+from mt5gateway_server.webapi.errors import WebApiError
 from mt5gateway_server.webapi.retry import ExponentialBackoff
 from mt5gateway_server.webapi.tasks import spawn
-from mt5gateway_server.webapi.wire import QueryValue, TimeConvention, to_int
 
 if TYPE_CHECKING:
-    from mt5gateway_server.webapi import PoolManager, SessionPool
-    from mt5gateway_server.webapi.session import Mt5Session
+    from mt5gateway_server.webapi import (
+        Mt5Session,
+        PoolManager,
+        SessionPool,
+        Tick,
+        TickSnapshot,
+        WebApiClient,
+    )
 
 __all__ = ["MAX_SYMBOL_CHARS", "LocalSource", "QuotePoller", "Sink", "chunk_names"]
 
@@ -80,7 +84,6 @@ class QuotePoller:
         self._sink = sink
         self._clock = clock
         self._sleep = sleep
-        self._tc = TimeConvention(pool.config.server_utc_offset)
         self._names: frozenset[str] = frozenset()
         self._chunks: list[tuple[str, ...]] = []
         self._cursors: dict[tuple[str, ...], int] = {}
@@ -181,12 +184,15 @@ class QuotePoller:
 
     async def _poll_on(self, session: Mt5Session) -> None:
         """Poll on one leased session until it breaks or nobody wants anything."""
+        client = self.pool.client(session)
         next_at = self._clock()
         while self._names:
             handshakes = session.handshakes
             ticks: list[FeedTick] = []
             for chunk in self._chunks:
-                ticks.extend(await self._poll_chunk(session, chunk, handshakes))
+                snapshot = await self._fetch(client, chunk)
+                restarted = session.handshakes != handshakes
+                ticks.extend(self._take(chunk, snapshot, restarted=restarted))
             self.polls += 1
             if ticks:
                 try:
@@ -202,27 +208,20 @@ class QuotePoller:
             next_at = max(next_at, now)
             await self._sleep(next_at - now)
 
-    async def _poll_chunk(
-        self, session: Mt5Session, chunk: tuple[str, ...], handshakes: int
-    ) -> list[FeedTick]:
+    async def _fetch(
+        self, client: WebApiClient, chunk: tuple[str, ...]
+    ) -> TickSnapshot:
         cursor = self._cursors.get(chunk, 0)
-        params: dict[str, QueryValue] = {"symbol": list(chunk), "trans_id": cursor}
-        command = "tick/last"
         if self.key.group:
-            command = "tick/last_group"
-            params["group"] = self.key.group
-        env = await session.request(command, params)
-        if env.retcode != 0:
-            raise retcode_error(
-                env.retcode, env.text, server=self.pool.name, command=command
-            )
+            return await client.tick_last_group(chunk, self.key.group, cursor)
+        return await client.tick_last(chunk, cursor)
+
+    def _take(
+        self, chunk: tuple[str, ...], snapshot: TickSnapshot, *, restarted: bool
+    ) -> list[FeedTick]:
         received = time.time()
-        answer = env.answer
-        if isinstance(answer, dict):
-            answer = [answer]
-        ticks = Tick.list_from_wire(answer, self._tc)
-        trans_id = to_int(env.fields.get("trans_id"))
-        if session.handshakes != handshakes or trans_id < cursor:
+        trans_id = snapshot.trans_id
+        if restarted or trans_id < self._cursors.get(chunk, 0):
             # Re-authenticated during the request, or the server's counter went
             # back (restart): the next request asks for everything again.
             self.restarts += 1
@@ -230,12 +229,12 @@ class QuotePoller:
                 "quote_cursor_restart",
                 server=self.key.server,
                 view=self.key.view,
-                reason="reauth" if session.handshakes != handshakes else "backwards",
+                reason="reauth" if restarted else "backwards",
             )
             trans_id = 0
         if chunk in self._cursors:
             self._cursors[chunk] = trans_id
-        return self._changed_only(ticks, received)
+        return self._changed_only(snapshot.ticks, received)
 
     def _changed_only(self, ticks: Sequence[Tick], received: float) -> list[FeedTick]:
         out: list[FeedTick] = []

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import structlog
 from pydantic import SecretStr
@@ -50,7 +50,7 @@ from mt5gateway_server.webapi.wire import (
 if TYPE_CHECKING:
     from decimal import Decimal
 
-    from mt5gateway_server.webapi.pool import SessionPool
+    from mt5gateway_server.webapi.config import ServerConfig
 
 log = structlog.get_logger("mt5gateway.webapi")
 
@@ -273,22 +273,51 @@ def _single(env: Envelope, key: str) -> object:
     raise ProtocolError(f"answer has no {key}")
 
 
-class WebApiClient:
-    """Typed MT5 commands over one server's pool (``PoolManager.client(name)``)."""
+class RequestInterface(Protocol):
+    """Where ``WebApiClient`` sends a command. ``SessionPool`` (any free session,
+    retries) and ``Mt5Session`` (one leased session) both implement it: retcode 0 and
+    those in ``accept`` are returned, others raise ``RetcodeError``."""
 
-    def __init__(self, pool: SessionPool, *, sleep: Sleep = asyncio.sleep) -> None:
-        self.pool = pool
-        self.server = pool.name
-        self._tc = TimeConvention(pool.config.server_utc_offset)
+    async def request(
+        self,
+        command: str,
+        params: Mapping[str, QueryValue] | None = None,
+        *,
+        body: JsonBody = None,
+        write: bool = False,
+        accept: frozenset[int] = frozenset(),
+    ) -> Envelope: ...
+
+
+class WebApiClient:
+    """Typed MT5 commands over a pool or one leased session of one server
+    (``PoolManager.client(name)``, ``SessionPool.client(session)``)."""
+
+    def __init__(
+        self,
+        transport: RequestInterface,
+        config: ServerConfig,
+        *,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.transport = transport
+        self.server = config.name
+        self.time_convention = TimeConvention(config.server_utc_offset)
         # History not loaded yet (retcode 1): asked again, with patience to spare.
         self._not_ready = RetryPolicy(
-            attempts=1 + pool.config.not_ready_retries,
+            attempts=1 + config.not_ready_retries,
             backoff=ExponentialBackoff(0.1, 2.0),
             sleep=sleep,
         )
 
     def __repr__(self) -> str:
-        return f"<WebApiClient {self.pool!r}>"
+        return f"<WebApiClient {self.transport!r}>"
+
+    @property
+    def pool(self) -> Any:  # noqa: ANN401 - a SessionPool or an Mt5Session
+        """The transport, for callers still reading ``client.pool.config`` (use
+        ``time_convention``); goes once they have moved."""
+        return self.transport
 
     async def _read(
         self,
@@ -298,7 +327,7 @@ class WebApiClient:
         body: JsonBody = None,
         accept: frozenset[int] = frozenset(),
     ) -> Envelope:
-        return await self.pool.call(command, params, body=body, accept=accept)
+        return await self.transport.request(command, params, body=body, accept=accept)
 
     async def _batch_read(
         self, command: str, params: Mapping[str, QueryValue]
@@ -313,19 +342,19 @@ class WebApiClient:
         *,
         body: JsonBody = None,
     ) -> Envelope:
-        return await self.pool.call(command, params, body=body, write=True)
+        return await self.transport.request(command, params, body=body, write=True)
 
     def _one(self, cls: type[R], env: Envelope) -> R:
-        return cls.from_wire(env.answer, self._tc)
+        return cls.from_wire(env.answer, self.time_convention)
 
     def _many(self, cls: type[R], env: Envelope) -> list[R]:
         answer = env.answer
         if isinstance(answer, Mapping):  # a single object where a list was expected
             answer = [answer]
-        return cls.list_from_wire(answer, self._tc)
+        return cls.list_from_wire(answer, self.time_convention)
 
     def _seconds(self, value: datetime) -> int:
-        return self._tc.to_seconds(value)
+        return self.time_convention.to_seconds(value)
 
     # ------------------------------------------------------------------ common
 
@@ -341,7 +370,7 @@ class WebApiClient:
     async def time_server(self) -> ServerTime:
         raw = str(_single(await self._read("time/server"), "Time"))
         unix, _, text = raw.partition(" ")
-        when = self._tc.from_seconds(unix)
+        when = self.time_convention.from_seconds(unix)
         if when is None:
             raise ProtocolError("time/server: zero time")
         return ServerTime(when, text.strip())
@@ -663,7 +692,7 @@ class WebApiClient:
         return await self._history(
             "tick/history",
             (symbol, from_, to, data),
-            lambda answer: parse_tick_rows(answer, data, self._tc),
+            lambda answer: parse_tick_rows(answer, data, self.time_convention),
             _Bounds(MAX_TICK_SPAN, limit, resume),
         )
 
@@ -685,7 +714,7 @@ class WebApiClient:
         return await self._history(
             "chart/get",
             (symbol, from_, to, data),
-            lambda answer: parse_chart_bars(answer, data, self._tc),
+            lambda answer: parse_chart_bars(answer, data, self.time_convention),
             _Bounds(MAX_BAR_SPAN, limit, resume),
         )
 
@@ -725,12 +754,14 @@ class WebApiClient:
                 if second == first:
                     seen += resume.skip
                 return HistoryPage(
-                    out, HistoryPosition(self._tc.at_second(second), seen)
+                    out, HistoryPosition(self.time_convention.at_second(second), seen)
                 )
             if cut is None:
                 return HistoryPage(out, None)
             if len(out) == bounds.limit:
-                return HistoryPage(out, HistoryPosition(self._tc.at_second(cut)))
+                return HistoryPage(
+                    out, HistoryPosition(self.time_convention.at_second(cut))
+                )
             start = cut
 
     async def _history_answer(
@@ -765,7 +796,7 @@ class WebApiClient:
         return cut
 
     def _second(self, row: TickRow | ChartBar) -> int:
-        return 0 if row.time is None else self._tc.to_seconds(row.time)
+        return 0 if row.time is None else self.time_convention.to_seconds(row.time)
 
     def _after_seen(self, rows: list[H], second: int, skip: int) -> list[H]:
         """``rows`` without the first ``skip`` rows of ``second`` (an earlier page)."""
@@ -836,32 +867,3 @@ class WebApiClient:
         if env.retcode == _PARTIAL:
             log.warning("mt5_answer_truncated", server=self.server, command="group/get")
         return self._many(Group, env)
-
-
-class TickCursor:
-    """Polls ``tick/last`` (or ``tick/last_group``) for one symbol set, echoing the
-    ``trans_id`` cursor. A cursor that goes backwards (server restart) restarts from a
-    full snapshot (PROTOCOL.md §9.2); each distinct symbol set needs its own cursor."""
-
-    def __init__(
-        self, client: WebApiClient, symbols: Iterable[str], group: str | None = None
-    ) -> None:
-        self.client = client
-        self.symbols = tuple(symbols)
-        self.group = group
-        self.trans_id = 0
-
-    async def _fetch(self, trans_id: int) -> TickSnapshot:
-        if self.group is None:
-            return await self.client.tick_last(self.symbols, trans_id)
-        return await self.client.tick_last_group(self.symbols, self.group, trans_id)
-
-    def reset(self) -> None:
-        self.trans_id = 0
-
-    async def poll(self) -> list[Tick]:
-        snap = await self._fetch(self.trans_id)
-        if self.trans_id and snap.trans_id < self.trans_id:
-            snap = await self._fetch(0)
-        self.trans_id = snap.trans_id
-        return snap.ticks

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Self
 
 import structlog
 
+from mt5gateway_server.webapi.client import WebApiClient
 from mt5gateway_server.webapi.errors import (
     AuthError,
     CircuitOpen,
@@ -29,7 +30,6 @@ from mt5gateway_server.webapi.errors import (
     RetcodeError,
     TransportError,
     WebApiError,
-    retcode_error,
 )
 from mt5gateway_server.webapi.metrics import NullMetrics, PoolSnapshot, WebApiMetrics
 from mt5gateway_server.webapi.retry import (
@@ -51,7 +51,6 @@ from mt5gateway_server.webapi.tasks import spawn
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from mt5gateway_server.webapi.client import WebApiClient
     from mt5gateway_server.webapi.config import ServerConfig
     from mt5gateway_server.webapi.wire import Envelope, JsonBody, QueryValue
 
@@ -105,7 +104,6 @@ class SessionPool:
             clock=clock,
         )
         self._sleep = sleep
-        self.sleep = sleep  # injected; also used by the client for retcode-1 waits
         self._clock = clock
         self._factory = session_factory
         self._slots = [_Slot(i) for i in range(config.pool_size)]
@@ -388,7 +386,7 @@ class SessionPool:
 
     # ------------------------------------------------------------------ calls
 
-    async def call(
+    async def request(
         self,
         command: str,
         params: Mapping[str, QueryValue] | None = None,
@@ -397,7 +395,7 @@ class SessionPool:
         write: bool = False,
         accept: frozenset[int] = frozenset(),
     ) -> Envelope:
-        """Run a command on a pooled session and check its retcode.
+        """Run a command on any free session: ``Mt5Session.request`` plus retries.
 
         Reads are retried on another session after transport errors and the retcodes
         ``retry.retcode_action`` retries, within the deadline. Writes are retried only
@@ -407,13 +405,15 @@ class SessionPool:
 
         async def attempt() -> Envelope:
             async with self.lease() as session:
-                env = await session.request(command, params, body=body, write=write)
+                try:
+                    env = await session.request(
+                        command, params, body=body, write=write, accept=accept
+                    )
+                except RetcodeError:
+                    self._breaker.record_success()  # MT5 answered
+                    raise
             self._breaker.record_success()
-            if env.retcode == 0 or env.retcode in accept:
-                return env
-            raise retcode_error(
-                env.retcode, env.text, server=self.name, command=command
-            )
+            return env
 
         def on_fail(exc: Exception, retry_in: float | None) -> None:
             if isinstance(exc, ConnectError):
@@ -462,10 +462,12 @@ class SessionPool:
         if getattr(self, "_started", False) and self._close_task is None:
             _warn(f"unclosed {self!r}", ResourceWarning, source=self, stacklevel=1)
 
-    def client(self) -> WebApiClient:
-        from mt5gateway_server.webapi.client import WebApiClient  # noqa: PLC0415
-
-        return WebApiClient(self)
+    def client(self, session: Mt5Session | None = None) -> WebApiClient:
+        """Typed commands over this pool, or over one session leased from it (a
+        caller that keeps its session, e.g. a quote poller's ``trans_id`` cursor)."""
+        return WebApiClient(
+            self if session is None else session, self.config, sleep=self._sleep
+        )
 
 
 def _may_resend(exc: Exception, *, write: bool) -> bool:

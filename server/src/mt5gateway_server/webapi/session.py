@@ -469,14 +469,31 @@ class Mt5Session:
         *,
         body: JsonBody = None,
         write: bool = False,
+        accept: frozenset[int] = frozenset(),
     ) -> Envelope:
-        """Send one command; retcodes are returned in the envelope, not raised.
+        """Send one command on this session: retcode 0 and those in ``accept`` are
+        returned, others raise ``RetcodeError`` (the same interface as
+        ``SessionPool.request``, which adds retries over any session).
 
         Writes go as POST. Nothing is ever re-sent by the transport; a write whose
         request may have reached the server without an answer raises
         ``OutcomeUnknown``.
         """
-        params = params or {}
+        env = await self._request(command, params or {}, body, write=write)
+        if env.retcode == 0 or env.retcode in accept:
+            return env
+        raise retcode_error(
+            env.retcode, env.text, server=self.config.name, command=command
+        )
+
+    async def _request(
+        self,
+        command: str,
+        params: Mapping[str, QueryValue],
+        body: JsonBody,
+        *,
+        write: bool,
+    ) -> Envelope:
         async with self._lock:
             if self.closed:
                 raise ConnectError(
@@ -608,11 +625,7 @@ class Mt5Session:
         )
 
     async def ping(self) -> None:
-        env = await self.request("test/access")
-        if env.retcode != 0:
-            raise retcode_error(
-                env.retcode, env.text, server=self.config.name, command="test/access"
-            )
+        await self.request("test/access")
 
     async def _ping_loop(self) -> None:
         interval = self.config.ping_interval

@@ -24,15 +24,13 @@ S0 = int(T0.timestamp())
 class FakePool:
     """Stands in for SessionPool: records calls, answers from a script."""
 
-    name = "main"
-
     def __init__(self, answers):
         self.config = ServerConfig(url="http://x.invalid", login=1, password="p")
         self.answers = list(answers)
         self.calls = []
         self.sleeps = []
 
-    async def call(
+    async def request(
         self, command, params=None, *, body=None, write=False, accept=frozenset()
     ):
         self.calls.append((command, dict(params or {}), body, write))
@@ -44,7 +42,7 @@ class FakePool:
         self.sleeps.append(delay)
 
     def client(self):
-        return WebApiClient(self, sleep=self.sleep)  # type: ignore[arg-type]
+        return WebApiClient(self, self.config, sleep=self.sleep)
 
 
 def ms(sec, frac=0):

@@ -20,6 +20,7 @@ from mt5gateway_server.webapi import (
     SessionState,
     TooFrequent,
     deadline_scope,
+    retcode_error,
 )
 from mt5gateway_server.webapi.retry import current_deadline
 from mt5gateway_server.webapi.wire import Envelope
@@ -39,7 +40,9 @@ class FakeSession:
         self.script = script
         self.last_activity = 0.0
 
-    async def request(self, command, params=None, *, body=None, write=False):
+    async def request(
+        self, command, params=None, *, body=None, write=False, accept=frozenset()
+    ):
         self.calls.append(command)
         self.state = SessionState.BUSY
         try:
@@ -50,6 +53,8 @@ class FakeSession:
                 if isinstance(outcome, ReadError | ConnectError):
                     self.state = SessionState.BROKEN
                 raise outcome
+            if outcome.retcode and outcome.retcode not in accept:
+                raise retcode_error(outcome.retcode, outcome.text, command=command)
             return outcome
         finally:
             if self.state is SessionState.BUSY:
@@ -134,7 +139,7 @@ async def test_lease_busy_waiting_and_handover():
                 repr(h.pool)
                 == "<SessionPool main [0 ready, 1 busy, 0 reauth, 0 broken | 0 waiting]>"
             )
-            waiter = asyncio.create_task(h.pool.call("user/total"))
+            waiter = asyncio.create_task(h.pool.request("user/total"))
             await settle()
             assert (
                 repr(h.pool)
@@ -154,7 +159,7 @@ async def test_pool_timeout_when_saturated():
     async with h.pool:
         async with h.pool.lease():
             with pytest.raises(PoolTimeout):
-                await h.pool.call("user/total")
+                await h.pool.request("user/total")
         # The timed-out waiter left no trace.
         assert (
             repr(h.pool)
@@ -167,7 +172,7 @@ async def test_least_recently_used_dispatch():
     async with h.pool:
         await settle()
         for _ in range(6):
-            await h.pool.call("user/total")
+            await h.pool.request("user/total")
         assert sorted(len(s.calls) for s in h.sessions) == [2, 2, 2]
 
 
@@ -194,7 +199,7 @@ async def test_breaker_open_fails_fast_with_retry_after():
         await h.pool.start()
     await settle()
     with pytest.raises(CircuitOpen) as info:
-        await h.pool.call("user/total")
+        await h.pool.request("user/total")
     assert info.value.retry_after == 30
     await h.pool.aclose()
 
@@ -208,7 +213,7 @@ async def test_read_retried_on_another_session_after_transport_error():
     h = Harness(cfg(pool_size=2), script=script)
     async with h.pool:
         await settle()
-        env = await h.pool.call("user/get")
+        env = await h.pool.request("user/get")
         assert env is OK
         await settle()
         # The broken session was replaced (closed without quit), one sleep for the retry.
@@ -224,7 +229,7 @@ async def test_write_outcome_unknown_is_never_retried():
     async with h.pool:
         await settle()
         with pytest.raises(OutcomeUnknown):
-            await h.pool.call("trade/balance", {"login": 1}, write=True)
+            await h.pool.request("trade/balance", {"login": 1}, write=True)
         assert sum(len(s.calls) for s in h.sessions) == 1
 
 
@@ -239,7 +244,7 @@ async def test_write_retried_when_it_never_left():
     h = Harness(cfg(pool_size=2), script=script)
     async with h.pool:
         await settle()
-        assert await h.pool.call("trade/balance", write=True) is OK
+        assert await h.pool.request("trade/balance", write=True) is OK
 
 
 async def test_retcodes_raise_and_reads_retry_too_frequent():
@@ -247,17 +252,17 @@ async def test_retcodes_raise_and_reads_retry_too_frequent():
 
     h = Harness(cfg(pool_size=1), script=lambda s, c, w: next(answers))
     async with h.pool:
-        assert await h.pool.call("user/get") is OK
+        assert await h.pool.request("user/get") is OK
     h2 = Harness(cfg(pool_size=1), script=lambda s, c, w: Envelope(13, "Not found"))
     async with h2.pool:
         with pytest.raises(NotFound) as info:
-            await h2.pool.call("user/get")
+            await h2.pool.request("user/get")
         assert info.value.retcode == 13
-        assert (await h2.pool.call("user/get", accept=frozenset({13}))).retcode == 13
+        assert (await h2.pool.request("user/get", accept=frozenset({13}))).retcode == 13
     h3 = Harness(cfg(pool_size=1), script=lambda s, c, w: Envelope(12, "Too frequent"))
     async with h3.pool:
         with pytest.raises(TooFrequent):
-            await h3.pool.call("trade/balance", write=True)
+            await h3.pool.request("trade/balance", write=True)
         assert len(h3.sessions[0].calls) == 1  # writes are not retried on retcodes
 
 
@@ -274,14 +279,14 @@ async def test_aclose_idempotent_and_cancellation_safe():
     await h.pool.aclose()
     assert all(s.state is SessionState.CLOSED for s in h.sessions)
     with pytest.raises(ConnectError):
-        await h.pool.call("user/get")
+        await h.pool.request("user/get")
 
 
 async def test_waiters_fail_on_close():
     h = Harness(cfg(pool_size=1, acquire_timeout=5))
     await h.pool.start()
     async with h.pool.lease():
-        waiter = asyncio.create_task(h.pool.call("user/get"))
+        waiter = asyncio.create_task(h.pool.request("user/get"))
         await settle()
         await h.pool.aclose()
         with pytest.raises(ConnectError):
@@ -319,7 +324,7 @@ async def test_pool_manager_registry():
     async with mgr:
         assert mgr.names == ["eu", "us"]
         assert mgr.pool().name == "eu"
-        assert mgr.client("us").pool is pools["us"].pool
+        assert mgr.client("us").transport is pools["us"].pool
         with pytest.raises(KeyError):
             mgr.pool("asia")
     with pytest.raises(ValueError, match="duplicate"):
@@ -363,7 +368,7 @@ async def test_reconnect_started_inside_a_call_has_none_of_its_context():
     async with h.pool:
         with deadline_scope(30.0):
             with pytest.raises(ReadError):
-                await h.pool.call("user/get")
+                await h.pool.request("user/get")
             assert current_deadline() is not None
         await settle()
     assert len(seen) >= 2
