@@ -180,6 +180,16 @@ def test_gateway_stage_runs_the_console_script_as_non_root() -> None:
     assert gateway["USER"].split(":")[0] not in {"0", "root"}
 
 
+def test_gateway_keeps_its_write_store_on_a_volume_it_owns() -> None:
+    instructions = _stages()["gateway"]
+    env = " ".join(arg for name, arg in instructions if name == "ENV")
+    assert "MT5GW_DATA_DIR=/var/lib/mt5gateway" in env
+    volumes = [arg for name, arg in instructions if name == "VOLUME"]
+    assert volumes == ['["/var/lib/mt5gateway"]']
+    runs = " ".join(arg for name, arg in instructions if name == "RUN")
+    assert "chown mt5gw:mt5gw /var/lib/mt5gateway" in runs
+
+
 def test_gateway_healthcheck_runs_the_shipped_probe_on_the_served_port() -> None:
     gateway = _stages()["gateway"]
     copied = {
