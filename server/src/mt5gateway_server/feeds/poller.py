@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from mt5gateway_server.feeds.hub import Feed, FeedKey, FeedTick
 from mt5gateway_server.log import get_logger
+from mt5gateway_server.webapi.client import MAX_SYMBOL_CHARS
 from mt5gateway_server.webapi.errors import WebApiError
 from mt5gateway_server.webapi.retry import ExponentialBackoff
 from mt5gateway_server.webapi.tasks import spawn
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["MAX_SYMBOL_CHARS", "LocalSource", "QuotePoller", "Sink", "chunk_names"]
 
 _log = get_logger("feeds.poller")
-
-# tick/last: the joined symbol list may be at most 4096 characters (§5.7).
-MAX_SYMBOL_CHARS = 4096
 
 Sink = Callable[[list[FeedTick]], Awaitable[None]]
 

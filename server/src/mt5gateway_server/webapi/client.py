@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("mt5gateway.webapi")
 
 MAX_PAGE = 100  # get_page "total" limit (§9.1)
+MAX_SYMBOL_CHARS = 4096  # tick/* symbol lists, joined with "," (§5.7)
 # The most rows one tick_history / chart_get call collects: fetching stops there (the
 # rest is reached with ``resume``), so one call holds at most this plus one answer.
 MAX_HISTORY_ROWS = 100_000

@@ -17,16 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import zlib
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     import ssl
 
 MAX_HEADER_BYTES = 64 * 1024  # status line + headers (and chunked trailers)
-MAX_BODY_BYTES = 256 * 1024 * 1024  # decoded answer body
+MAX_BODY_BYTES = 256 * 1024 * 1024  # answer body
 _MAX_CHUNK_LINE = 1024
 
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILERS, _TO_EOF = range(7)
@@ -52,91 +50,9 @@ class AnswerTimeout(Http1Error):  # noqa: N818
 class Response:
     status: int
     reason: str
-    # Lower-case names; repeated fields joined with ", " (Set-Cookie is kept apart).
+    # Lower-case names; repeated fields joined with ", ".
     headers: dict[str, str]
     body: bytes
-
-
-@dataclass(slots=True)
-class _Cookie:
-    value: str
-    path: str
-
-
-class CookieJar:
-    """Minimal RFC 6265 store for one host: name=value, Path, Max-Age / Expires.
-
-    Domain is ignored (every cookie belongs to the one host of the connection);
-    Secure/HttpOnly need no handling in a client that only talks to that host.
-    """
-
-    __slots__ = ("_cookies",)
-
-    def __init__(self) -> None:
-        self._cookies: dict[str, _Cookie] = {}
-
-    def __len__(self) -> int:
-        return len(self._cookies)
-
-    def get(self, name: str) -> str | None:
-        cookie = self._cookies.get(name)
-        return None if cookie is None else cookie.value
-
-    def clear(self) -> None:
-        self._cookies.clear()
-
-    def store(self, set_cookie: str, request_path: str) -> None:
-        pair, *attributes = set_cookie.split(";")
-        name, eq, value = pair.partition("=")
-        name = name.strip()
-        if not eq or not name:
-            return  # RFC 6265 §5.2: ignore a cookie without a name=value pair
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
-        path = ""
-        expired = False
-        max_age_seen = False
-        for attribute in attributes:
-            key, _, arg = attribute.partition("=")
-            key = key.strip().lower()
-            arg = arg.strip()
-            if key == "path" and arg.startswith("/"):
-                path = arg
-            elif key == "max-age":
-                with contextlib.suppress(ValueError):
-                    expired = int(arg) <= 0
-                    max_age_seen = True
-            elif key == "expires" and not max_age_seen:  # Max-Age wins (§5.3)
-                with contextlib.suppress(TypeError, ValueError, IndexError):
-                    expired = parsedate_to_datetime(arg).timestamp() <= time.time()
-        if not path:  # default-path (§5.1.4): the request path up to its last "/"
-            directory = request_path.split("?", 1)[0].rpartition("/")[0]
-            path = directory or "/"
-        if expired:
-            self._cookies.pop(name, None)
-        else:
-            self._cookies[name] = _Cookie(value, path)
-
-    def header(self, request_path: str) -> str | None:
-        if not self._cookies:
-            return None
-        path = request_path.split("?", 1)[0]
-        pairs = [
-            f"{name}={c.value}"
-            for name, c in self._cookies.items()
-            if _path_matches(path, c.path)
-        ]
-        return "; ".join(pairs) or None
-
-
-def _path_matches(path: str, cookie_path: str) -> bool:
-    # RFC 6265 §5.1.4
-    if path == cookie_path:
-        return True
-    if not path.startswith(cookie_path):
-        return False
-    return cookie_path.endswith("/") or path[len(cookie_path)] == "/"
 
 
 class Http1Connection(asyncio.Protocol):
@@ -150,7 +66,6 @@ class Http1Connection(asyncio.Protocol):
         default = 443 if tls else 80
         bracketed = f"[{host}]" if ":" in host else host
         self.host_header = bracketed if port == default else f"{bracketed}:{port}"
-        self.cookies = CookieJar()
         self.sent = False  # request bytes of the current exchange reached the transport
         self.requests = 0
         self.last_used = time.monotonic()
@@ -164,7 +79,6 @@ class Http1Connection(asyncio.Protocol):
         self._scan = 0
         self._state = _HEAD
         self._method = "GET"
-        self._path = "/"
         self._status = 0
         self._reason = ""
         self._headers: dict[str, str] = {}
@@ -314,13 +228,9 @@ class Http1Connection(asyncio.Protocol):
             lines.append(f"Content-Length: {len(body)}")
         elif method in ("POST", "PUT", "PATCH"):
             lines.append("Content-Length: 0")
-        cookie = self.cookies.header(target)
-        if cookie is not None:
-            lines.append(f"Cookie: {cookie}")
         lines.append("\r\n")
         head = "\r\n".join(lines).encode("latin-1")
         self._method = method
-        self._path = target
         self._state = _HEAD
         self._scan = 0
         self._body = bytearray()
@@ -359,13 +269,6 @@ class Http1Connection(asyncio.Protocol):
             self._buf.clear()
         if not self._keep_alive:
             self.close()
-        encoding = self._headers.get("content-encoding", "identity").lower()
-        if encoding not in ("", "identity"):
-            try:
-                body = _decode(body, encoding)
-            except HttpProtocolError as exc:
-                self._fail(exc)
-                return
         if waiter is not None and not waiter.done():
             waiter.set_result(Response(self._status, self._reason, self._headers, body))
 
@@ -477,9 +380,7 @@ class Http1Connection(asyncio.Protocol):
                 raise HttpProtocolError("malformed header line")
             name = name.lower()
             value = value.strip()
-            if name == "set-cookie":
-                self.cookies.store(value, self._path)
-            elif name in headers:
+            if name in headers:
                 headers[name] = f"{headers[name]}, {value}"
             else:
                 headers[name] = value
@@ -521,21 +422,3 @@ class Http1Connection(asyncio.Protocol):
         self._keep_alive = False
         self._state = _TO_EOF
         return True
-
-
-def _decode(body: bytes, encoding: str) -> bytes:
-    """gzip/deflate bodies (not asked for, but tolerated), bounded like any body."""
-    if encoding in ("gzip", "x-gzip"):
-        wbits = 16 + zlib.MAX_WBITS
-    elif encoding == "deflate":
-        wbits = zlib.MAX_WBITS  # zlib-wrapped, as RFC 9110 defines it
-    else:
-        raise HttpProtocolError(f"unsupported Content-Encoding {encoding[:20]!r}")
-    try:
-        decoder = zlib.decompressobj(wbits)
-        out = decoder.decompress(body, MAX_BODY_BYTES + 1)
-    except zlib.error as exc:
-        raise HttpProtocolError("corrupt compressed answer") from exc
-    if len(out) > MAX_BODY_BYTES:
-        raise HttpProtocolError("answer body too large")
-    return out

@@ -7,7 +7,6 @@ text, never through ``float``.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -15,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import yarl
-
 from mt5gateway_server.webapi.errors import ProtocolError
+
+if TYPE_CHECKING:
+    import yarl
 
 LOTS_PER_VOLUME = Decimal(10_000)  # Volume, VolumeMin, ...: 1/10 000 lot
 LOTS_PER_VOLUME_EXT = Decimal(100_000_000)  # VolumeExt twins: 1/100 000 000 lot
@@ -74,11 +74,6 @@ def build_query(params: Mapping[str, QueryValue]) -> str:
     return "&".join(parts)
 
 
-@functools.lru_cache(maxsize=64)
-def _api_root(base: yarl.URL) -> str:
-    return f"{str(base).rstrip('/')}/api/"
-
-
 def api_root(base: yarl.URL) -> str:
     """The encoded request-target prefix of commands: ``/api/`` under the URL's path."""
     return f"{base.raw_path.rstrip('/')}/api/"
@@ -88,13 +83,6 @@ def build_target(root: str, command: str, params: Mapping[str, QueryValue]) -> s
     """``{root}{command}?{query}``: an HTTP request-target, already encoded."""
     query = build_query(params)
     return f"{root}{command}?{query}" if query else f"{root}{command}"
-
-
-def build_url(
-    base: yarl.URL, command: str, params: Mapping[str, QueryValue]
-) -> yarl.URL:
-    # Built by hand and marked encoded: yarl would send spaces as "+" (§3.5).
-    return yarl.URL(build_target(_api_root(base), command, params), encoded=True)
 
 
 # ---------------------------------------------------------------------------- answers
@@ -233,10 +221,3 @@ def lots(record: Mapping[str, Any], ext_key: str, legacy_key: str) -> Decimal:
     if record.get(ext_key) not in (None, ""):
         return to_decimal(record[ext_key]) / LOTS_PER_VOLUME_EXT
     return to_decimal(record.get(legacy_key)) / LOTS_PER_VOLUME
-
-
-def lots_to_volume_ext(value: Decimal) -> int:
-    units = value * LOTS_PER_VOLUME_EXT
-    if units != units.to_integral_value():
-        raise ValueError(f"{value} lots is finer than 1e-8 lot")
-    return int(units)

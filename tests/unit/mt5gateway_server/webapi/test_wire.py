@@ -8,11 +8,12 @@ from hypothesis import strategies as st
 from mt5gateway_server.webapi import ProtocolError, TimeConvention
 from mt5gateway_server.webapi.client import BalanceOperation
 from mt5gateway_server.webapi.wire import (
+    LOTS_PER_VOLUME_EXT,
+    api_root,
     build_query,
-    build_url,
+    build_target,
     format_value,
     lots,
-    lots_to_volume_ext,
     mt5_escape,
     parse_envelope,
     parse_retcode,
@@ -57,11 +58,12 @@ def test_format_value_types():
         format_value(datetime(2020, 1, 1))  # noqa: DTZ001
 
 
-def test_build_url_is_encoded_verbatim():
-    url = build_url(yarl.URL("https://h:8443"), "user/update", {"name": "a b"})
-    assert isinstance(url, yarl.URL)
-    assert str(url) == "https://h:8443/api/user/update?name=a%20b"
-    assert url.raw_query_string == "name=a%20b"
+def test_request_target_is_encoded_verbatim():
+    root = api_root(yarl.URL("https://h:8443/mt5/"))
+    assert root == "/mt5/api/"
+    target = build_target(root, "user/update", {"name": "a b"})
+    assert target == "/mt5/api/user/update?name=a%20b"
+    assert build_target(root, "test/access", {}) == "/mt5/api/test/access"
 
 
 def test_parse_envelope():
@@ -151,7 +153,7 @@ def test_json_number_round_trip(value):
 @given(st.integers(min_value=0, max_value=10**12))
 def test_volume_ext_round_trip(units):
     lot = lots({"VolumeExt": str(units)}, "VolumeExt", "Volume")
-    assert lots_to_volume_ext(lot) == units
+    assert lot * LOTS_PER_VOLUME_EXT == units
 
 
 @given(st.integers(min_value=0, max_value=10**10))
