@@ -8,8 +8,10 @@ call, how to find its effect again, how to store its result) and calls
 2. ``op.prepare()`` (reads and checks); a failure releases the claim.
 3. ``RECONCILE`` (an earlier attempt may have applied): ``op.find()`` looks the effect
    up. Found: that is the answer. Absent: a new write only once it is *certain* the
-   earlier one cannot still land — ``settle_seconds`` after that attempt was sent
-   (default: three read timeouts, see ``docs/architecture.md#money-writes``);
+   earlier one cannot still land — ``settle_seconds`` after the last moment it may
+   still have been on its way: when its failure showed, or when its dead owner's
+   claim was taken over (default: three read timeouts, see
+   ``docs/architecture.md#money-writes``);
    before that the caller gets ``OutcomeUnknownError`` with the time to wait. A
    ``repeatable`` operation (setting the same values again changes nothing) is sent
    again directly.
@@ -282,8 +284,12 @@ class _Run(Generic[A, R]):
         if found.verdict is Verdict.FOUND:
             return await self.found(found, replayed=True)
         applied = earlier.details.get("applied") == "true"
-        # The latest moment a write of this request_id may have left.
-        sent_at = earlier.attempted_at or earlier.updated_at
+        if earlier.state is RecordState.ATTEMPTED:
+            # Its owner died with the write possibly on its way: it may have left
+            # until the owner's end, which is no later than now.
+            sent_at = self.engine.clock()
+        else:
+            sent_at = earlier.attempted_at or earlier.updated_at
         settled = self.op.repeatable or self.settle_left(sent_at) <= 0
         if found.verdict is Verdict.ABSENT and not applied and settled:
             return await self.write()
@@ -308,7 +314,9 @@ class _Run(Generic[A, R]):
     async def unknown(
         self, details: Mapping[str, str], sent_at: float, *, lookup_failed: bool
     ) -> WriteOutcome[R]:
-        await self.claim.mark_unknown(details, self.audit(AuditOutcome.UNKNOWN))
+        await self.claim.mark_unknown(
+            details, self.audit(AuditOutcome.UNKNOWN), in_flight_until=sent_at
+        )
         self.engine.count(self.op.method, "unknown")
         delay = self.retry_after(sent_at, lookup_failed=lookup_failed)
         raise OutcomeUnknownError(self.op.request_id, delay)
@@ -358,12 +366,16 @@ class _Run(Generic[A, R]):
             request_id=self.op.request_id,
             error=type(exc).__name__,
         )
+        # The write may have left any time until its failure showed (a wait for a
+        # session, a slow send): the settle window runs from now, not from the
+        # write-ahead mark.
+        failed_at = self.engine.clock()
         found = await self.op.find(attempt)
         if found.verdict is Verdict.FOUND:
             return await self.found(found, replayed=False)
         return await self.unknown(
             {"error": type(exc).__name__},
-            attempt.attempted_at or attempt.updated_at,
+            failed_at,
             lookup_failed=found.verdict is Verdict.UNKNOWN,
         )
 

@@ -170,9 +170,19 @@ class Claim:
         return await self._close(RecordState.FAILED, payload, details, audit)
 
     async def mark_unknown(
-        self, details: Mapping[str, str], audit: AuditRecord | None
+        self,
+        details: Mapping[str, str],
+        audit: AuditRecord | None,
+        *,
+        in_flight_until: float | None = None,
     ) -> WriteRecord:
-        """It may have applied; the next repeat looks it up again."""
+        """It may have applied; the next repeat looks it up again.
+
+        ``in_flight_until``: the latest moment the write may still have been on its
+        way (stored as ``attempted_at``; the settle window runs from it).
+        """
+        if in_flight_until is not None:
+            self.record = replace(self.record, attempted_at=in_flight_until)
         return await self._close(RecordState.UNKNOWN, b"", details, audit)
 
     async def release(self, audit: AuditRecord | None = None) -> None:

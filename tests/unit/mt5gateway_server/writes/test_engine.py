@@ -78,6 +78,7 @@ class FakeMt5:
     reads: int = 0
     gate: asyncio.Event | None = None
     held: list[Any] = field(default_factory=list)  # "late" writes not applied yet
+    send_seconds: float = 0.0  # how long a write takes to fail (waits for a session)
 
     async def user_get(self, login: int) -> Any:
         if login != LOGIN:
@@ -110,6 +111,7 @@ class FakeMt5:
         if step == "unsent":
             raise w.OutcomeUnknown("lost", command="trade/balance", params={})
         if step == "late":
+            self.clock.now += self.send_seconds
             self.held.append((login, operation, amount, comment))
             raise w.OutcomeUnknown("lost", command="trade/balance", params={})
         ticket = self.apply(login, operation, amount, comment)
@@ -421,6 +423,48 @@ async def test_a_write_that_lands_late_is_found_not_repeated(
     assert outcome.reconciled
     assert mt5.writes == 1
     assert len(mt5.deals) == 1
+
+
+async def test_the_settle_window_runs_from_when_the_failure_showed(
+    engine: WriteEngine, store: WriteStore, mt5: FakeMt5, clock: Clock
+) -> None:
+    """A write that waited for a session left late; its window starts at its
+    failure, not at the write-ahead mark (found by the chaos suite)."""
+    mt5.plan = ["late"]
+    mt5.send_seconds = 10.0
+    req = request()
+    with pytest.raises(OutcomeUnknownError) as unknown:
+        await run(engine, req, mt5, clock)
+    assert unknown.value.retry_after_seconds == pytest.approx(SETTLE)
+    record = await store.get(METHOD, req.request_id)
+    assert record is not None
+    assert record.attempted_at == pytest.approx(clock.now)
+    clock.now += SETTLE - 5  # past mark + window, not past failure + window
+    with pytest.raises(OutcomeUnknownError):
+        await run(engine, req, mt5, clock)
+    assert mt5.writes == 1
+    mt5.land_late()
+    outcome = await run(engine, req, mt5, clock)
+    assert outcome.reconciled
+    assert len(mt5.deals) == 1
+
+
+async def test_a_dead_owners_write_settles_from_the_takeover(
+    engine: WriteEngine, store: WriteStore, mt5: FakeMt5, clock: Clock
+) -> None:
+    req = request()
+    claim = await store.claim(METHOD, req.request_id, req.fingerprint).__aenter__()
+    await claim.attempt(attempt_record(req))
+    await store.stop_renewal(claim)  # died while its write may be on its way
+    clock.now += 31 + SETTLE  # long after the mark: still unknown when it ended
+    with pytest.raises(OutcomeUnknownError) as unknown:
+        await run(engine, req, mt5, clock)
+    assert unknown.value.retry_after_seconds == pytest.approx(SETTLE)
+    assert mt5.writes == 0
+    clock.now += SETTLE
+    outcome = await run(engine, req, mt5, clock)
+    assert not outcome.reconciled
+    assert mt5.writes == 1
 
 
 async def test_cannot_tell_stays_unknown_and_never_writes_blindly(
