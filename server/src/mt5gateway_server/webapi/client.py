@@ -10,7 +10,7 @@ import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import structlog
 from pydantic import SecretStr
@@ -22,6 +22,9 @@ from mt5gateway_server.webapi.models import (
     CommonConfig,
     Deal,
     Group,
+    HistoryPage,
+    HistoryPosition,
+    HistoryRow,
     Order,
     Position,
     Record,
@@ -71,7 +74,6 @@ _PARTIAL = 14
 _HISTORY_ACCEPT = frozenset({_NOT_READY, _PARTIAL})
 
 R = TypeVar("R", bound=Record)
-H = TypeVar("H", TickRow, ChartBar)
 
 
 class BalanceOperation(enum.IntEnum):
@@ -218,21 +220,6 @@ def _split_lists(
         else:
             query[name] = value
     return query, body
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryPosition:
-    """Where a history read resumes: at ``time`` (a whole second), after the first
-    ``skip`` rows of that second (returned by an earlier page)."""
-
-    time: datetime
-    skip: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryPage(Generic[H]):
-    rows: list[H]
-    next: HistoryPosition | None  # None: nothing is left in the range
 
 
 @dataclass(frozen=True, slots=True)
@@ -723,9 +710,9 @@ class WebApiClient:
         self,
         command: str,
         query: tuple[str, datetime, datetime, str],
-        parse: Callable[[object], list[H]],
+        parse: Callable[[object], list[HistoryRow]],
         bounds: _Bounds,
-    ) -> HistoryPage[H]:
+    ) -> HistoryPage[HistoryRow]:
         """Answer by answer until ``limit`` rows, so memory stays within one answer
         plus one page. Retcode 1 (not loaded yet): bounded retry. Retcode 14 (partial,
         16 MB cap): keep the rows before the last row's second, continue from it."""
@@ -736,7 +723,7 @@ class WebApiClient:
             return HistoryPage([], None)
         first = start = self._seconds(resume.time)
         end = self._seconds(to)
-        out: list[H] = []
+        out: list[HistoryRow] = []
         while True:
             env = await self._history_answer(
                 command, {"symbol": symbol, "from": start, "to": end, "data": data}
@@ -799,14 +786,16 @@ class WebApiClient:
     def _second(self, row: TickRow | ChartBar) -> int:
         return 0 if row.time is None else self.time_convention.to_seconds(row.time)
 
-    def _after_seen(self, rows: list[H], second: int, skip: int) -> list[H]:
+    def _after_seen(
+        self, rows: list[HistoryRow], second: int, skip: int
+    ) -> list[HistoryRow]:
         """``rows`` without the first ``skip`` rows of ``second`` (an earlier page)."""
         n = 0
         while n < len(rows) and n < skip and self._second(rows[n]) == second:
             n += 1
         return rows[n:]
 
-    def _count_at(self, rows: list[H], second: int) -> int:
+    def _count_at(self, rows: list[HistoryRow], second: int) -> int:
         """Rows of ``second`` at the end of ``rows`` (sorted oldest first)."""
         n = 0
         for row in reversed(rows):
