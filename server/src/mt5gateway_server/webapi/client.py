@@ -6,16 +6,37 @@ No proto types here; the gRPC layer maps these DTOs. Passwords go only in JSON b
 from __future__ import annotations
 
 import asyncio
-import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
-from pydantic import SecretStr
 
-from mt5gateway_server.webapi.errors import NotReady, Partial, ProtocolError
+from mt5gateway_server.webapi._history import (
+    MAX_BAR_SPAN,
+    MAX_HISTORY_ROWS,
+    MAX_TICK_SPAN,
+    HistoryBounds,
+    HistoryReader,
+)
+from mt5gateway_server.webapi._requests import (
+    MAX_BATCH_ITEMS,
+    MAX_COMMENT,
+    MAX_PAGE,
+    MAX_SYMBOL_CHARS,
+    BalanceOperation,
+    NewUser,
+    Password,
+    PasswordType,
+    RequestInterface,
+    UserUpdate,
+    check_page,
+    ids,
+    one_of,
+    secret,
+    split_lists,
+    user_body,
+)
+from mt5gateway_server.webapi.errors import PARTIAL_RETCODE, ProtocolError
 from mt5gateway_server.webapi.models import (
     Account,
     ChartBar,
@@ -24,7 +45,6 @@ from mt5gateway_server.webapi.models import (
     Group,
     HistoryPage,
     HistoryPosition,
-    HistoryRow,
     Order,
     Position,
     Record,
@@ -46,201 +66,34 @@ from mt5gateway_server.webapi.wire import (
     JsonBody,
     QueryValue,
     TimeConvention,
-    build_query,
     to_int,
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from decimal import Decimal
 
     from mt5gateway_server.webapi.config import ServerConfig
 
+__all__ = [
+    "MAX_BAR_SPAN",
+    "MAX_BATCH_ITEMS",
+    "MAX_COMMENT",
+    "MAX_HISTORY_ROWS",
+    "MAX_PAGE",
+    "MAX_SYMBOL_CHARS",
+    "MAX_TICK_SPAN",
+    "BalanceOperation",
+    "NewUser",
+    "PasswordType",
+    "RequestInterface",
+    "UserUpdate",
+    "WebApiClient",
+]
+
 log = structlog.get_logger("mt5gateway.webapi")
 
-MAX_PAGE = 100  # get_page "total" limit (§9.1)
-MAX_SYMBOL_CHARS = 4096  # tick/* symbol lists, joined with "," (§5.7)
-# The most rows one tick_history / chart_get call collects: fetching stops there (the
-# rest is reached with ``resume``), so one call holds at most this plus one answer.
-MAX_HISTORY_ROWS = 100_000
-# Logins, groups or tickets of one get_batch call (what MT5 answers for a group mask
-# is MT5's to bound: callers keep masks narrow and history windows short).
-MAX_BATCH_ITEMS = 1000
-# The widest time range of one tick_history / chart_get call.
-MAX_TICK_SPAN = timedelta(days=31)
-MAX_BAR_SPAN = timedelta(days=366)
-MAX_COMMENT = 31  # balance comment: 32 bytes including the terminator
-_NOT_READY = 1
-_PARTIAL = 14
-_HISTORY_ACCEPT = frozenset({_NOT_READY, _PARTIAL})
-
 R = TypeVar("R", bound=Record)
-
-
-class BalanceOperation(enum.IntEnum):
-    """EnDealAction values accepted by ``trade/balance``."""
-
-    BALANCE = 2
-    CREDIT = 3
-    CHARGE = 4
-    CORRECTION = 5
-    BONUS = 6
-
-
-class PasswordType(enum.StrEnum):
-    MAIN = "main"
-    INVESTOR = "investor"
-    API = "api"
-
-
-Password = str | SecretStr
-
-
-def _secret(value: Password) -> str:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NewUser:
-    """``user/add``. ``login=0`` lets the server allocate one."""
-
-    group: str
-    name: str
-    leverage: int
-    password_main: Password
-    password_investor: Password
-    login: int = 0
-    rights: int | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    country: str | None = None
-    city: str | None = None
-    state: str | None = None
-    zip_code: str | None = None
-    address: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    comment: str | None = None
-    status: str | None = None
-    agent: int | None = None
-    lead_source: str | None = None
-    lead_campaign: str | None = None
-
-    def __repr__(self) -> str:
-        return f"NewUser(login={self.login}, group={self.group!r}, name={self.name!r})"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UserUpdate:
-    """``user/update``: only fields that are not None change."""
-
-    group: str | None = None
-    name: str | None = None
-    leverage: int | None = None
-    rights: int | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    country: str | None = None
-    city: str | None = None
-    state: str | None = None
-    zip_code: str | None = None
-    address: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    comment: str | None = None
-    status: str | None = None
-    agent: int | None = None
-    lead_source: str | None = None
-    lead_campaign: str | None = None
-
-
-_WIRE_NAMES: Mapping[str, str] = {
-    "group": "Group",
-    "name": "Name",
-    "leverage": "Leverage",
-    "rights": "Rights",
-    "first_name": "FirstName",
-    "last_name": "LastName",
-    "company": "Company",
-    "country": "Country",
-    "city": "City",
-    "state": "State",
-    "zip_code": "ZipCode",
-    "address": "Address",
-    "phone": "Phone",
-    "email": "Email",
-    "comment": "Comment",
-    "status": "Status",
-    "agent": "Agent",
-    "lead_source": "LeadSource",
-    "lead_campaign": "LeadCampaign",
-    "login": "Login",
-}
-
-
-def _user_body(obj: NewUser | UserUpdate) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for f in fields(obj):
-        wire = _WIRE_NAMES.get(f.name)
-        value = getattr(obj, f.name)
-        if wire is not None and value is not None:
-            body[wire] = str(value)  # MT5 examples send every value as a string
-    return body
-
-
-def _ids(values: Iterable[int | str] | None) -> list[str] | None:
-    return None if values is None else [str(v) for v in values]
-
-
-def _one_of(**lists: Sequence[Any] | None) -> None:
-    given = [k for k, v in lists.items() if v is not None]
-    if len(given) != 1:
-        raise ValueError(f"pass exactly one of {', '.join(lists)}")
-    if len(lists[given[0]] or ()) > MAX_BATCH_ITEMS:
-        raise ValueError(f"at most {MAX_BATCH_ITEMS} {given[0]} per batch")
-
-
-# Beyond this, batch lists move from the query string into a JSON body (POST),
-# which §5.4 allows as arrays; URLs stay short and proxies happy.
-MAX_QUERY_LIST = 2000
-_BODY_LISTS = frozenset({"login", "group", "ticket"})  # the documented body arrays
-
-
-def _split_lists(
-    params: Mapping[str, QueryValue],
-) -> tuple[dict[str, QueryValue], dict[str, object] | None]:
-    if len(build_query(params)) <= MAX_QUERY_LIST:
-        return dict(params), None
-    query: dict[str, QueryValue] = {}
-    body: dict[str, object] = {}
-    for name, value in params.items():
-        if name in _BODY_LISTS and isinstance(value, list):
-            body[name] = [str(v) for v in value]
-        else:
-            query[name] = value
-    return query, body
-
-
-@dataclass(frozen=True, slots=True)
-class _Bounds:
-    max_span: timedelta
-    limit: int
-    resume: HistoryPosition | None
-
-    def check(self, from_: datetime, to: datetime) -> None:
-        if to - from_ > self.max_span:
-            raise ValueError(f"history range longer than {self.max_span}")
-        if not 1 <= self.limit <= MAX_HISTORY_ROWS:
-            raise ValueError(f"need 1 <= limit <= {MAX_HISTORY_ROWS}")
-        start = from_.replace(microsecond=0)
-        if self.resume is not None and self.resume.time < start:
-            raise ValueError("resume position before the range")
-
-
-def _page(offset: int, total: int) -> None:
-    if offset < 0 or not 1 <= total <= MAX_PAGE:
-        raise ValueError(f"need offset >= 0 and 1 <= total <= {MAX_PAGE}")
 
 
 def _total(env: Envelope) -> int:
@@ -261,22 +114,6 @@ def _single(env: Envelope, key: str) -> object:
     raise ProtocolError(f"answer has no {key}")
 
 
-class RequestInterface(Protocol):
-    """Where ``WebApiClient`` sends a command. ``SessionPool`` (any free session,
-    retries) and ``Mt5Session`` (one leased session) both implement it: retcode 0 and
-    those in ``accept`` are returned, others raise ``RetcodeError``."""
-
-    async def request(
-        self,
-        command: str,
-        params: Mapping[str, QueryValue] | None = None,
-        *,
-        body: JsonBody = None,
-        write: bool = False,
-        accept: frozenset[int] = frozenset(),
-    ) -> Envelope: ...
-
-
 class WebApiClient:
     """Typed MT5 commands over a pool or one leased session of one server
     (``PoolManager.client(name)``, ``SessionPool.client(session)``)."""
@@ -292,10 +129,13 @@ class WebApiClient:
         self.server = config.name
         self.time_convention = TimeConvention(config.server_utc_offset)
         # History not loaded yet (retcode 1): asked again, with patience to spare.
-        self._not_ready = RetryPolicy(
+        not_ready = RetryPolicy(
             attempts=1 + config.not_ready_retries,
             backoff=ExponentialBackoff(0.1, 2.0),
             sleep=sleep,
+        )
+        self._history = HistoryReader(
+            transport, self.server, self.time_convention, not_ready
         )
 
     def __repr__(self) -> str:
@@ -320,7 +160,7 @@ class WebApiClient:
     async def _batch_read(
         self, command: str, params: Mapping[str, QueryValue]
     ) -> Envelope:
-        query, body = _split_lists(params)
+        query, body = split_lists(params)
         return await self._read(command, query, body=body)
 
     async def _write(
@@ -366,14 +206,14 @@ class WebApiClient:
     # ------------------------------------------------------------------ users
 
     async def user_add(self, user: NewUser) -> User:
-        body = _user_body(user)
-        body["PassMain"] = _secret(user.password_main)
-        body["PassInvestor"] = _secret(user.password_investor)
+        body = user_body(user)
+        body["PassMain"] = secret(user.password_main)
+        body["PassInvestor"] = secret(user.password_investor)
         env = await self._write("user/add", body=body)
         return self._one(User, env)
 
     async def user_update(self, login: int, changes: UserUpdate) -> User:
-        body = _user_body(changes)
+        body = user_body(changes)
         body["Login"] = str(login)
         env = await self._write("user/update", {"login": login}, body=body)
         return self._one(User, env)
@@ -390,8 +230,8 @@ class WebApiClient:
         logins: Iterable[int] | None = None,
         groups: Iterable[str] | None = None,
     ) -> list[User]:
-        login_list, group_list = _ids(logins), _ids(groups)
-        _one_of(logins=login_list, groups=group_list)
+        login_list, group_list = ids(logins), ids(groups)
+        one_of(logins=login_list, groups=group_list)
         env = await self._batch_read(
             "user/get_batch", {"login": login_list, "group": group_list}
         )
@@ -411,7 +251,7 @@ class WebApiClient:
         self, login: int, password: Password, kind: PasswordType = PasswordType.MAIN
     ) -> bool:
         """True if the password is right; False on ``3006 Invalid account password``."""
-        body = {"Login": str(login), "Type": kind.value, "Password": _secret(password)}
+        body = {"Login": str(login), "Type": kind.value, "Password": secret(password)}
         env = await self._read(
             "user/check_password", body=body, accept=frozenset({3006})
         )
@@ -420,7 +260,7 @@ class WebApiClient:
     async def user_change_password(
         self, login: int, password: Password, kind: PasswordType = PasswordType.MAIN
     ) -> None:
-        body = {"Login": str(login), "Type": kind.value, "Password": _secret(password)}
+        body = {"Login": str(login), "Type": kind.value, "Password": secret(password)}
         await self._write("user/change_password", body=body)
 
     async def account_get(self, login: int) -> Account:
@@ -434,8 +274,8 @@ class WebApiClient:
         logins: Iterable[int] | None = None,
         groups: Iterable[str] | None = None,
     ) -> list[Account]:
-        login_list, group_list = _ids(logins), _ids(groups)
-        _one_of(logins=login_list, groups=group_list)
+        login_list, group_list = ids(logins), ids(groups)
+        one_of(logins=login_list, groups=group_list)
         env = await self._batch_read(
             "user/account/get_batch", {"login": login_list, "group": group_list}
         )
@@ -485,7 +325,7 @@ class WebApiClient:
     async def position_get_page(
         self, login: int, offset: int = 0, total: int = MAX_PAGE
     ) -> list[Position]:
-        _page(offset, total)
+        check_page(offset, total)
         env = await self._read(
             "position/get_page", {"login": login, "offset": offset, "total": total}
         )
@@ -515,8 +355,8 @@ class WebApiClient:
         *,
         history: bool = False,
     ) -> dict[str, QueryValue]:
-        login_list, group_list, ticket_list = _ids(logins), _ids(groups), _ids(tickets)
-        _one_of(logins=login_list, groups=group_list, tickets=ticket_list)
+        login_list, group_list, ticket_list = ids(logins), ids(groups), ids(tickets)
+        one_of(logins=login_list, groups=group_list, tickets=ticket_list)
         if symbols is not None and ticket_list is not None:
             raise ValueError("symbols filter only applies with logins or groups")
         params: dict[str, QueryValue] = {
@@ -543,7 +383,7 @@ class WebApiClient:
     async def order_get_page(
         self, login: int, offset: int = 0, total: int = MAX_PAGE
     ) -> list[Order]:
-        _page(offset, total)
+        check_page(offset, total)
         env = await self._read(
             "order/get_page", {"login": login, "offset": offset, "total": total}
         )
@@ -578,7 +418,7 @@ class WebApiClient:
         offset: int = 0,
         total: int = MAX_PAGE,
     ) -> list[Order]:
-        _page(offset, total)
+        check_page(offset, total)
         params = {**self._range(login, from_, to), "offset": offset, "total": total}
         return self._many(Order, await self._read("history/get_page", params))
 
@@ -609,7 +449,7 @@ class WebApiClient:
         offset: int = 0,
         total: int = MAX_PAGE,
     ) -> list[Deal]:
-        _page(offset, total)
+        check_page(offset, total)
         params = {**self._range(login, from_, to), "offset": offset, "total": total}
         return self._many(Deal, await self._read("deal/get_page", params))
 
@@ -677,11 +517,11 @@ class WebApiClient:
         ``from_`` to ``to`` spans at most ``MAX_TICK_SPAN``."""
         if "d" not in data:
             data = "d" + data
-        return await self._history(
+        return await self._history.read(
             "tick/history",
             (symbol, from_, to, data),
             lambda answer: parse_tick_rows(answer, data, self.time_convention),
-            _Bounds(MAX_TICK_SPAN, limit, resume),
+            HistoryBounds(MAX_TICK_SPAN, limit, resume),
         )
 
     async def chart_get(
@@ -699,110 +539,12 @@ class WebApiClient:
         spans at most ``MAX_BAR_SPAN``."""
         if "d" not in data:
             data = "d" + data
-        return await self._history(
+        return await self._history.read(
             "chart/get",
             (symbol, from_, to, data),
             lambda answer: parse_chart_bars(answer, data, self.time_convention),
-            _Bounds(MAX_BAR_SPAN, limit, resume),
+            HistoryBounds(MAX_BAR_SPAN, limit, resume),
         )
-
-    async def _history(
-        self,
-        command: str,
-        query: tuple[str, datetime, datetime, str],
-        parse: Callable[[object], list[HistoryRow]],
-        bounds: _Bounds,
-    ) -> HistoryPage[HistoryRow]:
-        """Answer by answer until ``limit`` rows, so memory stays within one answer
-        plus one page. Retcode 1 (not loaded yet): bounded retry. Retcode 14 (partial,
-        16 MB cap): keep the rows before the last row's second, continue from it."""
-        symbol, from_, to, data = query
-        bounds.check(from_, to)
-        resume = bounds.resume or HistoryPosition(from_.replace(microsecond=0))
-        if resume.time > to:
-            return HistoryPage([], None)
-        first = start = self._seconds(resume.time)
-        end = self._seconds(to)
-        out: list[HistoryRow] = []
-        while True:
-            env = await self._history_answer(
-                command, {"symbol": symbol, "from": start, "to": end, "data": data}
-            )
-            rows = parse(env.answer)
-            cut = self._partial_cut(env, rows, start, command)
-            if cut is not None:
-                rows = [r for r in rows if self._second(r) < cut]
-            if start == first and resume.skip:
-                rows = self._after_seen(rows, first, resume.skip)
-            room = bounds.limit - len(out)
-            out.extend(rows[:room])
-            if len(rows) > room:  # the page is full inside this answer
-                second = self._second(rows[room])
-                seen = self._count_at(out, second)
-                if second == first:
-                    seen += resume.skip
-                return HistoryPage(
-                    out, HistoryPosition(self.time_convention.at_second(second), seen)
-                )
-            if cut is None:
-                return HistoryPage(out, None)
-            if len(out) == bounds.limit:
-                return HistoryPage(
-                    out, HistoryPosition(self.time_convention.at_second(cut))
-                )
-            start = cut
-
-    async def _history_answer(
-        self, command: str, params: Mapping[str, QueryValue]
-    ) -> Envelope:
-        async def attempt() -> Envelope:
-            env = await self._read(command, params, accept=_HISTORY_ACCEPT)
-            if env.retcode == _NOT_READY:
-                raise NotReady(
-                    env.retcode, env.text, server=self.server, command=command
-                )
-            return env
-
-        return await self._not_ready.call(
-            attempt, is_retryable=lambda exc: isinstance(exc, NotReady)
-        )
-
-    def _partial_cut(
-        self,
-        env: Envelope,
-        rows: Sequence[TickRow | ChartBar],
-        start: int,
-        command: str,
-    ) -> int | None:
-        """Retcode 14: the second from which the rest has to be asked again."""
-        if env.retcode != _PARTIAL or not rows:
-            return None
-        cut = self._second(rows[-1])
-        if rows[-1].time is None or cut <= start:
-            # One second holds more than a whole answer: cannot make progress.
-            raise Partial(env.retcode, env.text, server=self.server, command=command)
-        return cut
-
-    def _second(self, row: TickRow | ChartBar) -> int:
-        return 0 if row.time is None else self.time_convention.to_seconds(row.time)
-
-    def _after_seen(
-        self, rows: list[HistoryRow], second: int, skip: int
-    ) -> list[HistoryRow]:
-        """``rows`` without the first ``skip`` rows of ``second`` (an earlier page)."""
-        n = 0
-        while n < len(rows) and n < skip and self._second(rows[n]) == second:
-            n += 1
-        return rows[n:]
-
-    def _count_at(self, rows: list[HistoryRow], second: int) -> int:
-        """Rows of ``second`` at the end of ``rows`` (sorted oldest first)."""
-        n = 0
-        for row in reversed(rows):
-            if self._second(row) != second:
-                break
-            n += 1
-        return n
 
     # ------------------------------------------------------------------ symbols
 
@@ -822,9 +564,9 @@ class WebApiClient:
 
     async def symbol_get_mask(self, masks: Iterable[str]) -> list[Symbol]:
         env = await self._read(
-            "symbol/get", {"mask": list(masks)}, accept=frozenset({_PARTIAL})
+            "symbol/get", {"mask": list(masks)}, accept=frozenset({PARTIAL_RETCODE})
         )
-        if env.retcode == _PARTIAL:
+        if env.retcode == PARTIAL_RETCODE:
             log.warning(
                 "mt5_answer_truncated", server=self.server, command="symbol/get"
             )
@@ -852,8 +594,8 @@ class WebApiClient:
 
     async def group_get_mask(self, masks: Iterable[str]) -> list[Group]:
         env = await self._read(
-            "group/get", {"mask": list(masks)}, accept=frozenset({_PARTIAL})
+            "group/get", {"mask": list(masks)}, accept=frozenset({PARTIAL_RETCODE})
         )
-        if env.retcode == _PARTIAL:
+        if env.retcode == PARTIAL_RETCODE:
             log.warning("mt5_answer_truncated", server=self.server, command="group/get")
         return self._many(Group, env)

@@ -188,6 +188,9 @@ _FAMILIES: tuple[tuple[type[RetcodeError], frozenset[int]], ...] = (
     (AuthFailed, frozenset(set(range(1000, 1035)) - {1018, 1024} | {3006})),
 )
 
+NOT_READY_RETCODE = 1  # MT_RET_OK_NONE: the access server has not loaded the data yet
+PARTIAL_RETCODE = 14  # MT_RET_ERR_PARTIAL: the answer was cut at MT5's size limit
+
 # MT_RET_ERR_TIMEOUT, MT_RET_REQUEST_TIMEOUT: a write answered so may have been
 # applied; its outcome must be reconciled, never assumed, and it is never re-sent.
 OUTCOME_OPEN_RETCODES = frozenset({9, 10012})
@@ -241,7 +244,9 @@ def retcode_error(
 
 
 __all__ = [
+    "NOT_READY_RETCODE",
     "OUTCOME_OPEN_RETCODES",
+    "PARTIAL_RETCODE",
     "RETCODE_CLASSES",
     "RETCODE_NAMES",
     "AuthError",

@@ -10,8 +10,10 @@ from mt5gateway_server.webapi import (
     NotReady,
     Partial,
     ServerConfig,
+    UserUpdate,
     WebApiClient,
 )
+from mt5gateway_server.webapi._requests import user_body
 from mt5gateway_server.webapi.models import parse_tick_rows
 from mt5gateway_server.webapi.session import scrub
 from mt5gateway_server.webapi.wire import Envelope
@@ -205,3 +207,25 @@ async def test_long_batch_lists_move_to_the_body():
         "to": S0,
     }
     assert not write
+
+
+def test_user_bodies_use_mt5_field_names():
+    update = UserUpdate(zip_code="1010", lead_campaign="spring", first_name="Ann")
+    assert user_body(update) == {
+        "ZipCode": "1010",
+        "LeadCampaign": "spring",
+        "FirstName": "Ann",
+    }
+    new = NewUser(
+        group="demo",
+        name="A",
+        leverage=50,
+        password_main="Main1234!x",
+        password_investor="Inv1234!xy",
+    )
+    assert user_body(new) == {
+        "Group": "demo",
+        "Name": "A",
+        "Leverage": "50",
+        "Login": "0",
+    }  # passwords are added by the caller, as secrets
