@@ -159,6 +159,12 @@ class SessionPool:
         return self._closing
 
     @property
+    def serving(self) -> bool:
+        """A session can take a request now or after the current one (health)."""
+        snap = self.snapshot()
+        return not self._closing and snap.ready + snap.busy > 0
+
+    @property
     def breaker(self) -> CircuitBreaker:
         return self._breaker
 

@@ -131,6 +131,18 @@ async def test_start_ready_with_one_then_fills():
     assert repr(h.pool).startswith("<SessionPool main closed")
 
 
+async def test_serving_while_a_session_is_ready_or_busy():
+    h = Harness(cfg(pool_size=1))
+    assert not h.pool.serving  # not started
+    async with h.pool:
+        assert h.pool.serving
+        async with h.pool.lease():
+            assert h.pool.serving  # busy: it takes the next request after this one
+        h.sessions[0].state = SessionState.BROKEN
+        assert not h.pool.serving
+    assert not h.pool.serving
+
+
 async def test_lease_busy_waiting_and_handover():
     h = Harness(cfg(pool_size=1, acquire_timeout=5))
     async with h.pool:
