@@ -402,7 +402,10 @@ class RedisFanout:
 
     async def _read(self, pubsub: PubSub) -> None:
         subscribed: dict[bytes, FeedKey] = {}
-        while True:
+        # Checked each round, not only cancelled: on 3.11 a cancel racing the read's
+        # timeout becomes a timeout that redis-py answers with "no message", and the
+        # reader would go on for ever while aclose()/abort() wait for it.
+        while not self._closed:
             wanted = {
                 keys.quote_channel(k.server, k.view).encode(): k for k in self.feeds
             }
