@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mt5gateway_server.errors import ECHO_LIMIT, FieldViolation, ValidationError
 from mt5gateway_server.mapping.money import decimal_from_proto
 from mt5gateway_server.mapping.time import datetime_from_timestamp
+from mt5gateway_server.webapi import MAX_SYMBOL_CHARS, mt5_length
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -42,7 +43,6 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_PAGE_TOKEN_LENGTH",
     "MAX_SERVER_NAME_LENGTH",
-    "MAX_SYMBOLS_TEXT",
     "MAX_TICKETS",
     "MAX_VIOLATIONS",
     "MT5_TIME_MAX_SECONDS",
@@ -58,7 +58,6 @@ MAX_LOGINS = 1000
 MAX_TICKETS = 1000
 MAX_GROUP_MASKS = 100
 MAX_MASK_LENGTH = 128  # group paths are at most 63, symbol paths a bit longer
-MAX_SYMBOLS_TEXT = 4096  # MT5's limit for a joined symbol list
 MAX_NAME_LENGTH = 64  # a symbol name or path
 MAX_GROUP_LENGTH = 63  # MT5 group paths: 64 wchar including the terminator
 MAX_SERVER_NAME_LENGTH = 64  # configured names are short identifiers
@@ -84,13 +83,6 @@ _UUID_TEXT = re.compile(
     "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
 _FORBIDDEN_TEXT = "must not contain control or bidi-control characters"
-
-
-def mt5_length(text: str) -> int:
-    """Length as MT5 counts it: UTF-16 code units (a character outside the BMP is 2)."""
-    if text.isascii():
-        return len(text)
-    return len(text.encode("utf-16-le")) // 2
 
 
 def has_forbidden_characters(text: str) -> bool:
@@ -265,8 +257,8 @@ class Violations:
     def symbols(self, field: str, values: Sequence[str]) -> None:
         """Symbol names or masks for tick commands: at least one, MT5's text limit."""
         self.masks(field, values, required=True, max_count=MAX_LOGINS)
-        if len(values) <= MAX_LOGINS and len(",".join(values)) > MAX_SYMBOLS_TEXT:
-            self.add(field, f"joined with ',' at most {MAX_SYMBOLS_TEXT} characters")
+        if len(values) <= MAX_LOGINS and len(",".join(values)) > MAX_SYMBOL_CHARS:
+            self.add(field, f"joined with ',' at most {MAX_SYMBOL_CHARS} characters")
 
     def names(self, field: str, values: Sequence[str], *, max_count: int) -> None:
         if not values:

@@ -83,7 +83,7 @@ from mt5gateway_server.webapi.retry import (
     deadline_scope,
 )
 from mt5gateway_server.webapi.session import Mt5Session, SessionState
-from mt5gateway_server.webapi.wire import TimeConvention
+from mt5gateway_server.webapi.wire import TimeConvention, mt5_length
 
 __all__ = [
     "MAX_BAR_SPAN",
@@ -161,5 +161,6 @@ __all__ = [
     "WebApiError",
     "WebApiMetrics",
     "deadline_scope",
+    "mt5_length",
     "retcode_error",
 ]

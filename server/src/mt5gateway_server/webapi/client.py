@@ -66,6 +66,7 @@ from mt5gateway_server.webapi.wire import (
     JsonBody,
     QueryValue,
     TimeConvention,
+    mt5_length,
     to_int,
 )
 
@@ -297,7 +298,7 @@ class WebApiClient:
         Never retried once sent: a lost answer raises ``OutcomeUnknown`` — reconcile by
         looking the deal up (e.g. by ``comment``) before trying again.
         """
-        if len(comment) > MAX_COMMENT:
+        if mt5_length(comment) > MAX_COMMENT:
             raise ValueError(f"comment longer than {MAX_COMMENT} characters")
         if not amount.is_finite() or amount == 0:
             raise ValueError("amount must be a non-zero finite Decimal")

@@ -34,6 +34,14 @@ JsonBody = Mapping[str, object] | list[object] | None
 QueryValue = str | int | Decimal | IntEnum | datetime | Iterable[str | int] | None
 
 
+def mt5_length(text: str) -> int:
+    """Length as MT5 counts it: UTF-16 code units (a character outside the BMP is 2);
+    MT5's text fields are fixed wchar buffers."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
 def mt5_escape(value: str) -> str:
     # Order matters: the backslash first, or the escapes themselves get doubled (§4.2).
     return (

@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from mt5gateway_server.webapi import errors as w
+from mt5gateway_server.webapi import mt5_length
 from mt5gateway_server.webapi.client import MAX_COMMENT, BalanceOperation
 from mt5gateway_server.writes.engine import ABSENT, CANNOT_TELL, Lookup
 from mt5gateway_server.writes.records import canonical_request_id, fingerprint
@@ -51,7 +52,6 @@ __all__ = [
     "BalanceWrite",
     "CurrencyLookup",
     "canonical_request_id",
-    "comment_length",
     "max_user_comment",
     "mt5_comment",
     "reconciliation_tag",
@@ -90,11 +90,6 @@ def mt5_comment(request_id: str, comment: str, chars: int = DEFAULT_TAG_CHARS) -
     """What MT5 stores: the tag first (so a cut can never lose it), then the comment."""
     tag = reconciliation_tag(request_id, chars)
     return f"{tag} {comment}" if comment else tag
-
-
-def comment_length(comment: str) -> int:
-    """MT5 counts UTF-16 code units (32 wchar including the terminator)."""
-    return len(comment.encode("utf-16-le")) // 2
 
 
 class AmountError(Exception):
@@ -235,7 +230,7 @@ class BalanceWrite:
 
     async def prepare(self) -> None:
         request = self.request
-        if comment_length(request.comment) > max_user_comment(self._tag_chars):
+        if mt5_length(request.comment) > max_user_comment(self._tag_chars):
             raise AmountError(
                 "comment",
                 f"at most {max_user_comment(self._tag_chars)} characters: the "

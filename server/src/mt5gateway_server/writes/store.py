@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import enum
 import secrets
 import time
@@ -42,6 +41,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, TypedDict
 
 from mt5gateway_server.log import get_logger
+from mt5gateway_server.webapi.tasks import spawn
 from mt5gateway_server.writes.records import (
     ClaimLostError,
     IdempotencyConflictError,
@@ -449,11 +449,9 @@ class WriteStore(ABC):
                     )
                     return
 
-        # A fresh context: the renewal must not inherit the caller's deadline.
-        self._renewals[id(claim)] = asyncio.get_running_loop().create_task(
-            renew(),
-            name=f"write-lease {claim.method} {claim.request_id}",
-            context=contextvars.Context(),
+        # spawn: a fresh context, so the renewal never inherits the call's deadline.
+        self._renewals[id(claim)] = spawn(
+            renew(), name=f"write-lease {claim.method} {claim.request_id}"
         )
 
     async def stop_renewal(self, claim: Claim) -> None:

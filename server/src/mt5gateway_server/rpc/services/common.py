@@ -86,7 +86,7 @@ def page_cursor(request: Message, *, default: int, maximum: int) -> PageCursor:
 
 def time_convention(client: WebApiClient) -> TimeConvention:
     """How this server's MT5 time stamps become UTC (for fields the DTOs left raw)."""
-    return TimeConvention(client.pool.config.server_utc_offset)
+    return client.time_convention
 
 
 # ------------------------------------------------------------------ currencies

@@ -29,6 +29,7 @@ from mt5gateway_server.rpc.services.common import (
     time_convention,
 )
 from mt5gateway_server.rpc.validation import Violations
+from mt5gateway_server.webapi import MAX_PAGE as MT5_PAGE
 from mt5gateway_server.webapi import BalanceOperation
 from mt5gateway_server.writes.balance import (
     MAX_AMOUNT,
@@ -53,10 +54,7 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
-MT5_PAGE = 100  # MT5's get_page "total" limit
 MAX_SYMBOLS = 100
-# The longest comment any tag length leaves the caller; BalanceWrite applies the
-# configured one (before any MT5 call too).
 
 
 class _Ticketed(Protocol):
