@@ -109,10 +109,9 @@ class ViewLimitError(Exception):
 
 
 def pool_serving(pool: SessionPool) -> bool:
-    """A session exists that can take a request now or after the current one (what
-    health reports and what ``upstream_down_since`` follows)."""
-    snap = pool.snapshot()
-    return not pool.closing and snap.ready + snap.busy > 0
+    """``pool.serving``, for rpc/services/server.py (through rpc/server.py) until it
+    asks the pool itself."""
+    return pool.serving
 
 
 def is_mask(item: str) -> bool:
@@ -406,8 +405,8 @@ class QuoteHub:
         self.feeds: dict[FeedKey, Feed] = {}
         self._metrics = metrics
         self._clock = clock
-        # Can this MT5 server serve? (injected in tests; default: its pool's state)
-        self._serving = serving or (lambda name: pool_serving(pools.pool(name)))
+        # Can this MT5 server serve? (injected in tests; default: what health says)
+        self._serving = serving or (lambda name: pools.pool(name).serving)
         # server -> when (epoch seconds) it was first seen unable to serve
         self._down_since: dict[str, float] = {}
         self._watch_task: asyncio.Task[None] | None = None

@@ -33,6 +33,7 @@ from mt5gateway.v1 import (
     user_service_pb2_grpc,
 )
 
+# Re-exported while rpc/services/server.py imports it from here (before the servicers).
 from mt5gateway_server.feeds.hub import pool_serving
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.rpc.interceptors import build_interceptors
@@ -224,7 +225,7 @@ class GatewayServer:
         pools = self.deps.pools
         default = self.deps.server_name("")
         for name in pools.names:
-            serving = pool_serving(pools.pool(name))
+            serving = pools.pool(name).serving
             await self._set(mt5_health_name(name), serving)
             if name == default:
                 for service in self.services:
