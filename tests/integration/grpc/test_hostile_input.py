@@ -21,6 +21,7 @@ from mt5gateway.v1 import (
     trade_pb2,
     user_pb2,
 )
+from mt5gateway.v1 import quote_service_pb2 as qs
 from mt5gateway.v1 import trade_service_pb2 as ts
 from mt5gateway.v1 import user_service_pb2 as us
 from mt5gateway_server.mapping.money import money_to_proto
@@ -542,3 +543,29 @@ async def test_malformed_request_bytes_are_invalid_argument(
         await call(raw)
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert (await gateway.stats())["requests"] == before["requests"]
+
+
+async def test_quote_reads_check_server_and_page_token_before_mt5(
+    gateway: Gateway,
+) -> None:
+    """A 100 kB page token, a malformed server name or a group mask never reach MT5."""
+    before = await gateway.requests()
+    cases = [
+        (
+            qs.ListQuotesRequest(symbols=["EURUSD"], page_token="x" * 100_000),
+            "page_token",
+        ),
+        (qs.ListQuotesRequest(symbols=["EURUSD"], server="bad name!"), "server"),
+        (qs.ListGroupQuotesRequest(symbols=["EURUSD"], group="real\\*"), "group"),
+    ]
+    for request, field in cases:
+        call = (
+            gateway.quotes.ListGroupQuotes(request)
+            if isinstance(request, qs.ListGroupQuotesRequest)
+            else gateway.quotes.ListQuotes(request)
+        )
+        failure = await expect_error(call)
+        assert failure.code is grpc.StatusCode.INVALID_ARGUMENT
+        assert failure.bad_request is not None
+        assert [f.field for f in failure.bad_request.field_violations] == [field]
+    assert await gateway.requests() == before

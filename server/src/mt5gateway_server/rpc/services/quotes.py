@@ -59,11 +59,10 @@ _SECOND = timedelta(seconds=1)
 
 
 def _symbols_checks(request: Any, *, group: bool = False) -> None:  # noqa: ANN401
-    v = Violations()
+    v = Violations.of(request)  # server, page_size, page_token
     if group:
-        v.text("group", request.group, max_length=63)
+        v.group("group", request.group)  # an exact group: no mask characters
     v.symbols("symbols", request.symbols)
-    v.page_size("page_size", request.page_size)
     v.check()
 
 
@@ -71,14 +70,13 @@ def _range_checks(
     request: Any,  # noqa: ANN401
     max_span: timedelta,
 ) -> tuple[datetime, datetime]:
-    v = Violations()
+    v = Violations.of(request)  # server, page_size, page_token
     v.name("symbol", request.symbol)
     start = v.timestamp("start_time", request)
     end = v.timestamp("end_time", request)
     v.time_range("start_time", start, "end_time", end)
     if start is not None and end is not None and end - start > max_span:
         v.add("end_time", f"at most {max_span.days} days after start_time")
-    v.page_size("page_size", request.page_size)
     v.check()
     if start is None or end is None:  # pragma: no cover - check() raised
         raise AssertionError
