@@ -5,23 +5,32 @@
         [--store default|redis|both] [--deposits 10000] [--callers 32]
         [--kills 20] [--holds 40] [--hold-seconds 3.5] [--late-read-timeout 1.5]
         [--redis-restarts 5] [--storm-seconds 1800] [--json FILE]
+        [--keep DIR] [--log-level warning|info]
 
 Each run starts its own mt5sim, proxy, gateway (and redis-server for the Redis
 store) in a temporary directory, prints one ``chaos figures`` JSON line and the
 broken rules (0 duplicated, 0 lost, one audit record per applied deal); the exit code
 is 1 when any run broke a rule. ``redis`` runs only with the Redis store.
+
+``--keep DIR`` runs each scenario in ``DIR/<scenario>-<store>-<time>`` and keeps it:
+gateway.log, mt5sim.log, the gateway's data directory (the SQLite store) or the
+redis AOF, and, when a rule broke, evidence.json (every answer, mt5sim's balance
+deals and stats, the audit). ``--log-level info`` adds every call's access line
+(``rpc_finished``) to gateway.log.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests package
 
@@ -36,6 +45,9 @@ from tests.integration.chaos.scenarios import (
     run_scenario,
     sim_faults,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 SCENARIOS = ("kills", "late", "faults", "redis")
 
@@ -56,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--settle-seconds", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--json", type=Path, help="write every run's figures here")
+    parser.add_argument(
+        "--keep", type=Path, help="keep each run's work directory under this one"
+    )
+    parser.add_argument("--log-level", choices=("warning", "info"), default="warning")
     return parser
 
 
@@ -73,7 +89,7 @@ def _runs(args: argparse.Namespace) -> list[tuple[str, Store]]:
 def _plan(
     args: argparse.Namespace, scenario: str, store: Store
 ) -> tuple[str, GatewayConfig, Chaos]:
-    gateway = GatewayConfig(store)
+    gateway = GatewayConfig(store, log_level=args.log_level)
     if scenario == "kills":
         return "gateway kill -9", gateway, gateway_kills(args.kills)
     if scenario == "late":
@@ -89,6 +105,19 @@ def _plan(
     )
 
 
+@contextlib.contextmanager
+def _workdir(keep: Path | None, name: str) -> Iterator[Path]:
+    """A temporary directory, or a new one under ``keep`` that stays."""
+    if keep is None:
+        with tempfile.TemporaryDirectory(prefix="chaos-money-") as workdir:
+            yield Path(workdir)
+        return
+    workdir = keep / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}"
+    workdir.mkdir(parents=True)
+    print(f"work directory: {workdir}", flush=True)
+    yield workdir
+
+
 async def _main(args: argparse.Namespace) -> int:
     run = RunConfig(
         deposits=args.deposits,
@@ -96,12 +125,13 @@ async def _main(args: argparse.Namespace) -> int:
         storm_seconds=args.storm_seconds,
         settle_seconds=args.settle_seconds,
         driver=DriverConfig(callers=args.callers, echo_callers=args.echo_callers),
+        keep_evidence=args.keep is not None,
     )
     results: list[dict[str, Any]] = []
     for scenario, store in _runs(args):
         name, gateway, chaos = _plan(args, scenario, store)
-        with tempfile.TemporaryDirectory(prefix="chaos-money-") as workdir:
-            outcome = await run_scenario(name, Path(workdir), gateway, run, chaos)
+        with _workdir(args.keep, f"{scenario}-{store}") as workdir:
+            outcome = await run_scenario(name, workdir, gateway, run, chaos)
         print(outcome.report(), flush=True)
         for problem in outcome.verdict.problems:
             print(f"  BROKEN: {problem}", flush=True)

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real redis-server for the whole session (TOOLCHAIN.md).
+"""Shared fixtures: a real redis-server for the whole
+session (docs/architecture.md#redis-in-tests).
 
 ``--redis-url redis://host:port/db`` uses an existing server instead (it is flushed
 before each test that asks for ``redis``; never point it at a server you care about).

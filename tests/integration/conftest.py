@@ -34,7 +34,8 @@ def mt5_rand_answer(pw_hash: bytes, rand_hex: str) -> str:
 
 
 def encode_query(params: dict[str, Any]) -> str:
-    """MT5 escaping, then percent-encoding with %20 for spaces (PROTOCOL.md §4.2)."""
+    """MT5 escaping, then percent-encoding with %20 for
+    spaces (docs/mt5-webapi.md#escaping)."""
     parts = []
     for name, value in params.items():
         text = str(value)

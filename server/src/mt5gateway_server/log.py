@@ -149,8 +149,9 @@ def redact_secrets(
 def add_otel_ids(
     _logger: WrappedLogger, _method: str, event_dict: EventDict
 ) -> EventDict:
-    """Add trace_id/span_id of the current span (read at log time, see STYLE.md):
-    the RPC's span (``tracing``), else OpenTelemetry's current one."""
+    """Add trace_id/span_id of the current span (read at log time,
+    see docs/architecture.md#logs-and-traces): the RPC's span (``tracing``), else
+    OpenTelemetry's current one."""
     ctx = current_span().get_span_context()
     if not ctx.is_valid:
         ctx = trace.get_current_span().get_span_context()

@@ -214,7 +214,8 @@ class Mt5ServerSettings(_Section):
     password: SecretStr | None = None
     password_file: Path | None = None
     pool_size: int = _WEBAPI_DEFAULTS.pool_size
-    # MT5 drops a session idle for 180 s (PROTOCOL.md §3.3): ping well before that.
+    # MT5 drops a session idle for 180 s: ping well
+    # before (docs/mt5-webapi.md#keep-alive).
     ping_interval_seconds: float = _WEBAPI_DEFAULTS.ping_interval
     connect_timeout_seconds: float = _WEBAPI_DEFAULTS.connect_timeout
     read_timeout_seconds: float = _WEBAPI_DEFAULTS.read_timeout

@@ -186,6 +186,16 @@ class Metrics:
             "Mutations answered from the idempotency store",
             ["method"],
         )
+        self.write_outcomes = counter(
+            "mt5gw_write_outcomes",
+            "MT5 writes by outcome: succeeded, failed, not_sent, unknown, reconciled",
+            ["method", "outcome"],
+        )
+        self.duplicate_writes = counter(
+            "mt5gw_duplicate_writes",
+            "Writes found applied more than once in MT5 (alert: needs an operator)",
+            ["method"],
+        )
         registry.register(_LiveState(self))
 
     # gRPC -----------------------------------------------------------------
@@ -217,6 +227,12 @@ class Metrics:
 
     def record_idempotency_replay(self, method: str) -> None:
         self.idempotency_replays.labels(method).inc()
+
+    def record_write_outcome(self, method: str, outcome: str) -> None:
+        self.write_outcomes.labels(method, outcome).inc()
+
+    def record_duplicate_write(self, method: str) -> None:
+        self.duplicate_writes.labels(method).inc()
 
     # MT5 Web API and pool -------------------------------------------------
 

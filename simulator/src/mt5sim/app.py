@@ -285,7 +285,8 @@ class SimApp:
     ) -> web.Response:
         stats = self.stats
         stats.handshakes_started += 1
-        # Any auth/start forgets the connection's previous session (§3.4 [INF]).
+        # Any auth/start forgets the connection's previous session
+        # (inferred, docs/mt5-webapi.md#handshake).
         conn.manager = None
         conn.handshake.reset()
         try:
@@ -412,7 +413,8 @@ class SimApp:
     def expire_sessions(self, keep: Connection | None = None) -> int:
         """Forget the authentication of every connection (except ``keep``) but keep
         the connections open: their next request is answered as unauthenticated
-        (PROTOCOL.md §4.3 [INF]; whether a real server ever does this is unknown)."""
+        (docs/mt5-webapi.md#forgotten-sessions; whether a real server ever does this is
+        unknown)."""
         expired = 0
         for conn in self.registry.authenticated():
             if conn is keep:

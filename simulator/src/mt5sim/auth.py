@@ -1,4 +1,5 @@
-"""The Web API password hash (PROTOCOL.md §2.2) and the per-connection handshake.
+"""The Web API password hash (docs/mt5-webapi.md#password-hash) and the per-connection
+handshake.
 
 The state machine is pure: time comes in as an argument, so unit tests need no sleeps.
 """
@@ -64,10 +65,10 @@ def validate_start(  # noqa: PLR0911 - one return per refusal
     """Retcode for an auth/start request: 0, or why it is refused.
 
     Malformed or missing parameters → 3; a ``type`` other than ``manager`` (the
-    only terminal type the Web API serves, §2.1) → 1000 "Invalid terminal type"
-    (MT_RET_AUTH_CLIENT_INVALID: the retcode named for exactly this); version below
-    484 → 1010 "Client has old version"; a login that is not a configured manager
-    → 1001 "Invalid account".
+    only terminal type the Web API serves, docs/mt5-webapi.md#handshake) → 1000 "Invalid
+    terminal type" (MT_RET_AUTH_CLIENT_INVALID: the retcode named for exactly this);
+    version below 484 → 1010 "Client has old version"; a login that is not a configured
+    manager → 1001 "Invalid account".
     """
     try:
         version = int(req.version or "")
@@ -91,7 +92,7 @@ class Handshake:
     """One connection's authentication state: new → started → authenticated.
 
     A second ``start`` (also on an authenticated connection) restarts the handshake and
-    forgets the previous session (PROTOCOL.md §3.4 [INF]).
+    forgets the previous session (inferred, docs/mt5-webapi.md#handshake).
     """
 
     __slots__ = ("_deadline", "_pw_hash", "_srv_rand", "login", "state")

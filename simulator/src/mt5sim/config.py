@@ -53,9 +53,10 @@ class SimConfig:
     key_file: str | None = None
     managers: tuple[ManagerSpec, ...] = (ManagerSpec(1000, "Password1"),)
     seed: int = 1
-    # Seconds without a request before the server closes a connection (§3.2).
+    # Seconds without a request before the server closes a
+    # connection (docs/mt5-webapi.md#keep-alive).
     idle_timeout: float = 180.0
-    # auth/start → auth/answer window (§2.1).
+    # auth/start → auth/answer window (docs/mt5-webapi.md#handshake).
     auth_answer_timeout: float = 10.0
     # Price ticks per second per the PriceFeed; 0 disables the feed (static prices).
     ticks_per_second: float = 5.0
@@ -71,21 +72,23 @@ class SimConfig:
     # exceeding it answers auth/answer with this retcode.
     max_sessions_per_login: int | None = None
     max_sessions_retcode: int = 1018
-    # Query decoding: does "+" mean a space? (unknown on real servers, §14.6).
+    # Query decoding: does "+" mean a space? (unknown, docs/mt5-webapi.md#escaping).
     plus_as_space: bool = False
-    # Compare srv_rand_answer hex case-sensitively (real behaviour unknown, §2.2).
+    # Compare srv_rand_answer hex case-sensitively
+    # (unknown, docs/mt5-webapi.md#password-hash).
     case_sensitive_hex: bool = False
     # Set a (never checked) session cookie on a successful auth/answer, as some
-    # third parties claim the real server does (§3.1 [3P]); sessions stay bound to
-    # the connection either way.
+    # third parties claim the real server does (docs/mt5-webapi.md#sessions); sessions
+    # stay bound to the connection either way.
     issue_cookie: bool = False
     # Trade-server time zone in minutes east of UTC (time/get TimeZone). MT5 stamps
-    # are server wall-clock time written as if it were UTC (§4.4 [INF]), so every
-    # time the simulator sends or reads is shifted by this much; 0 = a UTC server.
+    # are server wall-clock time written as if it were UTC
+    # (inferred, docs/mt5-webapi.md#time-zones), so every time the simulator sends or
+    # reads is shifted by this much; 0 = a UTC server.
     server_timezone: int = 0
-    # Scope of tick/* trans_id cursors (§9.2 [INF]): "server" honours any id of the
-    # global counter; "connection" honours only ids answered to this session (since
-    # its last auth), any other id counts as unknown (BrokerOptions.
+    # Scope of tick/* trans_id cursors (docs/mt5-webapi.md#tick-cursors): "server"
+    # honours any id of the global counter; "connection" honours only ids answered to
+    # this session (since its last auth), any other id counts as unknown (BrokerOptions.
     # unknown_trans_id_full: full snapshot, or [] with the current id).
     trans_id_scope: TransIdScope = "server"
     # Builds reported in auth answers.

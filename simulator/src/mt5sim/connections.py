@@ -1,4 +1,4 @@
-"""Sessions bound to the TCP connection (PROTOCOL.md §3.1).
+"""Sessions bound to the TCP connection (docs/mt5-webapi.md#sessions).
 
 Every accepted connection gets a ``Connection`` keyed by aiohttp's per-connection
 protocol object; it is forgotten when the connection closes, so a new connection always

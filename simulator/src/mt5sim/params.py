@@ -1,4 +1,4 @@
-"""Request parameters: query string + optional JSON body (PROTOCOL.md §4.1, §4.2).
+"""Request parameters: query string + optional JSON body (docs/mt5-webapi.md#requests).
 
 Query decoding: split on ``&`` and the first ``=``, percent-decode as UTF-8 (``%20``
 is a space), then MT5-unescape (``\\=``, ``\\|``, ``\\\\``, ``\\<LF>``; any other
@@ -6,8 +6,8 @@ backslash is literal). Whether the real server turns ``+`` into a space is unkno
 says spaces must be ``%20``, so by default ``+`` stays a literal plus
 (``plus_as_space`` switches).
 Query names are case-insensitive; the first occurrence of a name wins. JSON body field
-names are case-sensitive (§4.1): a handler asking for ``pass_main`` finds the body field
-``pass_main`` or ``PassMain``, never ``PASSMAIN``.
+names are case-sensitive (docs/mt5-webapi.md#requests): a handler asking for
+``pass_main`` finds the body field ``pass_main`` or ``PassMain``, never ``PASSMAIN``.
 """
 
 from __future__ import annotations
@@ -145,8 +145,9 @@ class RequestParams:
 
     def _body_value(self, name: str) -> object:
         """A body field by its exact name or its record spelling (``pass_main`` →
-        ``PassMain``). JSON field names are case-sensitive (§4.1: the entry
-        ``{"LEADCAMPAIGN": ...}`` is incorrect), so no other case variant matches."""
+        ``PassMain``). JSON field names are case-sensitive (docs/mt5-webapi.md#requests:
+        the entry ``{"LEADCAMPAIGN": ...}`` is incorrect), so no other case variant
+        matches."""
         body = self._body
         if not body:
             return None

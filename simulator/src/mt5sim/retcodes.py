@@ -1,6 +1,6 @@
 """MT5 return codes as the simulator sends them: ``"<number> <text>"``.
 
-Texts follow PROTOCOL.md §8. Only a few are attested on live servers
+Texts follow docs/mt5-webapi.md#retcodes. Only a few are attested on live servers
 (0, 1, 3, 8, 13, 14, 3006, 10013, 10019); the rest use the documented descriptions.
 """
 

@@ -95,12 +95,14 @@ class Simulator:
             server = TrackingServer(
                 self._app.handle,
                 self.registry,
-                # aiohttp's keep-alive timer is the idle drop (§3.2); it runs from
-                # connection open and restarts after every answer.
+                # aiohttp's keep-alive timer is the idle
+                # drop (docs/mt5-webapi.md#keep-alive); it runs from connection open and
+                # restarts after every answer.
                 keepalive_timeout=cfg.idle_timeout,
                 access_log=None,
-                # tick/last takes up to 4096 characters of symbols (§9.1); masks
-                # with percent-encoded backslashes need more than aiohttp's 8190.
+                # tick/last takes up to 4096 characters of
+                # symbols (docs/mt5-webapi.md#limits); masks with percent-encoded
+                # backslashes need more than aiohttp's 8190.
                 max_line_size=65536,
             )
             runner = web.ServerRunner(server, shutdown_timeout=cfg.shutdown_timeout)

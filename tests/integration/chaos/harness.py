@@ -254,6 +254,8 @@ class GatewayConfig:
     # A killed gateway's pending claim is taken over after this (Redis store).
     pending_lease_seconds: float = 2.0
     wait_timeout_seconds: float = 5.0
+    # "info" adds the access line (rpc_finished) of every call to gateway.log.
+    log_level: str = "warning"
 
 
 class GatewayProcess:
@@ -290,7 +292,7 @@ class GatewayProcess:
             "MT5GW_GRPC__GRACE_PERIOD_SECONDS": "2",
             "MT5GW_TELEMETRY__METRICS_LISTEN": "off",
             "MT5GW_TELEMETRY__LOG_FORMAT": "json",
-            "MT5GW_TELEMETRY__LOG_LEVEL": "warning",
+            "MT5GW_TELEMETRY__LOG_LEVEL": config.log_level,
             "MT5GW_IDEMPOTENCY__PENDING_LEASE_SECONDS": str(
                 config.pending_lease_seconds
             ),

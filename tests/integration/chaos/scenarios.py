@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .driver import Driver, DriverConfig, make_deposits
 from .harness import LOGINS, GatewayConfig, Stack, open_stack
-from .verify import Verdict, verify
+from .verify import Verdict, read_audit, verify
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
     from pathlib import Path
+
+    from .driver import Deposit
 
 # Runs beside the storm until ``driver.finished``; returns its figures.
 Chaos: TypeAlias = "Callable[[Stack, Driver], Coroutine[Any, Any, dict[str, Any]]]"
@@ -38,6 +40,9 @@ class RunConfig:
     settle_seconds: float = 40.0
     replay_sample: int = 100
     driver: DriverConfig = field(default_factory=DriverConfig)
+    # Write evidence.json (answers, deals, mt5sim stats, audit) into the work
+    # directory when a rule broke, for a post-mortem beside gateway.log.
+    keep_evidence: bool = False
 
 
 @dataclass
@@ -84,6 +89,8 @@ async def run_scenario(
         exit_code = await stack.gateway.stop()
         sim_stats = await stack.sim.stats()
         verdict = await verify(stack, deposits)
+        if run.keep_evidence and verdict.problems:
+            await _keep_evidence(workdir / "evidence.json", stack, deposits)
         figures: dict[str, Any] = {
             "scenario": name,
             "store": str(gateway.store),
@@ -110,6 +117,32 @@ async def run_scenario(
             "broken_rules": verdict.problems,
         }
     return Outcome(figures, verdict)
+
+
+async def _keep_evidence(path: Path, stack: Stack, deposits: list[Deposit]) -> None:
+    """What the callers were told, the balance deals and stats of mt5sim, and the
+    audit, as JSON (mt5sim keeps its deals in memory only)."""
+    _, audit = await read_audit(stack)
+    evidence = {
+        "deposits": [
+            {
+                "request_id": d.request_id,
+                "tag": d.tag,
+                "login": d.login,
+                "amount": str(d.amount),
+                "tickets": d.tickets,
+                "rejections": d.rejections,
+                "wrong_answers": d.wrong_answers,
+                "history": d.history,
+            }
+            for d in deposits
+            if d.sent
+        ],
+        "deals": await stack.sim.balance_deals(LOGINS, stack.started_at),
+        "sim_stats": await stack.sim.stats(),
+        "audit": [asdict(row) for row in audit or []],
+    }
+    await asyncio.to_thread(path.write_text, json.dumps(evidence, default=str))
 
 
 async def _reached(driver: Driver, fraction: float) -> bool:

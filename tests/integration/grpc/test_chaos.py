@@ -25,9 +25,9 @@ import grpc
 import pytest
 from mt5gateway.v1 import trade_pb2
 from mt5gateway.v1 import trade_service_pb2 as ts
-from mt5gateway_server.writes.balance import reconciliation_tag
 from mt5gateway_server.mapping.money import money_to_proto
 from mt5gateway_server.settings import AuditSettings, TelemetrySettings
+from mt5gateway_server.writes.balance import reconciliation_tag
 
 from .conftest import decode_error, mt5_server
 

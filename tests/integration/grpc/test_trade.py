@@ -15,9 +15,9 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from mt5gateway.v1 import trade_pb2
 from mt5gateway.v1 import trade_service_pb2 as ts
-from mt5gateway_server.writes.balance import mt5_comment, reconciliation_tag
 from mt5gateway_server.mapping.money import money_from_proto, money_to_proto
 from mt5gateway_server.settings import AuditSettings
+from mt5gateway_server.writes.balance import mt5_comment, reconciliation_tag
 
 from .conftest import expect_error as rpc_error
 

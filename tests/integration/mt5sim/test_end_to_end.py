@@ -1,4 +1,5 @@
-"""The transport with the real command registry and seeded broker (PROTOCOL.md §2.5)."""
+"""The transport with the real command registry and seeded
+broker (docs/mt5-webapi.md#example-session)."""
 
 from __future__ import annotations
 

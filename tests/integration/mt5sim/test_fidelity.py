@@ -1,4 +1,4 @@
-"""Points of PROTOCOL.md a protocol review found the simulator getting wrong (or
+"""Points of docs/mt5-webapi.md a protocol review found the simulator getting wrong (or
 untested), each checked over real sockets."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ async def test_terminal_type_other_than_manager(sim: Simulator, mt5_session) -> 
         assert ok["retcode"] == "0 Done"
 
 
-# -- JSON body names (§4.1) --------------------------------------------------------
+# -- JSON body names (docs/mt5-webapi.md#requests) -------------------------------------
 
 
 async def test_body_field_names_are_case_sensitive(sim: Simulator, mt5_session) -> None:
@@ -82,7 +82,7 @@ async def test_docs_zipcode_spelling_accepted(sim: Simulator, mt5_session) -> No
         assert added["answer"]["ZipCode"] == "10115"
 
 
-# -- user/add, user/update (§5.2) ---------------------------------------------------
+# -- user/add, user/update (docs/mt5-webapi.md#users) ----------------------------------
 
 
 @pytest.mark.parametrize(
@@ -158,7 +158,7 @@ async def test_password_types(sim: Simulator, mt5_session) -> None:
         }
 
 
-# -- trade/balance (§5.3) -------------------------------------------------------
+# -- trade/balance (docs/mt5-webapi.md#balance-operations) -----------------------------
 
 
 async def test_balance_types_create_deals(sim: Simulator, mt5_session) -> None:
@@ -212,7 +212,7 @@ async def test_balance_limits_and_no_money(sim: Simulator, mt5_session) -> None:
         assert over == {"retcode": "4005 Money limit reached"}
 
 
-# -- symbol lists and masks (§5.7, §5.8) ----------------------------------------
+# -- symbol lists and masks (docs/mt5-webapi.md#masks) ---------------------------------
 
 
 async def test_masks_need_the_full_path(sim: Simulator, mt5_session) -> None:
@@ -292,7 +292,7 @@ async def test_tick_last_symbol_parameter_limit(sim: Simulator, mt5_session) -> 
         assert too_long == {"retcode": "3 Invalid parameters"}
 
 
-# -- trans_id (§9.2) ------------------------------------------------------------
+# -- trans_id (docs/mt5-webapi.md#tick-cursors) ----------------------------------------
 
 
 async def test_trans_id_model(sim: Simulator, mt5_session) -> None:
@@ -320,7 +320,7 @@ async def test_trans_id_model(sim: Simulator, mt5_session) -> None:
         assert len(future["answer"]) == 2
 
 
-# -- server time zone (§4.4 [INF]) ---------------------------------------------------
+# -- server time zone (docs/mt5-webapi.md#time-zones) ----------------------------------
 
 
 @pytest.mark.parametrize(
@@ -347,7 +347,7 @@ async def test_server_time_zone_shifts_every_stamp(sim: Simulator, mt5_session) 
         assert bars["answer"][-1][0] > time.time() + 3600
 
 
-# -- user/account/get availability (§5.2) -------------------------------------------
+# -- user/account/get availability (docs/mt5-webapi.md#accounts) -----------------------
 
 
 async def test_account_state_needs_trades_or_activity(

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def mt5_password_hash(password: str) -> bytes:
-    # Independent of mt5sim.auth on purpose (PROTOCOL.md §2.2).
+    # Independent of mt5sim.auth on purpose (docs/mt5-webapi.md#password-hash).
     h1 = hashlib.md5(password.encode("utf-16-le")).digest()  # noqa: S324
     return hashlib.md5(h1 + b"WebAPI").digest()  # noqa: S324
 
@@ -119,7 +119,7 @@ async def client(sim: Simulator, mt5_session) -> AsyncIterator[Any]:
     "sim_config", [SimConfig(tls=False, ticks_per_second=0, srv_rand=OFFICIAL_SRV_RAND)]
 )
 async def test_official_handshake_example(sim: Simulator, mt5_session) -> None:
-    # PROTOCOL.md §2.5, byte for byte.
+    # The example of docs/mt5-webapi.md#example-session, byte for byte.
     async with mt5_session(sim, authenticate=False) as c:
         status, start = await c.get(
             "auth/start", version=3470, agent="WebManager", login=1000, type="manager"

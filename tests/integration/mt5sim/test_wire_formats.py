@@ -1,4 +1,5 @@
-"""Every record type's value formats over real sockets (PROTOCOL.md §4.4, §6).
+"""Every record type's value formats over real
+sockets (docs/mt5-webapi.md#value-formats).
 
 Record fields are JSON strings; prices carry the record's Digits, money its currency
 digits, rates 8 decimals, ContractSize 2 decimals in trade records and 8 in the
@@ -59,7 +60,7 @@ TICK_FIELDS = {
     "Symbol", "Digits", "Datetime", "DatetimeMsc", "Bid", "Ask", "Last", "Volume",
     "VolumeReal",
 }  # fmt: skip
-TICK_STAT_FIELDS = {  # §6.7, all of them
+TICK_STAT_FIELDS = {  # every documented TickStat field
     "Symbol", "Digits", "Datetime", "DatetimeMsc", "Bid", "BidLow", "BidHigh",
     "BidDir", "Ask", "AskLow", "AskHigh", "AskDir", "Last", "LastLow", "LastHigh",
     "LastDir", "Volume", "VolumeLow", "VolumeHigh", "VolumeDir", "TradeDeals",

@@ -12,7 +12,7 @@ from mt5sim.auth import (
     validate_start,
 )
 
-# PROTOCOL.md §2.3: official example and our additional vectors.
+# Official example and our additional vectors (docs/mt5-webapi.md#password-hash).
 VECTORS = [
     (
         "Password1",

@@ -16,7 +16,7 @@ from mt5sim.retcodes import Mt5Error
 
 
 def mt5_escape(value: str) -> str:
-    # MetaQuotes' encoder order (PROTOCOL.md §4.2).
+    # MetaQuotes' encoder order (docs/mt5-webapi.md#escaping).
     return (
         value.replace("\\", "\\\\")
         .replace("=", "\\=")
@@ -107,7 +107,8 @@ def test_get_body_overrides_query() -> None:
 
 
 def test_body_names_are_case_sensitive() -> None:
-    # §4.1: {"LEADCAMPAIGN": ...} is not LeadCampaign; the query stays in force.
+    # {"LEADCAMPAIGN": ...} is not LeadCampaign (docs/mt5-webapi.md#requests); the query
+    # stays in force.
     p = RequestParams.from_request(
         "leadcampaign=q&login=1",
         b'{"LEADCAMPAIGN": "x", "LOGIN": 2, "passmain": "y", "lOgin": 3}',

@@ -7,7 +7,7 @@ def test_retcode_wire_form() -> None:
     assert retcode_string(10019) == "10019 No money"
     assert retcode_string(99999) == "99999 Unknown error"
     assert retcode_string(Retcode.AUTH_CLIENT_INVALID) == "1000 Invalid terminal type"
-    # The whole auth family 1000-1034 of §8 has its text.
+    # The whole auth family 1000-1034 (docs/mt5-webapi.md#retcodes) has its text.
     assert all(
         not retcode_string(c).endswith("Unknown error") for c in range(1000, 1035)
     )

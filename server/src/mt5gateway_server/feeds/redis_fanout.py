@@ -81,10 +81,7 @@ return 0
 
 def interest_key(server: str, view: str) -> str:
     """Sorted set of ``<replica>|<symbol>`` wanted, scored by expiry (ms)."""
-    # Built from quote_lease so escaping and prefix stay those of cache/keys.py.
-    return keys.quote_lease(server, view).replace(
-        ":quotes:lease:", ":quotes:interest:", 1
-    )
+    return keys.quote_interest(server, view)
 
 
 def _ms(value: datetime | None) -> int:

@@ -1,4 +1,4 @@
-"""Explicit MT5 integer <-> proto enum tables, both ways (STYLE.md "Enums").
+"""Explicit MT5 integer <-> proto enum tables, both ways (docs/architecture.md#enums).
 
 Proto numbers never equal MT5's (``*_UNSPECIFIED = 0`` comes first). An MT5 value a
 table does not know maps to the enum's UNSPECIFIED (MT5 adds members in new builds);

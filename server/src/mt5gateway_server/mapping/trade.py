@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
     from google.type.money_pb2 import Money
 
-    from mt5gateway_server.writes.balance import BalanceResult
     from mt5gateway_server.webapi.models import Deal, Order, Position
+    from mt5gateway_server.writes.balance import BalanceResult
 
 __all__ = [
     "ACTIVATION_ORDER",
@@ -60,8 +60,8 @@ def _consecutive(name: str, count: int) -> EnumTable[int]:
     return EnumTable(name, {i: i + 1 for i in range(count)})
 
 
-# MT5 integer -> proto enum number (PROTOCOL.md §7); the proto comments name the
-# MT5 value of each member, and the unit tests check the tables against them.
+# MT5 integer -> proto enum number (docs/mt5-webapi.md#enumerations); the proto comments
+# name the MT5 value of each member, and the unit tests check the tables against them.
 POSITION_TYPE = EnumTable(
     "PositionType", {0: trade_pb2.POSITION_TYPE_BUY, 1: trade_pb2.POSITION_TYPE_SELL}
 )

@@ -16,14 +16,16 @@ if TYPE_CHECKING:
 
     from mt5gateway_server.webapi.wire import Envelope, JsonBody, QueryValue
 
-MAX_PAGE = 100  # get_page "total" limit (§9.1)
-MAX_SYMBOL_CHARS = 4096  # tick/* symbol lists, joined with "," (§5.7)
+# Both: see docs/mt5-webapi.md#limits.
+MAX_PAGE = 100  # get_page "total" limit
+MAX_SYMBOL_CHARS = 4096  # tick/* symbol lists, joined with ","
 # Logins, groups or tickets of one get_batch call (what MT5 answers for a group mask
 # is MT5's to bound: callers keep masks narrow and history windows short).
 MAX_BATCH_ITEMS = 1000
 MAX_COMMENT = 31  # balance comment: 32 bytes including the terminator
 # Beyond this, batch lists move from the query string into a JSON body (POST),
-# which §5.4 allows as arrays; URLs stay short and proxies happy.
+# which the Web API takes as arrays (docs/mt5-webapi.md#requests); URLs stay short
+# and proxies happy.
 MAX_QUERY_LIST = 2000
 _BODY_LISTS = frozenset({"login", "group", "ticket"})  # the documented body arrays
 

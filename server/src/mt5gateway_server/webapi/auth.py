@@ -1,4 +1,4 @@
-"""The MT5 Web API password hash (PROTOCOL.md §2.2).
+"""The MT5 Web API password hash (docs/mt5-webapi.md#password-hash).
 
 Written from the protocol description only; the simulator has its own implementation so
 that a shared bug cannot make both sides agree on a wrong hash.

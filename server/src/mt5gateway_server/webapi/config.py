@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["IDLE_DROP_SECONDS", "ServerConfig", "ServerConfigError"]
 
-# The server drops a session's connection idle this long (PROTOCOL.md §3.3).
+# The server drops a session's connection idle this
+# long (docs/mt5-webapi.md#keep-alive).
 IDLE_DROP_SECONDS = 180.0
 # MT5 servers run on their broker's wall clock: UTC-12:00 .. UTC+14:00.
 _MIN_UTC_OFFSET, _MAX_UTC_OFFSET = timedelta(hours=-12), timedelta(hours=14)
@@ -58,12 +59,13 @@ class ServerConfig:
     breaker_reset_timeout: float = 30.0
     read_retries: int = 3  # extra attempts for idempotent reads on transport errors
     not_ready_retries: int = 5  # retcode 1 (history not loaded yet) attempts
-    agent: str = "mt5gateway"  # no spaces allowed (§2.1)
+    agent: str = "mt5gateway"  # no spaces (docs/mt5-webapi.md#handshake)
     version: int = 3470  # the client build sent at login; any build >= 484
     server_utc_offset: timedelta = timedelta(0)  # see wire.TimeConvention
     # Retcodes this server sends instead of HTTP 403 when it has forgotten a session
-    # but kept the connection (PROTOCOL.md §4.3, inferred: off by default). Such an
-    # answer on an established session triggers one re-authentication and a repeat.
+    # but kept the connection (docs/mt5-webapi.md#forgotten-sessions, inferred: off by
+    # default). Such an answer on an established session triggers one re-authentication
+    # and a repeat.
     reauth_retcodes: frozenset[int] = frozenset()
     # Called before every handshake when set (e.g. re-reads a password file), so a
     # rotated password is used on the next re-authentication without a restart. If it
@@ -84,7 +86,7 @@ class ServerConfig:
     def keepalive_timeout(self) -> float:
         # A session's connection idle longer than this is closed locally and the next
         # request re-authenticates on a new one (the server drops idle connections
-        # after 180 s, §3.2); pings every ping_interval keep it well below.
+        # after 180 s, docs/mt5-webapi.md#keep-alive); pings keep it below.
         return max(60.0, self.ping_interval * 3)
 
 

@@ -5,7 +5,7 @@ these in ``session.py`` and nowhere else. Messages never contain passwords;
 ``OutcomeUnknown.params`` is scrubbed.
 """
 
-# ruff: noqa: N818 - names follow the httpcore/redis-py taxonomy in STYLE.md
+# ruff: noqa: N818 - httpcore/redis-py names, docs/architecture.md#exceptions
 from __future__ import annotations
 
 from types import MappingProxyType

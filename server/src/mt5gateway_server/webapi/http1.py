@@ -1,10 +1,10 @@
 """A lean HTTP/1.1 client connection: one socket, one request at a time.
 
 An MT5 Web API session *is* one keep-alive connection (authentication is bound to it,
-PROTOCOL.md §3.1), so this module models exactly that and nothing more: no pool, no
-redirects, no proxies, no pipelining, no re-sending. ``Http1Connection`` is an
-``asyncio.Protocol``; the answer is parsed incrementally in ``data_received`` and
-handed to the waiting request through one future, so a typical exchange costs one
+docs/mt5-webapi.md#sessions), so this module models exactly that and nothing more: no
+pool, no redirects, no proxies, no pipelining, no re-sending. ``Http1Connection`` is an
+``asyncio.Protocol``; the answer is parsed incrementally in ``data_received`` and handed
+to the waiting request through one future, so a typical exchange costs one
 ``transport.write`` and one wake-up.
 
 Errors are this module's own (``HttpProtocolError``, ``ConnectionClosed``,
@@ -400,7 +400,7 @@ class Http1Connection(asyncio.Protocol):
         te = headers.get("transfer-encoding")
         if te is not None:
             if "content-length" in headers:
-                self._keep_alive = False  # §6.3: a smuggling smell, not reused
+                self._keep_alive = False  # RFC 9112 §6.3: smuggling smell, not reused
             if te.rsplit(",", 1)[-1].strip().lower() == "chunked":
                 self._state = _CHUNK_SIZE
             else:
@@ -418,7 +418,7 @@ class Http1Connection(asyncio.Protocol):
             self._left = size
             self._state = _LENGTH
             return True
-        # Neither: the body is everything up to the server's close (§6.3 rule 7).
+        # Neither: the body runs to the server's close (RFC 9112 §6.3 rule 7).
         self._keep_alive = False
         self._state = _TO_EOF
         return True

@@ -1,8 +1,8 @@
 """One authenticated MT5 Web API session = one dedicated keep-alive connection.
 
-MT5 binds authentication to the TCP/TLS connection (PROTOCOL.md §3.1), so a session
-owns exactly one ``http1.Http1Connection``. When that connection is gone (never opened,
-closed by the server's idle drop, reset, ``Connection: close``, idle past
+MT5 binds authentication to the TCP/TLS connection (docs/mt5-webapi.md#sessions), so a
+session owns exactly one ``http1.Http1Connection``. When that connection is gone (never
+opened, closed by the server's idle drop, reset, ``Connection: close``, idle past
 ``keepalive_timeout``), a request is stopped *before* anything connects or is sent and
 the session re-authenticates on a new connection first. Nothing is ever re-sent.
 """

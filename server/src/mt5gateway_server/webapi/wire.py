@@ -43,7 +43,8 @@ def mt5_length(text: str) -> int:
 
 
 def mt5_escape(value: str) -> str:
-    # Order matters: the backslash first, or the escapes themselves get doubled (§4.2).
+    # Order matters: the backslash first, or the escapes themselves get
+    # doubled (docs/mt5-webapi.md#escaping).
     return (
         value.replace("\\", "\\\\")
         .replace("=", "\\=")
@@ -192,7 +193,7 @@ class TimeConvention:
     """How MT5 time stamps become aware datetimes.
 
     MT5 stamps are trade-server wall-clock time written as if it were UTC (standard MT5
-    convention, not stated by the Web API docs; PROTOCOL.md §4.4). With
+    convention, not stated by the Web API docs; docs/mt5-webapi.md#time-zones). With
     ``server_utc_offset`` = 0 (the default, and what mt5sim does) they are taken as UTC;
     set it to the server's offset (``/api/time/get`` TimeZone) to get true UTC instants.
     """

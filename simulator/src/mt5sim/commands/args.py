@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from mt5sim.commands.base import CommandContext, Params
     from mt5sim.market.records import User
 
-PAGE_MAX = 100  # get_page answers at most 100 records (§9.1); larger totals are capped
+# get_page answers at most 100 records, more is capped (docs/mt5-webapi.md#limits)
+PAGE_MAX = 100
 
 
 def bad(detail: str) -> Mt5Error:

@@ -18,14 +18,16 @@ if TYPE_CHECKING:
 class Params(Protocol):
     """A request's parameters, decoded.
 
-    Query names are case-insensitive; values are URL-decoded then MT5-unescaped (§4.2).
-    A value given both in the query and in the JSON body comes from the body (§4.1).
+    Query names are case-insensitive; values are URL-decoded then
+    MT5-unescaped (docs/mt5-webapi.md#escaping). A value given both in the query and in
+    the JSON body comes from the body (docs/mt5-webapi.md#requests).
     """
 
     def get(self, name: str) -> str | None:
         """One value: the body field named exactly ``name`` or its record spelling
-        (``pass_main`` → ``PassMain``; body names are case-sensitive, §4.1) first,
-        then the query (case-insensitive). Body numbers come back as strings."""
+        (``pass_main`` → ``PassMain``; body names are
+        case-sensitive, docs/mt5-webapi.md#requests) first, then the query
+        (case-insensitive). Body numbers come back as strings."""
         ...
 
     def get_list(self, name: str) -> list[str] | None:

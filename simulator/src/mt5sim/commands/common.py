@@ -1,4 +1,4 @@
-"""common/get, time/get, time/server (PROTOCOL.md §5.1, §6.11-6.12)."""
+"""common/get, time/get, time/server (docs/mt5-webapi.md#common-and-time)."""
 
 from __future__ import annotations
 

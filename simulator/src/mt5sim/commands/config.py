@@ -1,4 +1,4 @@
-"""symbol/* and group/* configuration reads (PROTOCOL.md §5.8-5.9)."""
+"""symbol/* and group/* configuration reads (docs/mt5-webapi.md#symbols-and-groups)."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def _mask_args(params: Params, single: str) -> tuple[str | None, list[str] | Non
 
 def _capped(records: list[Any]) -> Reply:
     """A mask answer: always an array, at most MASK_MAX configs, else the first
-    MASK_MAX with retcode 14 (§5.8, §9.1)."""
+    MASK_MAX with retcode 14 (docs/mt5-webapi.md#limits)."""
     if len(records) > MASK_MAX:
         return Reply(records[:MASK_MAX], retcode=Retcode.ERR_PARTIAL)
     return Reply(records)

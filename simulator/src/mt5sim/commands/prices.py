@@ -1,4 +1,4 @@
-"""tick/* and chart/get (PROTOCOL.md §5.7)."""
+"""tick/* and chart/get (docs/mt5-webapi.md#prices)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ MAX_TICK_ROWS = 100_000
 MAX_BAR_ROWS = 100_000
 DAY = 86_400
 _ISSUED_MAX = 4096  # remembered trans_ids per session (a bound, not a rule)
-SYMBOL_LIST_MAX = 4096  # characters of the tick/last symbol parameter (§9.1)
+# characters of the tick/last symbol parameter (docs/mt5-webapi.md#limits)
+SYMBOL_LIST_MAX = 4096
 _TICK_LETTERS = frozenset("dbalv")
 _BAR_LETTERS = frozenset("dohlctvs")
 

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 
 def _raw(path: str) -> str:
-    """The mechanical raw name (§5.11): ``a/b/get_batch`` → ``A_B_GET_BATCH``."""
+    """The mechanical raw name (docs/mt5-webapi.md#raw-names): ``a/b/get_batch`` →
+    ``A_B_GET_BATCH``."""
     return path.replace("/", "_").upper()
 
 
@@ -66,7 +67,7 @@ _HANDLERS: dict[str, Handler] = {
     "group/get": config.group_get,
 }
 
-# Raw names that do not follow the mechanical rule (§5.11).
+# Raw names that do not follow the mechanical rule (docs/mt5-webapi.md#raw-names).
 _RAW_EXCEPTIONS = {
     "user/check_password": "USER_PASS_CHECK",
     "user/change_password": "USER_PASS_CHANGE",

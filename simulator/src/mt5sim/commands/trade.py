@@ -1,4 +1,4 @@
-"""trade/balance (PROTOCOL.md §5.3)."""
+"""trade/balance (docs/mt5-webapi.md#balance-operations)."""
 
 from __future__ import annotations
 

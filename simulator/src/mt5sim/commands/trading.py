@@ -1,4 +1,4 @@
-"""position/*, order/*, history/*, deal/* (PROTOCOL.md §5.4-5.6).
+"""position/*, order/*, history/*, deal/* (docs/mt5-webapi.md#trades).
 
 The four families share one set of handler factories; a ``Family`` says where the
 records live, how they are found by ticket, whether they are filtered by time,
@@ -196,7 +196,8 @@ DEALS: Family[Deal] = Family(
 
 
 def position_get(ctx: CommandContext, params: Params) -> Reply:
-    """The first position of the login on the symbol (netting semantics, §5.4)."""
+    """The first position of the login on the symbol (netting
+    semantics, docs/mt5-webapi.md#trades)."""
     user = login_user(ctx, params)
     name = req_str(params, "symbol").strip()
     spec = ctx.broker.symbol(name)

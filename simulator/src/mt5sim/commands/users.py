@@ -1,4 +1,4 @@
-"""user/* commands (PROTOCOL.md §5.2)."""
+"""user/* commands (docs/mt5-webapi.md#users)."""
 
 from __future__ import annotations
 
@@ -30,11 +30,13 @@ if TYPE_CHECKING:
 
 PASSWORD_MAX = 16
 LEVERAGE_MAX = 500
-# Field length limits (§6.1); longer values are cut like the server's fixed buffers.
+# Field length limits (docs/mt5-webapi.md#records); longer values are cut like the
+# server's fixed buffers.
 _TEXT_LIMITS = {"Company": 63, "Comment": 63, "TradeAccounts": 127}
 _TEXT_DEFAULT_LIMIT = 127
 # Alternative spellings: the query name of PhonePassword, and the docs' ZIPCode
-# next to the ZipCode live servers send (§6.1). Body names are case-sensitive.
+# next to the ZipCode live servers send (docs/mt5-webapi.md#records). Body names are
+# case-sensitive.
 _ALIASES = {"PhonePassword": ("pass_phone",), "ZipCode": ("ZIPCode",)}
 _INT_FIELDS = ("Rights", "Language", "Color", "Agent", "LimitOrders", "LimitPositions")
 _PASSWORD_TYPES = ("main", "investor", "api")
@@ -98,7 +100,8 @@ def _leverage(params: Params, *, required: bool) -> int | None:
     if required:
         value = req_int(params, "leverage")
     else:
-        # user/update ignores invalid values (§5.2), a non-number included.
+        # user/update ignores invalid values, a non-number
+        # included (docs/mt5-webapi.md#users).
         try:
             value = opt_int(params, "leverage", 0)
         except Mt5Error:
@@ -225,7 +228,8 @@ def user_change_password(ctx: CommandContext, params: Params) -> Reply:
 def user_account_get(ctx: CommandContext, params: Params) -> Reply:
     user = login_user(ctx, params)
     if not ctx.broker.account_available(user.login):
-        # A dormant account has no trade state on the server (§5.2).
+        # A dormant account has no trade state on the
+        # server (docs/mt5-webapi.md#accounts).
         raise Mt5Error(Retcode.ERR_NOTFOUND, f"account {user.login} not loaded")
     return Reply(wire.account(ctx.broker.account(user)))
 

@@ -2,7 +2,7 @@
 
 All state changes go through the methods here, so balances only move by operations
 that leave a deal behind, and every price update bumps the global ``trans_id``
-(PROTOCOL.md §9.2 emulator model).
+(docs/mt5-webapi.md#tick-cursors).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def money(value: Decimal, digits: int) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class BrokerOptions:
-    """Switches for behaviour PROTOCOL.md marks as inferred."""
+    """Switches for inferred behaviour (docs/mt5-webapi.md#inferred-behaviour)."""
 
     # tick/last with a trans_id above the current one: full snapshot (True) or [].
     unknown_trans_id_full: bool = True
@@ -52,12 +52,13 @@ class BrokerOptions:
     password_classes: int = 4
     accounts: int = 60
     # user/account/get answers only for accounts with open orders/positions or
-    # trading activity since the server started (§5.2, documented); False answers
-    # for every account.
+    # trading activity since the server started
+    # (documented, docs/mt5-webapi.md#accounts); False answers for every account.
     accounts_need_activity: bool = True
     # trade/balance with check_margin=0 may take the balance below zero (True), or
     # only skips the free-margin check and still refuses a withdrawal above the
-    # balance with 10019 (False: §5.3 lists "> balance" as its own 10019 case).
+    # balance with 10019 (False: docs/mt5-webapi.md#balance-operations lists "> balance"
+    # as its own 10019 case).
     overdraw_without_margin_check: bool = False
 
 
@@ -214,8 +215,8 @@ class Broker:
 
     def resolve_symbols(self, items: Iterable[str]) -> tuple[SymbolSpec, ...]:
         """A symbol list with plain names/paths and masks (``Forex\\Major*``,
-        ``!AUDUSD``), in configuration order. Masks match the full path only (§5.7);
-        an unknown plain name raises 13."""
+        ``!AUDUSD``), in configuration order. Masks match the full path
+        only (docs/mt5-webapi.md#masks); an unknown plain name raises 13."""
         key = tuple(items)
         cached = self._resolve_cache.get(key)
         if cached is not None:
@@ -278,7 +279,8 @@ class Broker:
     def ticks_since(
         self, symbols: Iterable[SymbolSpec], trans_id: int
     ) -> tuple[list[TickState], int]:
-        """Ticks changed after ``trans_id`` and the trans_id to answer (§9.2)."""
+        """Ticks changed after ``trans_id`` and the trans_id to
+        answer (docs/mt5-webapi.md#tick-cursors)."""
         current = self.trans_id
         full = trans_id <= 0 or (
             trans_id > current and self.options.unknown_trans_id_full
@@ -324,7 +326,7 @@ class Broker:
 
     def account_available(self, login: int) -> bool:
         """Whether user/account/get knows the account: open orders or positions, or
-        trading activity since the server started (§5.2)."""
+        trading activity since the server started (docs/mt5-webapi.md#accounts)."""
         if not self.options.accounts_need_activity or login in self.active_logins:
             return True
         book = self.books.get(login)
@@ -378,8 +380,9 @@ class Broker:
         if not amount:
             raise Mt5Error(Retcode.ERR_PARAMS, "zero amount")
         if amount < 0:
-            # §5.3: 10019 for a withdrawal above free margin (check_margin=1, the
-            # default), above the credit issued (type 3), or above the balance.
+            # As documented (docs/mt5-webapi.md#balance-operations): 10019 for a
+            # withdrawal above free margin (check_margin=1, the default), above the
+            # credit issued (type 3), or above the balance.
             if action == ACTION_CREDIT:
                 if -amount > user.credit:
                     raise Mt5Error(Retcode.REQUEST_NO_MONEY, "credit")

@@ -13,7 +13,8 @@ CALC_CFD_LEVERAGE = 4
 LOT_EXT = 100_000_000  # 1 lot in 1/10^8 lot units (the ...Ext fields)
 LOT = 10_000  # 1 lot in 1/10^4 lot units (the plain volume fields)
 
-# Sessions as (open, close) minutes for each day, Sunday first (§6.9).
+# Sessions as (open, close) minutes for each day, Sunday
+# first (docs/mt5-webapi.md#records).
 _WEEKDAYS: tuple[tuple[tuple[int, int], ...], ...] = (
     (),
     ((0, 1440),),

@@ -56,7 +56,8 @@ def mask_set(masks: tuple[str, ...]) -> MaskSet:
 
 
 class SymbolMasks:
-    """A symbol list as tick/last, symbol/get and the batch filters take it (§5.7).
+    """A symbol list as tick/last, symbol/get and the batch filters take
+    it (docs/mt5-webapi.md#masks).
 
     An item with ``*`` is a mask and is matched against the symbol's full path
     (``Forex\\Major\\*``, ``*USD``); "a mask needs the full path", so ``EUR*`` matches

@@ -1,4 +1,4 @@
-"""Records → wire dicts (PROTOCOL.md §4.4, §6): every value a JSON string.
+"""Records → wire dicts (docs/mt5-webapi.md#value-formats): every value a JSON string.
 
 Prices carry the symbol's Digits, money the currency digits, rates and symbol
 floats 8 decimals, volumes are integers (lots*10^4, Ext lots*10^8), times s and ms.
@@ -43,7 +43,7 @@ def volume(ext: int) -> str:
     return str(ext * LOT // LOT_EXT)
 
 
-# 16 empty ApiData cells (§6.1); shared, never mutated.
+# 16 empty ApiData cells (docs/mt5-webapi.md#records); shared, never mutated.
 API_DATA: list[dict[str, str]] = [
     {"AppID": "0", "ID": "0", "ValueInt": "0", "ValueUInt": "0", "ValueDouble": "0"}
     for _ in range(16)
@@ -284,7 +284,8 @@ def deal(d: Deal) -> dict[str, Any]:
 
 
 def tick(t: TickState, spread_diff: int = 0) -> dict[str, str]:
-    """A Tick (§6.6); ``spread_diff`` widens the spread for group pricing."""
+    """A Tick (docs/mt5-webapi.md#records); ``spread_diff`` widens the spread for group
+    pricing."""
     if not spread_diff and t.wire is not None:
         return t.wire
     digits = t.symbol.digits
@@ -375,7 +376,7 @@ def symbol(spec: SymbolSpec, spread_diff: int = 0) -> dict[str, Any]:
     tick_value = spec.contract_size * spec.point
     margin = {"MarginInitial": f8(0), "MarginMaintenance": f8(0)}
     # Per-order-type margin rates as MetaQuotes' own libraries read them
-    # (MarginInitialBuy ... MarginMaintenanceSellStopLimit, §6.9).
+    # (MarginInitialBuy ... MarginMaintenanceSellStopLimit, docs/mt5-webapi.md#records).
     rates = {
         f"Margin{kind}{side}": f8(1)
         for kind in ("Initial", "Maintenance")

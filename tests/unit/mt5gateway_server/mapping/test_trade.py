@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mt5gateway.v1 import trade_pb2
-from mt5gateway_server.writes.balance import BalanceResult
 from mt5gateway_server.mapping import trade as m
 from mt5gateway_server.mapping.money import money_from_proto
 from mt5gateway_server.webapi.models import Deal, Order, Position
 from mt5gateway_server.webapi.wire import TimeConvention
+from mt5gateway_server.writes.balance import BalanceResult
 
 if TYPE_CHECKING:
     from mt5gateway_server.mapping.enums import EnumTable

@@ -1,7 +1,7 @@
 import pytest
 from mt5gateway_server.webapi import auth
 
-# PROTOCOL.md §2.3: the official example and our extra vectors.
+# The official example and our extra vectors (docs/mt5-webapi.md#password-hash).
 VECTORS = [
     (
         "Password1",

@@ -174,7 +174,7 @@ def test_time_round_trip(seconds, offset_minutes):
 
 @given(st.text())
 def test_escape_is_reversible(text):
-    # Undo the escaping the way the server does (§4.2).
+    # Undo the escaping the way the server does (docs/mt5-webapi.md#escaping).
     it = iter(mt5_escape(text))
     out = [next(it) if ch == "\\" else ch for ch in it]
     assert "".join(out) == text

@@ -85,7 +85,8 @@ def test_withdrawal_beyond_free_margin(call: Call, broker: Broker) -> None:
         # check_margin=0 skips the free-margin check ...
         call("trade/balance", **query, check_margin=0)
         assert user.balance == user.balance_prev_day - too_much
-    # ... but never lets a withdrawal exceed the balance (§5.3).
+    # ... but never lets a withdrawal exceed the
+    # balance (docs/mt5-webapi.md#balance-operations).
     beyond = {"login": login, "type": 2, "balance": str(-(user.balance + 1))}
     assert retcode_of(call, "trade/balance", **beyond, check_margin=0) == (
         Retcode.REQUEST_NO_MONEY

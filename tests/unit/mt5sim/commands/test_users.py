@@ -247,8 +247,9 @@ def test_account(call: Call, broker: Broker) -> None:
 
 
 def test_account_needs_trades_or_activity(call: Call, broker: Broker) -> None:
-    # §5.2: only accounts with open orders/positions or trading activity since the
-    # server started have a trade state; the seed leaves some dormant.
+    # As documented (docs/mt5-webapi.md#accounts), only accounts with open
+    # orders/positions or trading activity since the server started have a trade state;
+    # the seed leaves some dormant.
     dormant = [
         u.login
         for u in broker.users.values()

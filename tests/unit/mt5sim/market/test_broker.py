@@ -127,7 +127,8 @@ def test_balance_operation_errors(
 
 def test_withdrawal_without_margin_check(broker: Broker) -> None:
     user = broker.users[100_004]
-    # §5.3: "> balance" is a 10019 of its own, whatever check_margin says.
+    # "> balance" is a 10019 of its own, whatever check_margin says
+    # (docs/mt5-webapi.md#balance-operations).
     with pytest.raises(Mt5Error) as err:
         broker.balance_operation(
             user, 2, -(user.balance + 10), "", check_margin=False, now=NOW

@@ -46,7 +46,7 @@ def test_mask_set_is_cached() -> None:
 @pytest.mark.parametrize(
     ("items", "name", "path", "hit"),
     [
-        # Masks match the full path only (§5.7 "a mask needs the full path").
+        # Masks match the full path only (docs/mt5-webapi.md#masks).
         (["EUR*"], "EURUSD", "Forex\\Major\\EURUSD", False),
         (["Forex\\*"], "EURUSD", "Forex\\Major\\EURUSD", True),
         (["*USD"], "EURUSD", "Forex\\Major\\EURUSD", True),
