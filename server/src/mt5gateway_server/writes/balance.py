@@ -32,9 +32,9 @@ from mt5gateway_server.writes.engine import ABSENT, CANNOT_TELL, Lookup
 from mt5gateway_server.writes.records import canonical_request_id, fingerprint
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Mapping
 
-    from mt5gateway_server.webapi.models import Deal, Group, User
+    from mt5gateway_server.webapi import WebApiClient
     from mt5gateway_server.writes.records import WriteRecord
 
 __all__ = [
@@ -46,7 +46,6 @@ __all__ = [
     "MIN_TAG_CHARS",
     "TAG_PREFIX",
     "AmountError",
-    "BalanceClient",
     "BalanceRequest",
     "BalanceResult",
     "BalanceWrite",
@@ -99,37 +98,6 @@ class AmountError(Exception):
         super().__init__(description)
         self.field = field
         self.description = description
-
-
-class BalanceClient(Protocol):
-    """The part of ``WebApiClient`` a balance operation uses."""
-
-    server: str
-
-    async def user_get(self, login: int) -> User: ...
-
-    async def group_get(self, group: str) -> Group: ...
-
-    async def trade_balance(
-        self,
-        login: int,
-        operation: BalanceOperation,
-        amount: Decimal,
-        comment: str = "",
-        *,
-        check_margin: bool = True,
-    ) -> int: ...
-
-    async def deal_get_batch(
-        self,
-        *,
-        logins: Iterable[int] | None = None,
-        groups: Iterable[str] | None = None,
-        tickets: Iterable[int] | None = None,
-        symbols: Iterable[str] | None = None,
-        from_: datetime | None = None,
-        to: datetime | None = None,
-    ) -> list[Deal]: ...
 
 
 class CurrencyLookup(Protocol):
@@ -210,7 +178,7 @@ class BalanceWrite:
     def __init__(
         self,
         request: BalanceRequest,
-        client: BalanceClient,
+        client: WebApiClient,
         currencies: CurrencyLookup,
         *,
         tag_chars: int = DEFAULT_TAG_CHARS,

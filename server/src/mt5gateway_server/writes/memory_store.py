@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Unpack
 
 from mt5gateway_server.writes.records import RecordState, WriteRecord
-from mt5gateway_server.writes.store import StoreOptions, TryClaim, WriteStore
+from mt5gateway_server.writes.store import Change, StoreOptions, TryClaim, WriteStore
 
 if TYPE_CHECKING:
     from mt5gateway_server.audit import AuditRecord
@@ -95,29 +95,22 @@ class MemoryWriteStore(WriteStore):
             return TryClaim.TAKEN, record
         return TryClaim.RECONCILE, record
 
-    async def _commit(
-        self,
-        key: tuple[str, str],
-        record: WriteRecord | None,
-        token: str,
-        audit: AuditRecord | None,
-        *,
-        release: bool,
-    ) -> bool:
+    async def _commit(self, change: Change) -> bool:
         now = self.clock()
+        key = change.key
         entry = self._live(key, now)
-        if entry is None or entry.owner != token:
+        if entry is None or entry.owner != change.token:
             return False
-        if record is None:
+        if change.record is None:
             del self._entries[key]
         else:
-            entry.record = record
+            entry.record = change.record
             entry.expires_at = now + self.ttl_seconds
-            if release:
+            if change.release:
                 entry.owner = None
             self._entries.move_to_end(key)
-        if audit is not None:
-            self.audit_records.append(audit)
+        if change.audit is not None:
+            self.audit_records.append(change.audit)
         entry.notify()
         self._evict(now)
         return True

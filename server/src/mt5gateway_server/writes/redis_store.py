@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Unpack
 
 from mt5gateway_server.cache import keys
 from mt5gateway_server.writes.records import WriteRecord
-from mt5gateway_server.writes.store import StoreOptions, TryClaim, WriteStore
+from mt5gateway_server.writes.store import Change, StoreOptions, TryClaim, WriteStore
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -144,24 +144,16 @@ class RedisWriteStore(WriteStore):
             return outcome, None
         return outcome, WriteRecord.from_json(current_json)
 
-    async def _commit(
-        self,
-        key: tuple[str, str],
-        record: WriteRecord | None,
-        token: str,
-        audit: AuditRecord | None,
-        *,
-        release: bool,
-    ) -> bool:
+    async def _commit(self, change: Change) -> bool:
         done = await self._commit_script(
-            keys=[*self._keys(key), keys.AUDIT_STREAM],
+            keys=[*self._keys(change.key), keys.AUDIT_STREAM],
             args=[
-                token,
-                "" if record is None else record.to_json(),
+                change.token,
+                "" if change.record is None else change.record.to_json(),
                 self._ms(self.ttl_seconds),
-                "1" if release else "0",
+                "1" if change.release else "0",
                 self._audit_maxlen,
-                *_fields(audit),
+                *_fields(change.audit),
             ],
         )
         return int(done) in {1, 2}

@@ -35,7 +35,7 @@ from typing import IO, TYPE_CHECKING, TypeVar, Unpack
 
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.writes.records import RecordState, WriteRecord
-from mt5gateway_server.writes.store import StoreOptions, TryClaim, WriteStore
+from mt5gateway_server.writes.store import Change, StoreOptions, TryClaim, WriteStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -273,14 +273,8 @@ class SqliteWriteStore(WriteStore):
             raise
         return result
 
-    def _commit_sync(
-        self,
-        key: tuple[str, str],
-        record: WriteRecord | None,
-        token: str,
-        audit: AuditRecord | None,
-        release: bool,  # noqa: FBT001 - positional through the executor
-    ) -> bool:
+    def _commit_sync(self, change: Change) -> bool:
+        key, record, audit = change.key, change.record, change.audit
         db = self._conn()
         now = self.clock()
         db.execute("BEGIN IMMEDIATE")
@@ -288,7 +282,7 @@ class SqliteWriteStore(WriteStore):
             owner = db.execute(
                 "SELECT owner FROM writes WHERE method = ? AND request_id = ?", key
             ).fetchone()
-            if owner is None or owner[0] != token:
+            if owner is None or owner[0] != change.token:
                 db.execute("ROLLBACK")
                 return False
             if record is None:
@@ -302,7 +296,7 @@ class SqliteWriteStore(WriteStore):
                     (
                         record.state.value,
                         record.to_json(),
-                        None if release else token,
+                        None if change.release else change.token,
                         now + self.ttl_seconds,
                         *key,
                     ),
@@ -369,18 +363,10 @@ class SqliteWriteStore(WriteStore):
     ) -> tuple[TryClaim, WriteRecord | None]:
         return await self._run(self._try_claim_sync, pending, token)
 
-    async def _commit(
-        self,
-        key: tuple[str, str],
-        record: WriteRecord | None,
-        token: str,
-        audit: AuditRecord | None,
-        *,
-        release: bool,
-    ) -> bool:
-        ok = await self._run(self._commit_sync, key, record, token, audit, release)
-        if ok and release:
-            self._notify(key)
+    async def _commit(self, change: Change) -> bool:
+        ok = await self._run(self._commit_sync, change)
+        if ok and change.release:
+            self._notify(change.key)
         return ok
 
     async def _append_audit(self, audit: AuditRecord) -> None:

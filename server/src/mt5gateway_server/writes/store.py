@@ -37,7 +37,7 @@ import secrets
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypedDict
 
 from mt5gateway_server.log import get_logger
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditSink",
+    "Change",
     "Claim",
     "ClaimContext",
     "ClaimStatus",
@@ -83,6 +84,19 @@ class ClaimStatus(enum.StrEnum):
     NEW = "new"
     REPLAY = "replay"
     RECONCILE = "reconcile"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One transition for a backend to commit atomically: store ``record`` (None:
+    forget the key) and append ``audit``, only while ``token`` owns ``key``;
+    ``release`` gives the ownership up."""
+
+    key: tuple[str, str]
+    record: WriteRecord | None
+    token: str
+    audit: AuditRecord | None
+    release: bool
 
 
 class TryClaim(enum.Enum):
@@ -201,7 +215,7 @@ class Claim:
             else replace(earlier, updated_at=self._store.clock())
         )
         ok = await self._store.commit(
-            self.record.key, restored, self.token, audit, release=True
+            Change(self.record.key, restored, self.token, audit, release=True)
         )
         if not ok:
             _log.error(
@@ -236,7 +250,7 @@ class Claim:
             self._done = True
             await self._store.stop_renewal(self)
         if not await self._store.commit(
-            record.key, record, self.token, audit, release=final
+            Change(record.key, record, self.token, audit, release=final)
         ):
             self._done = True
             await self._store.stop_renewal(self)
@@ -404,20 +418,11 @@ class WriteStore(ABC):
         self._start_renewal(claim)
         return claim
 
-    async def commit(
-        self,
-        key: tuple[str, str],
-        record: WriteRecord | None,
-        token: str,
-        audit: AuditRecord | None,
-        *,
-        release: bool,
-    ) -> bool:
-        """Store ``record`` (None: forget the key) and ``audit`` in one transaction if
-        ``token`` still owns the key; ``release`` drops the ownership."""
-        ok = await self._commit(key, record, token, audit, release=release)
-        if ok and audit is not None and self._sink is not None:
-            self._sink(audit)
+    async def commit(self, change: Change) -> bool:
+        """Commit ``change`` in one transaction; False if its token lost the key."""
+        ok = await self._commit(change)
+        if ok and change.audit is not None and self._sink is not None:
+            self._sink(change.audit)
         return ok
 
     async def append_audit(self, audit: AuditRecord) -> None:
@@ -485,15 +490,7 @@ class WriteStore(ABC):
         else take the lease: PENDING -> TAKEN, ATTEMPTED/UNKNOWN -> RECONCILE."""
 
     @abstractmethod
-    async def _commit(
-        self,
-        key: tuple[str, str],
-        record: WriteRecord | None,
-        token: str,
-        audit: AuditRecord | None,
-        *,
-        release: bool,
-    ) -> bool: ...
+    async def _commit(self, change: Change) -> bool: ...
 
     @abstractmethod
     async def _append_audit(self, audit: AuditRecord) -> None: ...
