@@ -400,3 +400,33 @@ async def test_redis_record_ttl_is_the_configured_one(redis: Redis) -> None:
     ttl_ms = await redis.pttl(keys.idempotency(METHOD, "r9"))
     assert 89_000_000 < ttl_ms <= 90_000_000
     await store.aclose()
+
+
+async def test_an_abandoned_attempt_counts_as_in_flight_until_it_was_left(
+    store: WriteStore,
+) -> None:
+    """The settle window of a write cancelled mid-way starts when it was left."""
+    entered = asyncio.Event()
+
+    async def body() -> None:
+        async with store.claim(METHOD, "r1", FP) as claim:
+            await claim.attempt(audit(AuditOutcome.ATTEMPTING))
+            entered.set()
+            await asyncio.sleep(30)
+
+    task = asyncio.create_task(body())
+    await entered.wait()
+    marked = (await store.get(METHOD, "r1") or _never()).attempted_at
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    record = await store.get(METHOD, "r1")
+    assert record is not None
+    assert record.attempted_at is not None
+    assert marked is not None
+    assert record.attempted_at >= marked + 0.04
+
+
+def _never() -> WriteRecord:
+    raise AssertionError("no record")

@@ -301,8 +301,11 @@ class ClaimContext:
             )
         try:
             if claim.attempted:
-                # Sent (or about to be): it may have applied.
-                await claim.mark_unknown({"reason": reason}, None)
+                # Sent (or about to be): it may have applied, and may still be on
+                # its way until now (e.g. cancelled mid-write).
+                await claim.mark_unknown(
+                    {"reason": reason}, None, in_flight_until=self._store.clock()
+                )
             else:
                 await claim.release()
         except ClaimLostError:
