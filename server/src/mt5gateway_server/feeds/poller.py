@@ -1,11 +1,17 @@
-"""The upstream side of a quote feed: ``tick/last`` polled with a ``trans_id`` cursor.
+"""The upstream side of a quote feed: ``tick/last`` polled with ``trans_id`` cursors.
 
-One ``QuotePoller`` per (MT5 server, price view). It leases one session from the
-server's pool and keeps it (PROTOCOL.md §9.2: the cursor may be tied to the session),
-polls only the symbols someone subscribes to, and starts again from ``trans_id=0``
-after a re-authentication, a new session, a changed symbol list or a cursor that went
-backwards. It emits only ticks that changed since it last emitted that symbol, so a
-full snapshot after a restart costs subscribers nothing.
+One ``QuotePoller`` per (MT5 server, price view). Each poll round borrows a session
+from the server's pool and gives it back (a view never keeps a session others need),
+polls only the symbols someone subscribes to, and emits only ticks that changed since
+it last emitted that symbol.
+
+The ``trans_id`` cursor may be tied to the session that answered it (docs/mt5-webapi.md,
+tick cursors), so there is one cursor set per session and login: a session not polled
+since its (re-)authentication, a changed symbol list or a cursor that went backwards
+starts from ``trans_id=0``. Whichever session a round gets, its answer holds the latest
+tick of every symbol that changed since that session last polled, so no change is
+missed; change-only emission drops what another session already brought, so none is
+emitted twice, and a full snapshot costs subscribers nothing.
 
 ``LocalSource`` runs one poller per watched feed and hands ticks straight to it (the
 no-Redis mode); the Redis fan-out uses pollers too, with a sink that publishes.
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -41,13 +48,12 @@ __all__ = ["MAX_SYMBOL_CHARS", "LocalSource", "QuotePoller", "Sink", "chunk_name
 _log = get_logger("feeds.poller")
 
 Sink = Callable[[list[FeedTick]], Awaitable[None]]
+Chunk = tuple[str, ...]  # symbol names sent as one list, one cursor each
 
 
-def chunk_names(
-    names: Iterable[str], limit: int = MAX_SYMBOL_CHARS
-) -> list[tuple[str, ...]]:
+def chunk_names(names: Iterable[str], limit: int = MAX_SYMBOL_CHARS) -> list[Chunk]:
     """Sorted names packed into comma lists of at most ``limit`` characters."""
-    chunks: list[tuple[str, ...]] = []
+    chunks: list[Chunk] = []
     current: list[str] = []
     size = 0
     for name in sorted(names):
@@ -63,8 +69,23 @@ def chunk_names(
     return chunks
 
 
+class _Cursors:
+    """One session's ``trans_id`` per symbol list, valid for one login of it."""
+
+    __slots__ = ("handshakes", "ids")
+
+    def __init__(self, handshakes: int) -> None:
+        self.handshakes = handshakes
+        self.ids: dict[Chunk, int] = {}
+
+
 class QuotePoller:
-    """Polls one (server, view) at a fixed rate; ``set_symbols`` changes what."""
+    """Polls one (server, view) at a fixed rate; ``set_symbols`` changes what.
+
+    ``polls`` counts rounds; ``restarts`` counts cursor sets started from 0 (a session
+    polled for the first time since its login, a re-authentication during a poll, an id
+    that went backwards, ``reset``).
+    """
 
     def __init__(
         self,
@@ -83,8 +104,11 @@ class QuotePoller:
         self._clock = clock
         self._sleep = sleep
         self._names: frozenset[str] = frozenset()
-        self._chunks: list[tuple[str, ...]] = []
-        self._cursors: dict[tuple[str, ...], int] = {}
+        self._chunks: list[Chunk] = []
+        # Weak: a session the pool replaced takes its cursors with it.
+        self._cursors: weakref.WeakKeyDictionary[Mt5Session, _Cursors] = (
+            weakref.WeakKeyDictionary()
+        )
         self._emitted: dict[str, tuple[object, ...]] = {}
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -113,8 +137,9 @@ class QuotePoller:
             return
         self._names = names
         chunks = chunk_names(names)
-        # An unchanged chunk keeps its cursor; a changed list starts from 0 (§9.2).
-        self._cursors = {c: self._cursors.get(c, 0) for c in chunks}
+        # An unchanged list keeps its cursors; a changed one starts from 0.
+        for cursors in self._cursors.values():
+            cursors.ids = {c: cursors.ids[c] for c in chunks if c in cursors.ids}
         self._chunks = chunks
         for gone in set(self._emitted) - names:
             del self._emitted[gone]
@@ -122,7 +147,7 @@ class QuotePoller:
 
     def reset(self) -> None:
         """Forget cursors and what was emitted: the next poll is a full snapshot."""
-        self._cursors = dict.fromkeys(self._chunks, 0)
+        self._cursors.clear()
         self._emitted.clear()
         self.restarts += 1
 
@@ -135,7 +160,7 @@ class QuotePoller:
             )
 
     async def aclose(self) -> None:
-        """Stop polling and give the session back; idempotent."""
+        """Stop polling; idempotent. No session is held between rounds."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -144,95 +169,103 @@ class QuotePoller:
 
     async def _run(self) -> None:
         failures = 0
+        next_at = self._clock()
         while True:
+            await self._wait_for_symbols()
             try:
-                await self._wait_for_symbols()
-                async with self.pool.lease() as session:
-                    # A different or new session: its cursor means nothing to us.
-                    self.reset()
-                    await self._poll_on(session)
+                await self._poll_round()
             except asyncio.CancelledError:
                 raise
-            except WebApiError as exc:
+            except Exception as exc:  # noqa: BLE001 - the poller must outlive any bug
                 failures += 1
-                delay = self._backoff.compute(failures)
-                _log.warning(
-                    "quote_poll_failed",
-                    server=self.key.server,
-                    view=self.key.view,
-                    error=type(exc).__name__,
-                    retcode=getattr(exc, "retcode", None),
-                    delay=round(delay, 3),
-                )
-                await self._sleep(delay)
-            except Exception:  # noqa: BLE001 - the poller must outlive any bug
-                failures += 1
-                delay = self._backoff.compute(failures)
-                _log.exception(
-                    "quote_poller_error", server=self.key.server, view=self.key.view
-                )
-                await self._sleep(delay)
-            else:
-                failures = 0
-
-    async def _wait_for_symbols(self) -> None:
-        while not self._names:
-            self._changed.clear()
-            await self._changed.wait()
-
-    async def _poll_on(self, session: Mt5Session) -> None:
-        """Poll on one leased session until it breaks or nobody wants anything."""
-        client = self.pool.client(session)
-        next_at = self._clock()
-        while self._names:
-            handshakes = session.handshakes
-            ticks: list[FeedTick] = []
-            for chunk in self._chunks:
-                snapshot = await self._fetch(client, chunk)
-                restarted = session.handshakes != handshakes
-                ticks.extend(self._take(chunk, snapshot, restarted=restarted))
-            self.polls += 1
-            if ticks:
-                try:
-                    await self._sink(ticks)
-                except Exception:  # noqa: BLE001 - e.g. Redis down: resend everything later
-                    _log.warning(
-                        "quote_sink_failed", server=self.key.server, exc_info=True
-                    )
-                    self.reset()
+                await self._sleep(self._failed(exc, failures))
+                continue
+            failures = 0
             # Fixed rate, measured start to start; never burst to catch up.
             next_at += self.interval
             now = self._clock()
             next_at = max(next_at, now)
             await self._sleep(next_at - now)
 
-    async def _fetch(
-        self, client: WebApiClient, chunk: tuple[str, ...]
-    ) -> TickSnapshot:
-        cursor = self._cursors.get(chunk, 0)
-        if self.key.group:
-            return await client.tick_last_group(chunk, self.key.group, cursor)
-        return await client.tick_last(chunk, cursor)
-
-    def _take(
-        self, chunk: tuple[str, ...], snapshot: TickSnapshot, *, restarted: bool
-    ) -> list[FeedTick]:
-        received = time.time()
-        trans_id = snapshot.trans_id
-        if restarted or trans_id < self._cursors.get(chunk, 0):
-            # Re-authenticated during the request, or the server's counter went
-            # back (restart): the next request asks for everything again.
-            self.restarts += 1
-            _log.info(
-                "quote_cursor_restart",
+    def _failed(self, exc: Exception, failures: int) -> float:
+        """Log a failed round; the delay before the next one."""
+        delay = self._backoff.compute(failures)
+        if isinstance(exc, WebApiError):
+            _log.warning(
+                "quote_poll_failed",
                 server=self.key.server,
                 view=self.key.view,
-                reason="reauth" if restarted else "backwards",
+                error=type(exc).__name__,
+                retcode=getattr(exc, "retcode", None),
+                delay=round(delay, 3),
             )
-            trans_id = 0
-        if chunk in self._cursors:
-            self._cursors[chunk] = trans_id
-        return self._changed_only(snapshot.ticks, received)
+        else:
+            _log.error(
+                "quote_poller_error",
+                server=self.key.server,
+                view=self.key.view,
+                exc_info=exc,
+            )
+        return delay
+
+    async def _wait_for_symbols(self) -> None:
+        while not self._names:
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def _poll_round(self) -> None:
+        """One round: every symbol list on one borrowed session, then the sink."""
+        async with self.pool.lease() as session:
+            ticks = await self._poll_on(session)
+        self.polls += 1
+        if ticks:
+            try:
+                await self._sink(ticks)
+            except Exception:  # noqa: BLE001 - e.g. Redis down: resend everything later
+                _log.warning("quote_sink_failed", server=self.key.server, exc_info=True)
+                self.reset()
+
+    async def _poll_on(self, session: Mt5Session) -> list[FeedTick]:
+        client = self.pool.client(session)
+        cursors = self._cursors.get(session)
+        if cursors is None or cursors.handshakes != session.handshakes:
+            # The first round on this login of the session: any id it had is void.
+            cursors = self._cursors[session] = _Cursors(session.handshakes)
+            self.restarts += 1
+        ticks: list[FeedTick] = []
+        for chunk in self._chunks:
+            sent = cursors.ids.get(chunk, 0)
+            snapshot = await self._fetch(client, chunk, sent)
+            trans_id = snapshot.trans_id
+            if session.handshakes != cursors.handshakes:
+                # Re-authenticated during the request: the ids of the old login are
+                # void, and this answer may be to one of them.
+                cursors = self._cursors[session] = _Cursors(session.handshakes)
+                self._restarted("reauth")
+            elif trans_id < sent:
+                # The server's counter went back (restart): this list starts again.
+                cursors.ids.pop(chunk, None)
+                self._restarted("backwards")
+            elif chunk in self._chunks:  # still wanted after the await
+                cursors.ids[chunk] = trans_id
+            ticks.extend(self._changed_only(snapshot.ticks, time.time()))
+        return ticks
+
+    def _restarted(self, reason: str) -> None:
+        self.restarts += 1
+        _log.info(
+            "quote_cursor_restart",
+            server=self.key.server,
+            view=self.key.view,
+            reason=reason,
+        )
+
+    async def _fetch(
+        self, client: WebApiClient, chunk: Chunk, trans_id: int
+    ) -> TickSnapshot:
+        if self.key.group:
+            return await client.tick_last_group(chunk, self.key.group, trans_id)
+        return await client.tick_last(chunk, trans_id)
 
     def _changed_only(self, ticks: Sequence[Tick], received: float) -> list[FeedTick]:
         out: list[FeedTick] = []
