@@ -47,6 +47,7 @@ __all__ = [
     "GatewayError",
     "InternalError",
     "InvalidPageTokenError",
+    "MalformedRequestError",
     "Rule",
     "ServerNotFoundError",
     "ValidationError",
@@ -225,6 +226,21 @@ class ValidationError(GatewayError):
     @classmethod
     def single(cls, field: str, description: str) -> ValidationError:
         return cls([FieldViolation(field, description)])
+
+
+class MalformedRequestError(GatewayError):
+    """The request bytes do not parse as the method's request message (invalid UTF-8
+    in a string field, a truncated message): no field of it can be trusted."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = error_reason_pb2.VALIDATION_FAILED
+
+    def __init__(self, message_type: str) -> None:
+        # The field path is empty: the violation is the request message itself.
+        super().__init__(
+            f"the request is not a valid {message_type}",
+            violations=[FieldViolation("", f"not a valid {message_type} message")],
+        )
 
 
 class InvalidPageTokenError(GatewayError):

@@ -166,3 +166,40 @@ async def test_the_access_line_shows_a_bounded_request_id(
     (line,) = [e for e in logs if e["event"] == "rpc_finished"]
     assert line["code"] == "INVALID_ARGUMENT"
     assert line["request_id"] == "r" * 64 + "..."
+
+
+async def test_malformed_request_bytes_name_the_message_type(
+    sim: Simulator, make_gateway, rpc_error
+) -> None:
+    """Bytes that do not parse are a VALIDATION_FAILED answer naming the request type,
+    for unary and streaming RPCs, after the caller check, before MT5."""
+    key = "k-malformed"
+    bad_utf8 = b"\x0a\x02\xff\xfe"  # field 1 (server), two bytes of invalid UTF-8
+    async with make_gateway(sim, grpc={"api_keys": (SecretStr(key),)}) as gateway:
+        before = await gateway.requests()
+        get_user = gateway.channel.unary_unary(
+            "/mt5gateway.v1.UserService/GetUser",
+            request_serializer=lambda b: b,
+            response_deserializer=lambda b: b,
+        )
+        refused = await rpc_error(get_user(bad_utf8))
+        assert refused.code is grpc.StatusCode.UNAUTHENTICATED
+        failure = await rpc_error(get_user(bad_utf8, metadata=(("x-api-key", key),)))
+        assert failure.code is grpc.StatusCode.INVALID_ARGUMENT
+        assert failure.reason == "VALIDATION_FAILED"
+        assert (
+            failure.message == "the request is not a valid mt5gateway.v1.GetUserRequest"
+        )
+        assert failure.fields == [""]
+        stream = gateway.channel.unary_stream(
+            "/mt5gateway.v1.QuoteService/StreamQuotes",
+            request_serializer=lambda b: b,
+            response_deserializer=lambda b: b,
+        )
+        streamed = await rpc_error(
+            anext(aiter(stream(bad_utf8, metadata=(("x-api-key", key),))))
+        )
+        assert streamed.code is grpc.StatusCode.INVALID_ARGUMENT
+        assert streamed.reason == "VALIDATION_FAILED"
+        assert "mt5gateway.v1.StreamQuotesRequest" in streamed.message
+        assert await gateway.requests() == before

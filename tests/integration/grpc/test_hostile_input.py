@@ -517,11 +517,6 @@ async def test_request_id_case_is_one_idempotency_key(gateway: Gateway) -> None:
     assert await gateway.requests("user/add") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="grpc's own deserializer fails before the interceptor sees the call and "
-    "answers UNKNOWN 'Unexpected DecodeError' (rpc/server.py or interceptors.py)",
-)
 @pytest.mark.parametrize(
     "raw",
     [

@@ -6,6 +6,11 @@ All of it is fused into ONE wrapper per method (built once, cached): a unary cal
 costs one extra coroutine frame and a stream one extra async generator, however many
 concerns there are. With 10,000 idle streams every object kept per stream counts.
 
+Request bytes are parsed by a tolerant deserializer (``_tolerant``): bytes that are
+not the method's request message come to the wrapper as an ``_Unparsable`` marker,
+answered INVALID_ARGUMENT like any other validation failure (grpc's own deserializer
+would answer UNKNOWN before the wrapper ran).
+
 ``_abort`` is the only place an exception becomes a status (through the one table,
 ``errors.STATUS_TABLE``). The per-call ``CallState`` travels in a contextvar, so
 services (and ``ServiceDeps``) can add the MT5 server, retcode and error metadata that
@@ -23,15 +28,17 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import grpc
 import structlog
+from google.protobuf.message import DecodeError
 from grpc_status import rpc_status  # type: ignore[import-untyped]
 
 from mt5gateway_server.errors import (
     CallerUnauthenticatedError,
     GatewayError,
+    MalformedRequestError,
     echoed,
     map_exception,
 )
@@ -61,6 +68,7 @@ _access = get_logger("access")
 
 Unary = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 Streaming = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
+Deserializer = Callable[[bytes], Any]
 
 # Successful health checks are logged at debug: probes would drown the access log.
 _PROBES = "/grpc.health.v1.Health/"
@@ -156,7 +164,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self.wrap_unary(cast("Unary", handler.unary_unary), method),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None and inspect.isasyncgenfunction(
@@ -164,7 +172,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         ):
             return grpc.unary_stream_rpc_method_handler(
                 self.wrap_stream(cast("Streaming", handler.unary_stream), method),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler
@@ -182,6 +190,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 try:
                     if check_caller is not None:
                         check_caller(context)
+                    if request.__class__ is _Unparsable:
+                        request.refuse()
                     with deadline_scope(context.time_remaining()):
                         return await behavior(request, context)
                 except (asyncio.CancelledError, grpc.aio.AbortError):
@@ -213,6 +223,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 try:
                     if check_caller is not None:
                         check_caller(context)
+                    if request.__class__ is _Unparsable:
+                        request.refuse()
                     async for item in behavior(request, context):
                         yield item
                 except (asyncio.CancelledError, grpc.aio.AbortError):
@@ -319,6 +331,34 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
 def _unbound(fn: object) -> object:
     return getattr(fn, "__func__", fn)
+
+
+@dataclass(frozen=True, slots=True)
+class _Unparsable:
+    """What ``_tolerant`` hands the wrapper for bytes that are not a request."""
+
+    message_type: str
+
+    def refuse(self) -> NoReturn:
+        raise MalformedRequestError(self.message_type)
+
+
+def _tolerant(deserializer: Deserializer | None) -> Deserializer | None:
+    """``deserializer`` (a generated ``Message.FromString``), answering bytes that do
+    not parse with an ``_Unparsable`` marker instead of raising: grpc would answer
+    an exception here UNKNOWN, before the wrapper sees the call."""
+    if deserializer is None:
+        return None
+    descriptor = getattr(getattr(deserializer, "__self__", None), "DESCRIPTOR", None)
+    unparsable = _Unparsable(getattr(descriptor, "full_name", "request message"))
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except DecodeError:
+            return unparsable
+
+    return deserialize
 
 
 def _check_caller(

@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
+from mt5gateway.v1 import user_service_pb2
 from mt5gateway_server.errors import ValidationError
 from mt5gateway_server.rpc.interceptors import (
     CallInterceptor,
@@ -198,3 +199,62 @@ async def test_a_stream_closed_early_is_logged_as_cancelled() -> None:
         await asyncio.create_task(consume_one())
     (line,) = [e for e in logs if e["event"] == "rpc_finished"]
     assert line["code"] == "CANCELLED"
+
+
+def _get_user_handler(behavior: Any) -> Any:
+    """GetUser's handler as the generated code registers it, wrapped."""
+    handler = grpc.unary_unary_rpc_method_handler(
+        behavior,
+        request_deserializer=user_service_pb2.GetUserRequest.FromString,
+        response_serializer=user_service_pb2.GetUserResponse.SerializeToString,
+    )
+    return CallInterceptor().wrap_handler(handler, METHOD)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\x0a\x02\xff\xfe",
+        user_service_pb2.GetUserRequest(login=7).SerializeToString()[:-1],
+    ],
+    ids=["invalid-utf8", "truncated"],
+)
+async def test_unparsable_request_bytes_are_a_validation_failure(raw: bytes) -> None:
+    called = False
+
+    async def behavior(request: Any, context: Any) -> str:
+        nonlocal called
+        called = True
+        return "reply"
+
+    wrapped = _get_user_handler(behavior)
+    request = wrapped.request_deserializer(raw)  # must not raise: grpc says UNKNOWN
+    context = FakeContext()
+    with capture_logs() as logs, pytest.raises(AbortedError):
+        await asyncio.create_task(wrapped.unary_unary(request, context))
+    assert not called
+    assert context.aborted is not None
+    code, message, _ = context.aborted
+    assert code is grpc.StatusCode.INVALID_ARGUMENT
+    assert message == "the request is not a valid mt5gateway.v1.GetUserRequest"
+    status = context.status()
+    info = error_details_pb2.ErrorInfo()
+    bad_request = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(info)
+    assert status.details[1].Unpack(bad_request)
+    assert info.reason == "VALIDATION_FAILED"
+    (violation,) = bad_request.field_violations
+    assert "mt5gateway.v1.GetUserRequest" in violation.description
+    (line,) = [e for e in logs if e["event"] == "rpc_finished"]
+    assert (line["code"], line["reason"]) == ("INVALID_ARGUMENT", "VALIDATION_FAILED")
+
+
+async def test_valid_request_bytes_parse_as_before() -> None:
+    async def behavior(request: Any, context: Any) -> int:
+        return int(request.login)
+
+    wrapped = _get_user_handler(behavior)
+    raw = user_service_pb2.GetUserRequest(login=7, server="main").SerializeToString()
+    request = wrapped.request_deserializer(raw)
+    assert request == user_service_pb2.GetUserRequest(login=7, server="main")
+    assert await asyncio.create_task(wrapped.unary_unary(request, FakeContext())) == 7
