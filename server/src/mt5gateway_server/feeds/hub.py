@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from mt5gateway_server.telemetry import Metrics
-    from mt5gateway_server.webapi import PoolManager, SessionPool
+    from mt5gateway_server.webapi import PoolManager
     from mt5gateway_server.webapi.models import Tick
 
 __all__ = [
@@ -50,7 +50,6 @@ __all__ = [
     "TooManySymbolsError",
     "ViewLimitError",
     "is_mask",
-    "pool_serving",
     "tick_stamp",
     "wait_event",
 ]
@@ -106,12 +105,6 @@ class ViewLimitError(Exception):
         self.server = server
         self.group = group
         self.views = views
-
-
-def pool_serving(pool: SessionPool) -> bool:
-    """``pool.serving``, for rpc/services/server.py (through rpc/server.py) until it
-    asks the pool itself."""
-    return pool.serving
 
 
 def is_mask(item: str) -> bool:

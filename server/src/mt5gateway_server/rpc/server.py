@@ -33,8 +33,6 @@ from mt5gateway.v1 import (
     user_service_pb2_grpc,
 )
 
-# Re-exported while rpc/services/server.py imports it from here (before the servicers).
-from mt5gateway_server.feeds.hub import pool_serving
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.rpc.interceptors import build_interceptors
 from mt5gateway_server.rpc.services.config import ConfigServicer
@@ -59,7 +57,6 @@ __all__ = [
     "Servicer",
     "build_servicers",
     "mt5_health_name",
-    "pool_serving",
 ]
 
 _log = get_logger("rpc.server")

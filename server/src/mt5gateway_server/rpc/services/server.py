@@ -15,7 +15,6 @@ from mt5gateway_server.mapping.config import (
 )
 from mt5gateway_server.mapping.enums import BREAKER_STATE
 from mt5gateway_server.mapping.time import optional_timestamp, timestamp_from_datetime
-from mt5gateway_server.rpc.server import pool_serving
 from mt5gateway_server.rpc.services.common import page_cursor, time_convention
 from mt5gateway_server.rpc.validation import Violations
 
@@ -47,7 +46,7 @@ def server_status(
     return server_pb2.ServerStatus(
         name=pool.name,
         default_server=default,
-        serving=pool_serving(pool),
+        serving=pool.serving,
         pool_size=snap.size,
         ready_session_count=snap.ready,
         busy_session_count=snap.busy,
