@@ -288,11 +288,6 @@ class InternalError(GatewayError):
         super().__init__(message)
 
 
-# Former names, until mapping/pagination.py and rpc/deps.py import the new ones.
-InvalidPageToken = InvalidPageTokenError
-ServerNotFound = ServerNotFoundError
-
-
 # ------------------------------------------------------------------ the table
 
 

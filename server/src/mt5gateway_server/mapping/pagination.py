@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mt5gateway_server.errors import InvalidPageToken, ValidationError
+from mt5gateway_server.errors import InvalidPageTokenError, ValidationError
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -64,7 +64,7 @@ def encode_page(offset: int, fingerprint: str) -> str:
 def decode_page(
     token: str, page_size: int, fingerprint: str, *, default: int, maximum: int
 ) -> Page:
-    """The page a request asks for; raises ValidationError / InvalidPageToken."""
+    """The page a request asks for; raises ValidationError / InvalidPageTokenError."""
     if page_size < 0:
         raise ValidationError.single("page_size", "must be 0 or more")
     size = default if page_size == 0 else min(page_size, maximum)
@@ -73,14 +73,16 @@ def decode_page(
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (binascii.Error, ValueError):
-        raise InvalidPageToken("not a page token") from None
+        raise InvalidPageTokenError("not a page token") from None
     if len(raw) != _LAYOUT.size:
-        raise InvalidPageToken("not a page token")
+        raise InvalidPageTokenError("not a page token")
     version, offset, fp = _LAYOUT.unpack(raw)
     if version != _VERSION:
-        raise InvalidPageToken("not a page token")
+        raise InvalidPageTokenError("not a page token")
     if fp != _fp_bytes(fingerprint):
-        raise InvalidPageToken("the token was issued for a request with other filters")
+        raise InvalidPageTokenError(
+            "the token was issued for a request with other filters"
+        )
     return Page(offset, size)
 
 

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mt5gateway_server.errors import ServerNotFound
+from mt5gateway_server.errors import ServerNotFoundError
 from mt5gateway_server.rpc.interceptors import current_call
 from mt5gateway_server.rpc.services.common import CurrencyCache
 
@@ -38,10 +38,13 @@ class ServiceDeps:
     _clients: dict[str, WebApiClient] = field(default_factory=dict, repr=False)
 
     def server_name(self, requested: str) -> str:
-        """The configured name for a request's ``server`` field, or ServerNotFound."""
+        """The configured name for a request's ``server`` field.
+
+        Raises ServerNotFoundError for a name that is not configured.
+        """
         name = requested or self.default_server or self.pools.default
         if name not in self.pools.names:
-            raise ServerNotFound(requested)
+            raise ServerNotFoundError(requested)
         return name
 
     def pool(self, requested: str) -> SessionPool:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from mt5gateway.v1 import user_service_pb2 as pb
-from mt5gateway_server.errors import InvalidPageToken, ValidationError
+from mt5gateway_server.errors import InvalidPageTokenError, ValidationError
 from mt5gateway_server.mapping.pagination import (
     Page,
     decode_page,
@@ -37,7 +37,7 @@ def test_token_round_trip(offset: int, fp: str, size: int) -> None:
 def test_token_bound_to_fingerprint(offset: int, fp: str, other: str) -> None:
     token = encode_page(offset, fp)
     if other != fp:
-        with pytest.raises(InvalidPageToken):
+        with pytest.raises(InvalidPageTokenError):
             decode_page(token, 0, other, default=10, maximum=10)
 
 
@@ -46,13 +46,13 @@ def test_garbage_tokens_rejected(raw: bytes) -> None:
     token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     if not token:
         return
-    with pytest.raises(InvalidPageToken):
+    with pytest.raises(InvalidPageTokenError):
         decode_page(token, 0, "fp", default=10, maximum=10)
 
 
 @pytest.mark.parametrize("token", ["%%%", "a", "AQ", "!"])
 def test_malformed_tokens(token: str) -> None:
-    with pytest.raises(InvalidPageToken) as caught:
+    with pytest.raises(InvalidPageTokenError) as caught:
         decode_page(token, 0, "fp", default=10, maximum=10)
     assert caught.value.violations[0].field == "page_token"
 

@@ -10,7 +10,7 @@ import pytest
 from mt5gateway.v1 import user_pb2
 from mt5gateway.v1 import user_service_pb2 as pb
 from mt5gateway_server.audit import AuditOutcome
-from mt5gateway_server.errors import ServerNotFound
+from mt5gateway_server.errors import ServerNotFoundError
 from mt5gateway_server.rpc.deps import ServiceDeps
 from mt5gateway_server.rpc.services.common import (
     CurrencyCache,
@@ -117,7 +117,7 @@ async def test_currency_cache_hits_and_expires() -> None:
 def test_server_name_resolution() -> None:
     deps, _ = _deps()
     assert deps.server_name("") == "main"
-    with pytest.raises(ServerNotFound):
+    with pytest.raises(ServerNotFoundError):
         deps.server_name("other")
 
 
