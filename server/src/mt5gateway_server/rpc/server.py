@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -75,22 +75,6 @@ class Servicer:
     add: Callable[[Any, grpc.aio.Server], None]
 
 
-class _QuoteService(QuoteServicer):
-    """QuoteServicer's unary RPCs, and StreamQuotes served by the stream handler."""
-
-    def __init__(self, deps: ServiceDeps, streams: QuoteStreamHandler) -> None:
-        super().__init__(deps)
-        self._streams = streams
-
-    async def StreamQuotes(  # noqa: N802 - generated name
-        self,
-        request: quote_service_pb2.StreamQuotesRequest,
-        context: grpc.aio.ServicerContext[Any, Any],
-    ) -> AsyncIterator[quote_service_pb2.StreamQuotesResponse]:
-        async for message in self._streams.stream(request, context):
-            yield message
-
-
 def build_servicers(
     deps: ServiceDeps, quote_streams: QuoteStreamHandler
 ) -> list[Servicer]:
@@ -117,7 +101,7 @@ def build_servicers(
         ),
         Servicer(
             named(quote_service_pb2, "QuoteService"),
-            _QuoteService(deps, quote_streams),
+            QuoteServicer(deps, quote_streams),
             quote_service_pb2_grpc.add_QuoteServiceServicer_to_server,
         ),
         Servicer(

@@ -45,7 +45,6 @@ __all__ = [
     "MAX_MIN_INTERVAL_SECONDS",
     "QuoteStreamHandler",
     "QuoteStreaming",
-    "handler_for",
     "open_quote_streaming",
 ]
 
@@ -229,13 +228,6 @@ class QuoteStreaming:
     async def drain(self) -> None:
         """The app's drain hook: end every stream with UNAVAILABLE + RetryInfo."""
         await self.registry.drain()
-
-
-def handler_for(deps: object) -> QuoteStreamHandler | None:  # noqa: ARG001
-    """None: the stream handler is given to the QuoteService servicer
-    (``rpc/server.build_servicers``). Kept only while ``rpc/services/quotes.py``
-    still imports it."""
-    return None
 
 
 @contextlib.asynccontextmanager

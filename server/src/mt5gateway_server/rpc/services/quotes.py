@@ -1,5 +1,6 @@
-"""QuoteService: unary RPCs (MT5 ``tick/*``, ``chart/get``); StreamQuotes delegates to
-the stream handler the composition root opened (``rpc.services.quote_stream``).
+"""QuoteService: unary RPCs (MT5 ``tick/*``, ``chart/get``); StreamQuotes is served by
+the stream handler the servicer is given (``rpc.services.quote_stream``, opened by the
+composition root).
 
 Every read is bounded before MT5 is asked: quote lists by the symbol checks (at most
 1,000 entries, 4,096 characters joined) and ``QUOTES_MAX`` per page; tick history by
@@ -26,7 +27,6 @@ from mt5gateway_server.mapping.quotes import (
 )
 from mt5gateway_server.rpc.interceptors import add_error_metadata
 from mt5gateway_server.rpc.services.common import page_cursor
-from mt5gateway_server.rpc.services.quote_stream import handler_for
 from mt5gateway_server.rpc.validation import Violations
 from mt5gateway_server.webapi import (
     MAX_BAR_SPAN,
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from mt5gateway_server.rpc.deps import ServiceDeps
     from mt5gateway_server.rpc.services.common import PageCursor
+    from mt5gateway_server.rpc.services.quote_stream import QuoteStreamHandler
 
     Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -105,8 +106,9 @@ def _history_token(
 
 
 class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
-    def __init__(self, deps: ServiceDeps) -> None:
+    def __init__(self, deps: ServiceDeps, streams: QuoteStreamHandler) -> None:
         self._deps = deps
+        self._streams = streams
 
     async def ListQuotes(  # noqa: N802
         self,
@@ -197,8 +199,5 @@ class QuoteServicer(quote_service_pb2_grpc.QuoteServiceServicer):
         request: pb.StreamQuotesRequest,
         context: Context,
     ) -> AsyncIterator[pb.StreamQuotesResponse]:
-        handler = handler_for(self._deps)
-        if handler is None:  # streaming not opened (a servicer built alone)
-            raise NotImplementedError
-        async for message in handler.stream(request, context):
+        async for message in self._streams.stream(request, context):
             yield message
