@@ -34,7 +34,8 @@ class BalanceOperation extends \Google\Protobuf\Internal\Message
      */
     protected $amount = null;
     /**
-     * The comment as stored by MT5 (at most 31 characters).
+     * The comment as stored by MT5: the gateway's reconciliation tag `gw:<tag>`, then a space
+     * and the caller's comment if any (at most 31 UTF-16 code units).
      *
      * Generated from protobuf field <code>string comment = 4 [json_name = "comment"];</code>
      */
@@ -46,13 +47,14 @@ class BalanceOperation extends \Google\Protobuf\Internal\Message
      */
     protected $deal_ticket = 0;
     /**
-     * When the gateway completed the operation, UTC.
+     * When the gateway completed the operation, UTC; for a deal found by a look-up after a
+     * lost answer, the deal's time.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp create_time = 6 [json_name = "createTime"];</code>
      */
     protected $create_time = null;
     /**
-     * The request_id that created the operation.
+     * The request_id that created the operation, in lower case.
      *
      * Generated from protobuf field <code>string request_id = 7 [json_name = "requestId"];</code>
      */
@@ -77,13 +79,15 @@ class BalanceOperation extends \Google\Protobuf\Internal\Message
      *     @type \Google\Type\Money $amount
      *           Signed amount in the account currency: positive adds, negative removes.
      *     @type string $comment
-     *           The comment as stored by MT5 (at most 31 characters).
+     *           The comment as stored by MT5: the gateway's reconciliation tag `gw:<tag>`, then a space
+     *           and the caller's comment if any (at most 31 UTF-16 code units).
      *     @type int|string $deal_ticket
      *           Ticket of the deal MT5 created for the operation.
      *     @type \Google\Protobuf\Timestamp $create_time
-     *           When the gateway completed the operation, UTC.
+     *           When the gateway completed the operation, UTC; for a deal found by a look-up after a
+     *           lost answer, the deal's time.
      *     @type string $request_id
-     *           The request_id that created the operation.
+     *           The request_id that created the operation, in lower case.
      *     @type bool $margin_checked
      *           Whether MT5 checked free margin before a withdrawal.
      * }
@@ -182,7 +186,8 @@ class BalanceOperation extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The comment as stored by MT5 (at most 31 characters).
+     * The comment as stored by MT5: the gateway's reconciliation tag `gw:<tag>`, then a space
+     * and the caller's comment if any (at most 31 UTF-16 code units).
      *
      * Generated from protobuf field <code>string comment = 4 [json_name = "comment"];</code>
      * @return string
@@ -193,7 +198,8 @@ class BalanceOperation extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The comment as stored by MT5 (at most 31 characters).
+     * The comment as stored by MT5: the gateway's reconciliation tag `gw:<tag>`, then a space
+     * and the caller's comment if any (at most 31 UTF-16 code units).
      *
      * Generated from protobuf field <code>string comment = 4 [json_name = "comment"];</code>
      * @param string $var
@@ -234,7 +240,8 @@ class BalanceOperation extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * When the gateway completed the operation, UTC.
+     * When the gateway completed the operation, UTC; for a deal found by a look-up after a
+     * lost answer, the deal's time.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp create_time = 6 [json_name = "createTime"];</code>
      * @return \Google\Protobuf\Timestamp|null
@@ -255,7 +262,8 @@ class BalanceOperation extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * When the gateway completed the operation, UTC.
+     * When the gateway completed the operation, UTC; for a deal found by a look-up after a
+     * lost answer, the deal's time.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp create_time = 6 [json_name = "createTime"];</code>
      * @param \Google\Protobuf\Timestamp $var
@@ -270,7 +278,7 @@ class BalanceOperation extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The request_id that created the operation.
+     * The request_id that created the operation, in lower case.
      *
      * Generated from protobuf field <code>string request_id = 7 [json_name = "requestId"];</code>
      * @return string
@@ -281,7 +289,7 @@ class BalanceOperation extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The request_id that created the operation.
+     * The request_id that created the operation, in lower case.
      *
      * Generated from protobuf field <code>string request_id = 7 [json_name = "requestId"];</code>
      * @param string $var

@@ -17,7 +17,8 @@ use Google\Protobuf\Internal\GPBUtil;
 class BatchGetAccountsRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
@@ -29,7 +30,7 @@ class BatchGetAccountsRequest extends \Google\Protobuf\Internal\Message
      */
     private $logins;
     /**
-     * Group names or masks (`*`, leading `!`), at most 100.
+     * Group names or masks (`*`, leading `!`), at most 100, as in BatchGetUsersRequest.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      */
@@ -42,7 +43,8 @@ class BatchGetAccountsRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page.
      *
      * Generated from protobuf field <code>string page_token = 5 [json_name = "pageToken"];</code>
      */
@@ -55,16 +57,18 @@ class BatchGetAccountsRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type array<int>|array<string>|\Google\Protobuf\Internal\RepeatedField $logins
      *           Logins, at most 1000, each 1 or more. Logins without a trade state are left out.
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $groups
-     *           Group names or masks (`*`, leading `!`), at most 100.
+     *           Group names or masks (`*`, leading `!`), at most 100, as in BatchGetUsersRequest.
      *     @type int $page_size
      *           Maximum number of accounts per page, 0 = 100; values above 1000 are lowered to 1000;
      *           negative values are rejected.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page.
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page.
      * }
      */
     public function __construct($data = NULL) {
@@ -73,7 +77,8 @@ class BatchGetAccountsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -84,7 +89,8 @@ class BatchGetAccountsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -125,7 +131,7 @@ class BatchGetAccountsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group names or masks (`*`, leading `!`), at most 100.
+     * Group names or masks (`*`, leading `!`), at most 100, as in BatchGetUsersRequest.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -136,7 +142,7 @@ class BatchGetAccountsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group names or masks (`*`, leading `!`), at most 100.
+     * Group names or masks (`*`, leading `!`), at most 100, as in BatchGetUsersRequest.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -179,7 +185,8 @@ class BatchGetAccountsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page.
      *
      * Generated from protobuf field <code>string page_token = 5 [json_name = "pageToken"];</code>
      * @return string
@@ -190,7 +197,8 @@ class BatchGetAccountsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page.
      *
      * Generated from protobuf field <code>string page_token = 5 [json_name = "pageToken"];</code>
      * @param string $var

@@ -17,7 +17,8 @@ use Google\Protobuf\Internal\GPBUtil;
 class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
@@ -29,31 +30,35 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
      */
     private $logins;
     /**
-     * Group names or masks (`*`, leading `!`), at most 100.
+     * Group names or masks (`*`, leading `!`), at most 100, as in BatchGetPositionsRequest.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      */
     private $groups;
     /**
-     * Deal tickets, at most 1000. Missing tickets are left out (not an error).
+     * Deal tickets, at most 1000, each 1 or more. Missing tickets are left out (not an
+     * error).
      *
      * Generated from protobuf field <code>repeated int64 tickets = 4 [json_name = "tickets"];</code>
      */
     private $tickets;
     /**
-     * Symbol names to keep, empty = all. At most 100.
+     * Symbol names or masks to keep, empty = all; only with logins or groups. At most 100,
+     * as in BatchGetPositionsRequest.
      *
      * Generated from protobuf field <code>repeated string symbols = 5 [json_name = "symbols"];</code>
      */
     private $symbols;
     /**
-     * Start of the time range, inclusive, UTC, whole seconds. Required with logins or groups.
+     * Start of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31.
+     * Required with logins or groups.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 6 [json_name = "startTime"];</code>
      */
     protected $start_time = null;
     /**
-     * End of the time range, inclusive, UTC, whole seconds. Required with logins or groups.
+     * End of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31;
+     * not before start_time. Required with logins or groups.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 7 [json_name = "endTime"];</code>
      */
@@ -66,7 +71,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 9 [json_name = "pageToken"];</code>
@@ -80,24 +86,30 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type array<int>|array<string>|\Google\Protobuf\Internal\RepeatedField $logins
      *           Logins, at most 1000, each 1 or more.
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $groups
-     *           Group names or masks (`*`, leading `!`), at most 100.
+     *           Group names or masks (`*`, leading `!`), at most 100, as in BatchGetPositionsRequest.
      *     @type array<int>|array<string>|\Google\Protobuf\Internal\RepeatedField $tickets
-     *           Deal tickets, at most 1000. Missing tickets are left out (not an error).
+     *           Deal tickets, at most 1000, each 1 or more. Missing tickets are left out (not an
+     *           error).
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $symbols
-     *           Symbol names to keep, empty = all. At most 100.
+     *           Symbol names or masks to keep, empty = all; only with logins or groups. At most 100,
+     *           as in BatchGetPositionsRequest.
      *     @type \Google\Protobuf\Timestamp $start_time
-     *           Start of the time range, inclusive, UTC, whole seconds. Required with logins or groups.
+     *           Start of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31.
+     *           Required with logins or groups.
      *     @type \Google\Protobuf\Timestamp $end_time
-     *           End of the time range, inclusive, UTC, whole seconds. Required with logins or groups.
+     *           End of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31;
+     *           not before start_time. Required with logins or groups.
      *     @type int $page_size
      *           Maximum number of records per page, 0 = 100; values above 1000 are lowered to 1000;
      *           negative values are rejected. MT5's own 100-record pages are hidden behind this.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page. Tokens are opaque
      *           and bound to the request's other fields.
      * }
      */
@@ -107,7 +119,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -118,7 +131,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -159,7 +173,7 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group names or masks (`*`, leading `!`), at most 100.
+     * Group names or masks (`*`, leading `!`), at most 100, as in BatchGetPositionsRequest.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -170,7 +184,7 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group names or masks (`*`, leading `!`), at most 100.
+     * Group names or masks (`*`, leading `!`), at most 100, as in BatchGetPositionsRequest.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -185,7 +199,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Deal tickets, at most 1000. Missing tickets are left out (not an error).
+     * Deal tickets, at most 1000, each 1 or more. Missing tickets are left out (not an
+     * error).
      *
      * Generated from protobuf field <code>repeated int64 tickets = 4 [json_name = "tickets"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -196,7 +211,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Deal tickets, at most 1000. Missing tickets are left out (not an error).
+     * Deal tickets, at most 1000, each 1 or more. Missing tickets are left out (not an
+     * error).
      *
      * Generated from protobuf field <code>repeated int64 tickets = 4 [json_name = "tickets"];</code>
      * @param array<int>|array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -211,7 +227,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names to keep, empty = all. At most 100.
+     * Symbol names or masks to keep, empty = all; only with logins or groups. At most 100,
+     * as in BatchGetPositionsRequest.
      *
      * Generated from protobuf field <code>repeated string symbols = 5 [json_name = "symbols"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -222,7 +239,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names to keep, empty = all. At most 100.
+     * Symbol names or masks to keep, empty = all; only with logins or groups. At most 100,
+     * as in BatchGetPositionsRequest.
      *
      * Generated from protobuf field <code>repeated string symbols = 5 [json_name = "symbols"];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -237,7 +255,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Start of the time range, inclusive, UTC, whole seconds. Required with logins or groups.
+     * Start of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31.
+     * Required with logins or groups.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 6 [json_name = "startTime"];</code>
      * @return \Google\Protobuf\Timestamp|null
@@ -258,7 +277,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Start of the time range, inclusive, UTC, whole seconds. Required with logins or groups.
+     * Start of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31.
+     * Required with logins or groups.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 6 [json_name = "startTime"];</code>
      * @param \Google\Protobuf\Timestamp $var
@@ -273,7 +293,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * End of the time range, inclusive, UTC, whole seconds. Required with logins or groups.
+     * End of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31;
+     * not before start_time. Required with logins or groups.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 7 [json_name = "endTime"];</code>
      * @return \Google\Protobuf\Timestamp|null
@@ -294,7 +315,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * End of the time range, inclusive, UTC, whole seconds. Required with logins or groups.
+     * End of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31;
+     * not before start_time. Required with logins or groups.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 7 [json_name = "endTime"];</code>
      * @param \Google\Protobuf\Timestamp $var
@@ -337,7 +359,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 9 [json_name = "pageToken"];</code>
@@ -349,7 +372,8 @@ class BatchGetDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 9 [json_name = "pageToken"];</code>

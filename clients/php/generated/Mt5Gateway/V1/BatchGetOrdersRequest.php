@@ -17,7 +17,8 @@ use Google\Protobuf\Internal\GPBUtil;
 class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
@@ -29,19 +30,21 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
      */
     private $logins;
     /**
-     * Group names or masks (`*`, leading `!`), at most 100.
+     * Group names or masks (`*`, leading `!`), at most 100, as in BatchGetPositionsRequest.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      */
     private $groups;
     /**
-     * Order tickets, at most 1000. Missing tickets are left out (not an error).
+     * Order tickets, at most 1000, each 1 or more. Missing tickets are left out (not an
+     * error).
      *
      * Generated from protobuf field <code>repeated int64 tickets = 4 [json_name = "tickets"];</code>
      */
     private $tickets;
     /**
-     * Symbol names to keep, empty = all; only with logins or groups. At most 100.
+     * Symbol names or masks to keep, empty = all; only with logins or groups. At most 100,
+     * as in BatchGetPositionsRequest.
      *
      * Generated from protobuf field <code>repeated string symbols = 5 [json_name = "symbols"];</code>
      */
@@ -54,7 +57,8 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 7 [json_name = "pageToken"];</code>
@@ -68,20 +72,24 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type array<int>|array<string>|\Google\Protobuf\Internal\RepeatedField $logins
      *           Logins, at most 1000, each 1 or more.
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $groups
-     *           Group names or masks (`*`, leading `!`), at most 100.
+     *           Group names or masks (`*`, leading `!`), at most 100, as in BatchGetPositionsRequest.
      *     @type array<int>|array<string>|\Google\Protobuf\Internal\RepeatedField $tickets
-     *           Order tickets, at most 1000. Missing tickets are left out (not an error).
+     *           Order tickets, at most 1000, each 1 or more. Missing tickets are left out (not an
+     *           error).
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $symbols
-     *           Symbol names to keep, empty = all; only with logins or groups. At most 100.
+     *           Symbol names or masks to keep, empty = all; only with logins or groups. At most 100,
+     *           as in BatchGetPositionsRequest.
      *     @type int $page_size
      *           Maximum number of records per page, 0 = 100; values above 1000 are lowered to 1000;
      *           negative values are rejected. MT5's own 100-record pages are hidden behind this.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page. Tokens are opaque
      *           and bound to the request's other fields.
      * }
      */
@@ -91,7 +99,8 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -102,7 +111,8 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -143,7 +153,7 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group names or masks (`*`, leading `!`), at most 100.
+     * Group names or masks (`*`, leading `!`), at most 100, as in BatchGetPositionsRequest.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -154,7 +164,7 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group names or masks (`*`, leading `!`), at most 100.
+     * Group names or masks (`*`, leading `!`), at most 100, as in BatchGetPositionsRequest.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -169,7 +179,8 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Order tickets, at most 1000. Missing tickets are left out (not an error).
+     * Order tickets, at most 1000, each 1 or more. Missing tickets are left out (not an
+     * error).
      *
      * Generated from protobuf field <code>repeated int64 tickets = 4 [json_name = "tickets"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -180,7 +191,8 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Order tickets, at most 1000. Missing tickets are left out (not an error).
+     * Order tickets, at most 1000, each 1 or more. Missing tickets are left out (not an
+     * error).
      *
      * Generated from protobuf field <code>repeated int64 tickets = 4 [json_name = "tickets"];</code>
      * @param array<int>|array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -195,7 +207,8 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names to keep, empty = all; only with logins or groups. At most 100.
+     * Symbol names or masks to keep, empty = all; only with logins or groups. At most 100,
+     * as in BatchGetPositionsRequest.
      *
      * Generated from protobuf field <code>repeated string symbols = 5 [json_name = "symbols"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -206,7 +219,8 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names to keep, empty = all; only with logins or groups. At most 100.
+     * Symbol names or masks to keep, empty = all; only with logins or groups. At most 100,
+     * as in BatchGetPositionsRequest.
      *
      * Generated from protobuf field <code>repeated string symbols = 5 [json_name = "symbols"];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -249,7 +263,8 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 7 [json_name = "pageToken"];</code>
@@ -261,7 +276,8 @@ class BatchGetOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 7 [json_name = "pageToken"];</code>

@@ -17,7 +17,8 @@ use Google\Protobuf\Internal\GPBUtil;
 class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
@@ -29,19 +30,24 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
      */
     private $logins;
     /**
-     * Group names or masks (`*` matches any text, a leading `!` excludes), at most 100.
+     * Group names or masks (`*` matches any text, a leading `!` excludes), at most 100,
+     * each 1..128 UTF-16 code units (a lone `!` is empty), no `,`, control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      */
     private $groups;
     /**
-     * Position tickets, at most 1000. Missing tickets are left out (not an error).
+     * Position tickets, at most 1000, each 1 or more. Missing tickets are left out (not an
+     * error).
      *
      * Generated from protobuf field <code>repeated int64 tickets = 4 [json_name = "tickets"];</code>
      */
     private $tickets;
     /**
-     * Symbol names to keep, empty = all; only with logins or groups. At most 100.
+     * Symbol names or masks to keep, empty = all; only with logins or groups. At most 100,
+     * each 1..128 UTF-16 code units (a lone `!` is empty), no `,`, control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>repeated string symbols = 5 [json_name = "symbols"];</code>
      */
@@ -54,7 +60,8 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 7 [json_name = "pageToken"];</code>
@@ -68,20 +75,27 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type array<int>|array<string>|\Google\Protobuf\Internal\RepeatedField $logins
      *           Logins, at most 1000, each 1 or more.
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $groups
-     *           Group names or masks (`*` matches any text, a leading `!` excludes), at most 100.
+     *           Group names or masks (`*` matches any text, a leading `!` excludes), at most 100,
+     *           each 1..128 UTF-16 code units (a lone `!` is empty), no `,`, control or bidi
+     *           characters.
      *     @type array<int>|array<string>|\Google\Protobuf\Internal\RepeatedField $tickets
-     *           Position tickets, at most 1000. Missing tickets are left out (not an error).
+     *           Position tickets, at most 1000, each 1 or more. Missing tickets are left out (not an
+     *           error).
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $symbols
-     *           Symbol names to keep, empty = all; only with logins or groups. At most 100.
+     *           Symbol names or masks to keep, empty = all; only with logins or groups. At most 100,
+     *           each 1..128 UTF-16 code units (a lone `!` is empty), no `,`, control or bidi
+     *           characters.
      *     @type int $page_size
      *           Maximum number of records per page, 0 = 100; values above 1000 are lowered to 1000;
      *           negative values are rejected. MT5's own 100-record pages are hidden behind this.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page. Tokens are opaque
      *           and bound to the request's other fields.
      * }
      */
@@ -91,7 +105,8 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -102,7 +117,8 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -143,7 +159,9 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group names or masks (`*` matches any text, a leading `!` excludes), at most 100.
+     * Group names or masks (`*` matches any text, a leading `!` excludes), at most 100,
+     * each 1..128 UTF-16 code units (a lone `!` is empty), no `,`, control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -154,7 +172,9 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group names or masks (`*` matches any text, a leading `!` excludes), at most 100.
+     * Group names or masks (`*` matches any text, a leading `!` excludes), at most 100,
+     * each 1..128 UTF-16 code units (a lone `!` is empty), no `,`, control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -169,7 +189,8 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Position tickets, at most 1000. Missing tickets are left out (not an error).
+     * Position tickets, at most 1000, each 1 or more. Missing tickets are left out (not an
+     * error).
      *
      * Generated from protobuf field <code>repeated int64 tickets = 4 [json_name = "tickets"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -180,7 +201,8 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Position tickets, at most 1000. Missing tickets are left out (not an error).
+     * Position tickets, at most 1000, each 1 or more. Missing tickets are left out (not an
+     * error).
      *
      * Generated from protobuf field <code>repeated int64 tickets = 4 [json_name = "tickets"];</code>
      * @param array<int>|array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -195,7 +217,9 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names to keep, empty = all; only with logins or groups. At most 100.
+     * Symbol names or masks to keep, empty = all; only with logins or groups. At most 100,
+     * each 1..128 UTF-16 code units (a lone `!` is empty), no `,`, control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>repeated string symbols = 5 [json_name = "symbols"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -206,7 +230,9 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names to keep, empty = all; only with logins or groups. At most 100.
+     * Symbol names or masks to keep, empty = all; only with logins or groups. At most 100,
+     * each 1..128 UTF-16 code units (a lone `!` is empty), no `,`, control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>repeated string symbols = 5 [json_name = "symbols"];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -249,7 +275,8 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 7 [json_name = "pageToken"];</code>
@@ -261,7 +288,8 @@ class BatchGetPositionsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 7 [json_name = "pageToken"];</code>

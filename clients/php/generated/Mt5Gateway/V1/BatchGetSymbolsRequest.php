@@ -16,14 +16,16 @@ use Google\Protobuf\Internal\GPBUtil;
 class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
-     * Symbol names (no masks), 1..100. Unknown names are left out of the answer (not an
-     * error), as MT5's own batch commands do.
+     * Symbol names, 1..100, each a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     * code units, no control or bidi characters. Unknown names are left out of the answer
+     * (not an error), as MT5's own batch commands do.
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -36,10 +38,12 @@ class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $symbols
-     *           Symbol names (no masks), 1..100. Unknown names are left out of the answer (not an
-     *           error), as MT5's own batch commands do.
+     *           Symbol names, 1..100, each a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     *           code units, no control or bidi characters. Unknown names are left out of the answer
+     *           (not an error), as MT5's own batch commands do.
      * }
      */
     public function __construct($data = NULL) {
@@ -48,7 +52,8 @@ class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -59,7 +64,8 @@ class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -74,8 +80,9 @@ class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names (no masks), 1..100. Unknown names are left out of the answer (not an
-     * error), as MT5's own batch commands do.
+     * Symbol names, 1..100, each a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     * code units, no control or bidi characters. Unknown names are left out of the answer
+     * (not an error), as MT5's own batch commands do.
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -86,8 +93,9 @@ class BatchGetSymbolsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names (no masks), 1..100. Unknown names are left out of the answer (not an
-     * error), as MT5's own batch commands do.
+     * Symbol names, 1..100, each a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     * code units, no control or bidi characters. Unknown names are left out of the answer
+     * (not an error), as MT5's own batch commands do.
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var

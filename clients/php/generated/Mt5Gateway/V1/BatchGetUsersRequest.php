@@ -16,7 +16,8 @@ use Google\Protobuf\Internal\GPBUtil;
 class BatchGetUsersRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
@@ -29,8 +30,9 @@ class BatchGetUsersRequest extends \Google\Protobuf\Internal\Message
      */
     private $logins;
     /**
-     * Group names or masks: `*` matches any text, a leading `!` excludes, e.g.
-     * `demo\*`, `!demo\forex`. At most 100 entries.
+     * Group names or masks: `*` matches any text, a leading `!` excludes, e.g. `demo\*`,
+     * `!demo\forex`. At most 100 entries, each 1..128 UTF-16 code units (a lone `!` is
+     * empty), no `,`, control or bidi characters.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      */
@@ -43,7 +45,8 @@ class BatchGetUsersRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's filters.
      *
      * Generated from protobuf field <code>string page_token = 5 [json_name = "pageToken"];</code>
@@ -57,18 +60,21 @@ class BatchGetUsersRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type array<int>|array<string>|\Google\Protobuf\Internal\RepeatedField $logins
      *           Logins to return, at most 1000, each 1 or more. Missing logins are left out of the
      *           answer (not an error).
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $groups
-     *           Group names or masks: `*` matches any text, a leading `!` excludes, e.g.
-     *           `demo\*`, `!demo\forex`. At most 100 entries.
+     *           Group names or masks: `*` matches any text, a leading `!` excludes, e.g. `demo\*`,
+     *           `!demo\forex`. At most 100 entries, each 1..128 UTF-16 code units (a lone `!` is
+     *           empty), no `,`, control or bidi characters.
      *     @type int $page_size
      *           Maximum number of users per page, 0 = 100; values above 1000 are lowered to 1000;
      *           negative values are rejected.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page. Tokens are opaque
      *           and bound to the request's filters.
      * }
      */
@@ -78,7 +84,8 @@ class BatchGetUsersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -89,7 +96,8 @@ class BatchGetUsersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -132,8 +140,9 @@ class BatchGetUsersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group names or masks: `*` matches any text, a leading `!` excludes, e.g.
-     * `demo\*`, `!demo\forex`. At most 100 entries.
+     * Group names or masks: `*` matches any text, a leading `!` excludes, e.g. `demo\*`,
+     * `!demo\forex`. At most 100 entries, each 1..128 UTF-16 code units (a lone `!` is
+     * empty), no `,`, control or bidi characters.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -144,8 +153,9 @@ class BatchGetUsersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group names or masks: `*` matches any text, a leading `!` excludes, e.g.
-     * `demo\*`, `!demo\forex`. At most 100 entries.
+     * Group names or masks: `*` matches any text, a leading `!` excludes, e.g. `demo\*`,
+     * `!demo\forex`. At most 100 entries, each 1..128 UTF-16 code units (a lone `!` is
+     * empty), no `,`, control or bidi characters.
      *
      * Generated from protobuf field <code>repeated string groups = 3 [json_name = "groups"];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -188,7 +198,8 @@ class BatchGetUsersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's filters.
      *
      * Generated from protobuf field <code>string page_token = 5 [json_name = "pageToken"];</code>
@@ -200,7 +211,8 @@ class BatchGetUsersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's filters.
      *
      * Generated from protobuf field <code>string page_token = 5 [json_name = "pageToken"];</code>

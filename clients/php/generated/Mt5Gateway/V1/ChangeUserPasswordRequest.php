@@ -16,13 +16,16 @@ use Google\Protobuf\Internal\GPBUtil;
 class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
-     * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
+     * Client-chosen UUID making the call exactly once, as in CreateUserRequest. Required.
+     * Setting the same password again changes nothing, so after MT5_OUTCOME_UNKNOWN a repeat
+     * (same request_id) sends it again without waiting for the settle window.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -40,7 +43,9 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
      */
     protected $password_type = 0;
     /**
-     * The new password, 8..16 characters with the complexity the group demands. Never logged.
+     * The new password, 8..16 UTF-16 code units, no control or bidi characters, with the
+     * complexity the group demands (else INVALID_ARGUMENT, MT5_INVALID_PARAMETERS). Never
+     * logged.
      *
      * Generated from protobuf field <code>string new_password = 5 [json_name = "newPassword", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -53,15 +58,20 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type string $request_id
-     *           Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
+     *           Client-chosen UUID making the call exactly once, as in CreateUserRequest. Required.
+     *           Setting the same password again changes nothing, so after MT5_OUTCOME_UNKNOWN a repeat
+     *           (same request_id) sends it again without waiting for the settle window.
      *     @type int|string $login
      *           Login of the user, 1 or more.
      *     @type int $password_type
      *           Which password to set. Required.
      *     @type string $new_password
-     *           The new password, 8..16 characters with the complexity the group demands. Never logged.
+     *           The new password, 8..16 UTF-16 code units, no control or bidi characters, with the
+     *           complexity the group demands (else INVALID_ARGUMENT, MT5_INVALID_PARAMETERS). Never
+     *           logged.
      * }
      */
     public function __construct($data = NULL) {
@@ -70,7 +80,8 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -81,7 +92,8 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -96,7 +108,9 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
+     * Client-chosen UUID making the call exactly once, as in CreateUserRequest. Required.
+     * Setting the same password again changes nothing, so after MT5_OUTCOME_UNKNOWN a repeat
+     * (same request_id) sends it again without waiting for the settle window.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -107,7 +121,9 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
+     * Client-chosen UUID making the call exactly once, as in CreateUserRequest. Required.
+     * Setting the same password again changes nothing, so after MT5_OUTCOME_UNKNOWN a repeat
+     * (same request_id) sends it again without waiting for the settle window.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
@@ -174,7 +190,9 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The new password, 8..16 characters with the complexity the group demands. Never logged.
+     * The new password, 8..16 UTF-16 code units, no control or bidi characters, with the
+     * complexity the group demands (else INVALID_ARGUMENT, MT5_INVALID_PARAMETERS). Never
+     * logged.
      *
      * Generated from protobuf field <code>string new_password = 5 [json_name = "newPassword", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -185,7 +203,9 @@ class ChangeUserPasswordRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The new password, 8..16 characters with the complexity the group demands. Never logged.
+     * The new password, 8..16 UTF-16 code units, no control or bidi characters, with the
+     * complexity the group demands (else INVALID_ARGUMENT, MT5_INVALID_PARAMETERS). Never
+     * logged.
      *
      * Generated from protobuf field <code>string new_password = 5 [json_name = "newPassword", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var

@@ -16,7 +16,8 @@ use Google\Protobuf\Internal\GPBUtil;
 class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
@@ -34,7 +35,8 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
      */
     protected $password_type = 0;
     /**
-     * The password to check, 1..16 characters. Never logged.
+     * The password to check, 1..16 UTF-16 code units, no control or bidi characters. Never
+     * logged.
      *
      * Generated from protobuf field <code>string password = 4 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -47,13 +49,15 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type int|string $login
      *           Login of the user, 1 or more.
      *     @type int $password_type
      *           Which password to check. Required.
      *     @type string $password
-     *           The password to check, 1..16 characters. Never logged.
+     *           The password to check, 1..16 UTF-16 code units, no control or bidi characters. Never
+     *           logged.
      * }
      */
     public function __construct($data = NULL) {
@@ -62,7 +66,8 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -73,7 +78,8 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -140,7 +146,8 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The password to check, 1..16 characters. Never logged.
+     * The password to check, 1..16 UTF-16 code units, no control or bidi characters. Never
+     * logged.
      *
      * Generated from protobuf field <code>string password = 4 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -151,7 +158,8 @@ class CheckUserPasswordRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The password to check, 1..16 characters. Never logged.
+     * The password to check, 1..16 UTF-16 code units, no control or bidi characters. Never
+     * logged.
      *
      * Generated from protobuf field <code>string password = 4 [json_name = "password", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var

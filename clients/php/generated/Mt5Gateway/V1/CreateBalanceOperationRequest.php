@@ -16,20 +16,30 @@ use Google\Protobuf\Internal\GPBUtil;
 class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
-     * Client-chosen UUID (RFC 4122 text form). Required. The gateway stores the outcome under
-     * it for at least 24 hours: a repeat with the same payload returns the first result
-     * (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
-     * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first. If the first
-     * call's outcome was unknown, a repeat reconciles first (looks for the deal by its tag):
-     * found = success; still unknown = MT5_OUTCOME_UNKNOWN; provably absent = UNAVAILABLE
-     * ("not applied"), and only the repeat after that answer writes, after checking again
-     * that the deal is still absent. No write is ever sent while an earlier one may apply.
+     * Client-chosen UUID in RFC 4122 text form only (8-4-4-4-12 hex digits; upper and lower
+     * case spell the same id). Required. The operation is applied at most once per
+     * request_id; the outcome is kept for at least 24 hours (`idempotency.ttl_seconds`):
+     * - a repeat with the same payload returns the first result (`replayed` = true), or the
+     *   same MT5 refusal, without a second MT5 call; a different payload under the same id
+     *   fails with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first (at most
+     *   `idempotency.wait_timeout_seconds` and never past its own deadline, then ABORTED,
+     *   REQUEST_IN_PROGRESS, RetryInfo);
+     * - a write whose answer was lost fails with DEADLINE_EXCEEDED, MT5_OUTCOME_UNKNOWN and
+     *   RetryInfo. Repeat the SAME request_id after that delay, never a new one (a new id
+     *   is a new operation and can move the money twice). The repeat looks the deal up by
+     *   the tag in its comment: found = success (`replayed` = true); absent = written again
+     *   only once the earlier write can no longer land, i.e. the settle window has passed
+     *   (`idempotency.settle_seconds`, default 3 read timeouts of the MT5 server, counted
+     *   from when the failure showed); until then it answers MT5_OUTCOME_UNKNOWN again,
+     *   with the time left in RetryInfo.
+     * No write is ever sent while an earlier one may still apply.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -48,18 +58,20 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     protected $type = 0;
     /**
      * Signed amount: positive = deposit / credit given, negative = withdrawal / credit taken
-     * back. Not zero; absolute value at most 1,000,000,000; at most as many decimal places as
-     * the account currency has. `currency_code` is either empty or the account currency
-     * (anything else fails with VALIDATION_FAILED); no conversion happens.
+     * back. Not zero; absolute value at most 1,000,000,000; `nanos` within +-999,999,999 with
+     * the sign of `units`; at most as many decimal places as the account currency has (never
+     * rounded). `currency_code` is at most 16 characters and either empty or the account
+     * currency (anything else fails with VALIDATION_FAILED); no conversion happens.
      *
      * Generated from protobuf field <code>.google.type.Money amount = 5 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $amount = null;
     /**
-     * Comment stored on the deal, at most 31 characters (MT5's limit; longer is rejected
-     * with VALIDATION_FAILED, never cut). If the gateway marks operations with a
-     * reconciliation tag, the tag counts towards the 31 characters; the comment MT5 stored is
-     * returned in the result.
+     * Comment stored on the deal after the gateway's reconciliation tag: MT5 keeps 31 UTF-16
+     * code units and stores `gw:<tag> <comment>`, so the comment may have 31 minus (4 +
+     * `idempotency.tag_chars`) of them: 17 with the default 10-character tag. Longer is
+     * rejected with VALIDATION_FAILED, never cut; no control or bidi characters. The comment
+     * MT5 stored, tag included, is returned in the result.
      *
      * Generated from protobuf field <code>string comment = 6 [json_name = "comment"];</code>
      */
@@ -79,30 +91,42 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type string $request_id
-     *           Client-chosen UUID (RFC 4122 text form). Required. The gateway stores the outcome under
-     *           it for at least 24 hours: a repeat with the same payload returns the first result
-     *           (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
-     *           with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first. If the first
-     *           call's outcome was unknown, a repeat reconciles first (looks for the deal by its tag):
-     *           found = success; still unknown = MT5_OUTCOME_UNKNOWN; provably absent = UNAVAILABLE
-     *           ("not applied"), and only the repeat after that answer writes, after checking again
-     *           that the deal is still absent. No write is ever sent while an earlier one may apply.
+     *           Client-chosen UUID in RFC 4122 text form only (8-4-4-4-12 hex digits; upper and lower
+     *           case spell the same id). Required. The operation is applied at most once per
+     *           request_id; the outcome is kept for at least 24 hours (`idempotency.ttl_seconds`):
+     *           - a repeat with the same payload returns the first result (`replayed` = true), or the
+     *             same MT5 refusal, without a second MT5 call; a different payload under the same id
+     *             fails with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first (at most
+     *             `idempotency.wait_timeout_seconds` and never past its own deadline, then ABORTED,
+     *             REQUEST_IN_PROGRESS, RetryInfo);
+     *           - a write whose answer was lost fails with DEADLINE_EXCEEDED, MT5_OUTCOME_UNKNOWN and
+     *             RetryInfo. Repeat the SAME request_id after that delay, never a new one (a new id
+     *             is a new operation and can move the money twice). The repeat looks the deal up by
+     *             the tag in its comment: found = success (`replayed` = true); absent = written again
+     *             only once the earlier write can no longer land, i.e. the settle window has passed
+     *             (`idempotency.settle_seconds`, default 3 read timeouts of the MT5 server, counted
+     *             from when the failure showed); until then it answers MT5_OUTCOME_UNKNOWN again,
+     *             with the time left in RetryInfo.
+     *           No write is ever sent while an earlier one may still apply.
      *     @type int|string $login
      *           Login of the account, 1 or more.
      *     @type int $type
      *           Kind of operation. Required.
      *     @type \Google\Type\Money $amount
      *           Signed amount: positive = deposit / credit given, negative = withdrawal / credit taken
-     *           back. Not zero; absolute value at most 1,000,000,000; at most as many decimal places as
-     *           the account currency has. `currency_code` is either empty or the account currency
-     *           (anything else fails with VALIDATION_FAILED); no conversion happens.
+     *           back. Not zero; absolute value at most 1,000,000,000; `nanos` within +-999,999,999 with
+     *           the sign of `units`; at most as many decimal places as the account currency has (never
+     *           rounded). `currency_code` is at most 16 characters and either empty or the account
+     *           currency (anything else fails with VALIDATION_FAILED); no conversion happens.
      *     @type string $comment
-     *           Comment stored on the deal, at most 31 characters (MT5's limit; longer is rejected
-     *           with VALIDATION_FAILED, never cut). If the gateway marks operations with a
-     *           reconciliation tag, the tag counts towards the 31 characters; the comment MT5 stored is
-     *           returned in the result.
+     *           Comment stored on the deal after the gateway's reconciliation tag: MT5 keeps 31 UTF-16
+     *           code units and stores `gw:<tag> <comment>`, so the comment may have 31 minus (4 +
+     *           `idempotency.tag_chars`) of them: 17 with the default 10-character tag. Longer is
+     *           rejected with VALIDATION_FAILED, never cut; no control or bidi characters. The comment
+     *           MT5 stored, tag included, is returned in the result.
      *     @type bool $skip_margin_check
      *           Skip MT5's free-margin check for withdrawals. Default false: MT5 checks the margin
      *           and refuses a withdrawal above free margin with MT5_NO_MONEY.
@@ -114,7 +138,8 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -125,7 +150,8 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -140,14 +166,23 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Client-chosen UUID (RFC 4122 text form). Required. The gateway stores the outcome under
-     * it for at least 24 hours: a repeat with the same payload returns the first result
-     * (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
-     * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first. If the first
-     * call's outcome was unknown, a repeat reconciles first (looks for the deal by its tag):
-     * found = success; still unknown = MT5_OUTCOME_UNKNOWN; provably absent = UNAVAILABLE
-     * ("not applied"), and only the repeat after that answer writes, after checking again
-     * that the deal is still absent. No write is ever sent while an earlier one may apply.
+     * Client-chosen UUID in RFC 4122 text form only (8-4-4-4-12 hex digits; upper and lower
+     * case spell the same id). Required. The operation is applied at most once per
+     * request_id; the outcome is kept for at least 24 hours (`idempotency.ttl_seconds`):
+     * - a repeat with the same payload returns the first result (`replayed` = true), or the
+     *   same MT5 refusal, without a second MT5 call; a different payload under the same id
+     *   fails with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first (at most
+     *   `idempotency.wait_timeout_seconds` and never past its own deadline, then ABORTED,
+     *   REQUEST_IN_PROGRESS, RetryInfo);
+     * - a write whose answer was lost fails with DEADLINE_EXCEEDED, MT5_OUTCOME_UNKNOWN and
+     *   RetryInfo. Repeat the SAME request_id after that delay, never a new one (a new id
+     *   is a new operation and can move the money twice). The repeat looks the deal up by
+     *   the tag in its comment: found = success (`replayed` = true); absent = written again
+     *   only once the earlier write can no longer land, i.e. the settle window has passed
+     *   (`idempotency.settle_seconds`, default 3 read timeouts of the MT5 server, counted
+     *   from when the failure showed); until then it answers MT5_OUTCOME_UNKNOWN again,
+     *   with the time left in RetryInfo.
+     * No write is ever sent while an earlier one may still apply.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -158,14 +193,23 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Client-chosen UUID (RFC 4122 text form). Required. The gateway stores the outcome under
-     * it for at least 24 hours: a repeat with the same payload returns the first result
-     * (`replayed` = true) without a second MT5 call; a repeat with a different payload fails
-     * with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first. If the first
-     * call's outcome was unknown, a repeat reconciles first (looks for the deal by its tag):
-     * found = success; still unknown = MT5_OUTCOME_UNKNOWN; provably absent = UNAVAILABLE
-     * ("not applied"), and only the repeat after that answer writes, after checking again
-     * that the deal is still absent. No write is ever sent while an earlier one may apply.
+     * Client-chosen UUID in RFC 4122 text form only (8-4-4-4-12 hex digits; upper and lower
+     * case spell the same id). Required. The operation is applied at most once per
+     * request_id; the outcome is kept for at least 24 hours (`idempotency.ttl_seconds`):
+     * - a repeat with the same payload returns the first result (`replayed` = true), or the
+     *   same MT5 refusal, without a second MT5 call; a different payload under the same id
+     *   fails with IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first (at most
+     *   `idempotency.wait_timeout_seconds` and never past its own deadline, then ABORTED,
+     *   REQUEST_IN_PROGRESS, RetryInfo);
+     * - a write whose answer was lost fails with DEADLINE_EXCEEDED, MT5_OUTCOME_UNKNOWN and
+     *   RetryInfo. Repeat the SAME request_id after that delay, never a new one (a new id
+     *   is a new operation and can move the money twice). The repeat looks the deal up by
+     *   the tag in its comment: found = success (`replayed` = true); absent = written again
+     *   only once the earlier write can no longer land, i.e. the settle window has passed
+     *   (`idempotency.settle_seconds`, default 3 read timeouts of the MT5 server, counted
+     *   from when the failure showed); until then it answers MT5_OUTCOME_UNKNOWN again,
+     *   with the time left in RetryInfo.
+     * No write is ever sent while an earlier one may still apply.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
@@ -233,9 +277,10 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * Signed amount: positive = deposit / credit given, negative = withdrawal / credit taken
-     * back. Not zero; absolute value at most 1,000,000,000; at most as many decimal places as
-     * the account currency has. `currency_code` is either empty or the account currency
-     * (anything else fails with VALIDATION_FAILED); no conversion happens.
+     * back. Not zero; absolute value at most 1,000,000,000; `nanos` within +-999,999,999 with
+     * the sign of `units`; at most as many decimal places as the account currency has (never
+     * rounded). `currency_code` is at most 16 characters and either empty or the account
+     * currency (anything else fails with VALIDATION_FAILED); no conversion happens.
      *
      * Generated from protobuf field <code>.google.type.Money amount = 5 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Type\Money|null
@@ -257,9 +302,10 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * Signed amount: positive = deposit / credit given, negative = withdrawal / credit taken
-     * back. Not zero; absolute value at most 1,000,000,000; at most as many decimal places as
-     * the account currency has. `currency_code` is either empty or the account currency
-     * (anything else fails with VALIDATION_FAILED); no conversion happens.
+     * back. Not zero; absolute value at most 1,000,000,000; `nanos` within +-999,999,999 with
+     * the sign of `units`; at most as many decimal places as the account currency has (never
+     * rounded). `currency_code` is at most 16 characters and either empty or the account
+     * currency (anything else fails with VALIDATION_FAILED); no conversion happens.
      *
      * Generated from protobuf field <code>.google.type.Money amount = 5 [json_name = "amount", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Google\Type\Money $var
@@ -274,10 +320,11 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Comment stored on the deal, at most 31 characters (MT5's limit; longer is rejected
-     * with VALIDATION_FAILED, never cut). If the gateway marks operations with a
-     * reconciliation tag, the tag counts towards the 31 characters; the comment MT5 stored is
-     * returned in the result.
+     * Comment stored on the deal after the gateway's reconciliation tag: MT5 keeps 31 UTF-16
+     * code units and stores `gw:<tag> <comment>`, so the comment may have 31 minus (4 +
+     * `idempotency.tag_chars`) of them: 17 with the default 10-character tag. Longer is
+     * rejected with VALIDATION_FAILED, never cut; no control or bidi characters. The comment
+     * MT5 stored, tag included, is returned in the result.
      *
      * Generated from protobuf field <code>string comment = 6 [json_name = "comment"];</code>
      * @return string
@@ -288,10 +335,11 @@ class CreateBalanceOperationRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Comment stored on the deal, at most 31 characters (MT5's limit; longer is rejected
-     * with VALIDATION_FAILED, never cut). If the gateway marks operations with a
-     * reconciliation tag, the tag counts towards the 31 characters; the comment MT5 stored is
-     * returned in the result.
+     * Comment stored on the deal after the gateway's reconciliation tag: MT5 keeps 31 UTF-16
+     * code units and stores `gw:<tag> <comment>`, so the comment may have 31 minus (4 +
+     * `idempotency.tag_chars`) of them: 17 with the default 10-character tag. Longer is
+     * rejected with VALIDATION_FAILED, never cut; no control or bidi characters. The comment
+     * MT5 stored, tag included, is returned in the result.
      *
      * Generated from protobuf field <code>string comment = 6 [json_name = "comment"];</code>
      * @param string $var

@@ -22,8 +22,9 @@ class CreateBalanceOperationResponse extends \Google\Protobuf\Internal\Message
      */
     protected $balance_operation = null;
     /**
-     * True if this answer is the stored result of an earlier call with the same request_id;
-     * MT5 was not called again.
+     * True if this answer was made by an earlier call with the same request_id: its stored
+     * result, or the deal it made, found by its tag after a lost answer. Nothing was written
+     * to MT5 again.
      *
      * Generated from protobuf field <code>bool replayed = 2 [json_name = "replayed"];</code>
      */
@@ -38,8 +39,9 @@ class CreateBalanceOperationResponse extends \Google\Protobuf\Internal\Message
      *     @type \Mt5Gateway\V1\BalanceOperation $balance_operation
      *           The operation, including the deal ticket MT5 created.
      *     @type bool $replayed
-     *           True if this answer is the stored result of an earlier call with the same request_id;
-     *           MT5 was not called again.
+     *           True if this answer was made by an earlier call with the same request_id: its stored
+     *           result, or the deal it made, found by its tag after a lost answer. Nothing was written
+     *           to MT5 again.
      * }
      */
     public function __construct($data = NULL) {
@@ -84,8 +86,9 @@ class CreateBalanceOperationResponse extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * True if this answer is the stored result of an earlier call with the same request_id;
-     * MT5 was not called again.
+     * True if this answer was made by an earlier call with the same request_id: its stored
+     * result, or the deal it made, found by its tag after a lost answer. Nothing was written
+     * to MT5 again.
      *
      * Generated from protobuf field <code>bool replayed = 2 [json_name = "replayed"];</code>
      * @return bool
@@ -96,8 +99,9 @@ class CreateBalanceOperationResponse extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * True if this answer is the stored result of an earlier call with the same request_id;
-     * MT5 was not called again.
+     * True if this answer was made by an earlier call with the same request_id: its stored
+     * result, or the deal it made, found by its tag after a lost answer. Nothing was written
+     * to MT5 again.
      *
      * Generated from protobuf field <code>bool replayed = 2 [json_name = "replayed"];</code>
      * @param bool $var

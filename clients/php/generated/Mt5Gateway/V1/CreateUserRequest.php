@@ -16,34 +16,50 @@ use Google\Protobuf\Internal\GPBUtil;
 class CreateUserRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
-     * Client-chosen UUID (RFC 4122 text form) making the call idempotent: a repeat with the
-     * same request_id and payload returns the first result without a second MT5 call.
-     * Required.
+     * Client-chosen UUID in RFC 4122 text form only (8-4-4-4-12 hex digits; upper and lower
+     * case spell the same id). Required. Every UserService write is applied at most once per
+     * request_id; the outcome is kept for at least 24 hours (`idempotency.ttl_seconds`):
+     * - a repeat with the same payload returns the first result, or the same MT5 refusal,
+     *   without a second MT5 call; a different payload under the same id fails with
+     *   IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first (then ABORTED,
+     *   REQUEST_IN_PROGRESS, RetryInfo);
+     * - a write whose answer was lost fails with DEADLINE_EXCEEDED, MT5_OUTCOME_UNKNOWN and
+     *   RetryInfo. Repeat the SAME request_id after that delay, never a new one. The repeat
+     *   looks the write up and writes again only if it is absent and the settle window has
+     *   passed (`idempotency.settle_seconds`, default 3 read timeouts of the MT5 server,
+     *   counted from when the failure showed); until then MT5_OUTCOME_UNKNOWN again.
+     * CreateUser looks the user up by its login. With `user.login` 0 and the answer lost, the
+     * login MT5 allocated is not known, so repeats keep answering MT5_OUTCOME_UNKNOWN: set
+     * `user.login` when a lost answer must be resolvable.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $request_id = '';
     /**
      * The user to create. Required: group, name, leverage. `login` 0 = allocated by MT5.
-     * Output-only fields are ignored.
+     * Output-only fields are ignored; a field the gateway does not write yet is refused when
+     * set (see User).
      *
      * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $user = null;
     /**
-     * Main password, 8..16 characters with the complexity the group demands. Required.
+     * Main password, 8..16 UTF-16 code units, no control or bidi characters, with the
+     * complexity the group demands (MT5 refuses a weak one: INVALID_ARGUMENT,
+     * MT5_INVALID_PARAMETERS, retcode 3006). Required. Never logged.
      *
      * Generated from protobuf field <code>string main_password = 4 [json_name = "mainPassword", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $main_password = '';
     /**
-     * Investor (read-only) password, same rules. Required.
+     * Investor (read-only) password, same rules. Required. Never logged.
      *
      * Generated from protobuf field <code>string investor_password = 5 [json_name = "investorPassword", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -56,18 +72,34 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type string $request_id
-     *           Client-chosen UUID (RFC 4122 text form) making the call idempotent: a repeat with the
-     *           same request_id and payload returns the first result without a second MT5 call.
-     *           Required.
+     *           Client-chosen UUID in RFC 4122 text form only (8-4-4-4-12 hex digits; upper and lower
+     *           case spell the same id). Required. Every UserService write is applied at most once per
+     *           request_id; the outcome is kept for at least 24 hours (`idempotency.ttl_seconds`):
+     *           - a repeat with the same payload returns the first result, or the same MT5 refusal,
+     *             without a second MT5 call; a different payload under the same id fails with
+     *             IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first (then ABORTED,
+     *             REQUEST_IN_PROGRESS, RetryInfo);
+     *           - a write whose answer was lost fails with DEADLINE_EXCEEDED, MT5_OUTCOME_UNKNOWN and
+     *             RetryInfo. Repeat the SAME request_id after that delay, never a new one. The repeat
+     *             looks the write up and writes again only if it is absent and the settle window has
+     *             passed (`idempotency.settle_seconds`, default 3 read timeouts of the MT5 server,
+     *             counted from when the failure showed); until then MT5_OUTCOME_UNKNOWN again.
+     *           CreateUser looks the user up by its login. With `user.login` 0 and the answer lost, the
+     *           login MT5 allocated is not known, so repeats keep answering MT5_OUTCOME_UNKNOWN: set
+     *           `user.login` when a lost answer must be resolvable.
      *     @type \Mt5Gateway\V1\User $user
      *           The user to create. Required: group, name, leverage. `login` 0 = allocated by MT5.
-     *           Output-only fields are ignored.
+     *           Output-only fields are ignored; a field the gateway does not write yet is refused when
+     *           set (see User).
      *     @type string $main_password
-     *           Main password, 8..16 characters with the complexity the group demands. Required.
+     *           Main password, 8..16 UTF-16 code units, no control or bidi characters, with the
+     *           complexity the group demands (MT5 refuses a weak one: INVALID_ARGUMENT,
+     *           MT5_INVALID_PARAMETERS, retcode 3006). Required. Never logged.
      *     @type string $investor_password
-     *           Investor (read-only) password, same rules. Required.
+     *           Investor (read-only) password, same rules. Required. Never logged.
      * }
      */
     public function __construct($data = NULL) {
@@ -76,7 +108,8 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -87,7 +120,8 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -102,9 +136,21 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Client-chosen UUID (RFC 4122 text form) making the call idempotent: a repeat with the
-     * same request_id and payload returns the first result without a second MT5 call.
-     * Required.
+     * Client-chosen UUID in RFC 4122 text form only (8-4-4-4-12 hex digits; upper and lower
+     * case spell the same id). Required. Every UserService write is applied at most once per
+     * request_id; the outcome is kept for at least 24 hours (`idempotency.ttl_seconds`):
+     * - a repeat with the same payload returns the first result, or the same MT5 refusal,
+     *   without a second MT5 call; a different payload under the same id fails with
+     *   IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first (then ABORTED,
+     *   REQUEST_IN_PROGRESS, RetryInfo);
+     * - a write whose answer was lost fails with DEADLINE_EXCEEDED, MT5_OUTCOME_UNKNOWN and
+     *   RetryInfo. Repeat the SAME request_id after that delay, never a new one. The repeat
+     *   looks the write up and writes again only if it is absent and the settle window has
+     *   passed (`idempotency.settle_seconds`, default 3 read timeouts of the MT5 server,
+     *   counted from when the failure showed); until then MT5_OUTCOME_UNKNOWN again.
+     * CreateUser looks the user up by its login. With `user.login` 0 and the answer lost, the
+     * login MT5 allocated is not known, so repeats keep answering MT5_OUTCOME_UNKNOWN: set
+     * `user.login` when a lost answer must be resolvable.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -115,9 +161,21 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Client-chosen UUID (RFC 4122 text form) making the call idempotent: a repeat with the
-     * same request_id and payload returns the first result without a second MT5 call.
-     * Required.
+     * Client-chosen UUID in RFC 4122 text form only (8-4-4-4-12 hex digits; upper and lower
+     * case spell the same id). Required. Every UserService write is applied at most once per
+     * request_id; the outcome is kept for at least 24 hours (`idempotency.ttl_seconds`):
+     * - a repeat with the same payload returns the first result, or the same MT5 refusal,
+     *   without a second MT5 call; a different payload under the same id fails with
+     *   IDEMPOTENCY_CONFLICT; a concurrent repeat waits for the first (then ABORTED,
+     *   REQUEST_IN_PROGRESS, RetryInfo);
+     * - a write whose answer was lost fails with DEADLINE_EXCEEDED, MT5_OUTCOME_UNKNOWN and
+     *   RetryInfo. Repeat the SAME request_id after that delay, never a new one. The repeat
+     *   looks the write up and writes again only if it is absent and the settle window has
+     *   passed (`idempotency.settle_seconds`, default 3 read timeouts of the MT5 server,
+     *   counted from when the failure showed); until then MT5_OUTCOME_UNKNOWN again.
+     * CreateUser looks the user up by its login. With `user.login` 0 and the answer lost, the
+     * login MT5 allocated is not known, so repeats keep answering MT5_OUTCOME_UNKNOWN: set
+     * `user.login` when a lost answer must be resolvable.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
@@ -133,7 +191,8 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * The user to create. Required: group, name, leverage. `login` 0 = allocated by MT5.
-     * Output-only fields are ignored.
+     * Output-only fields are ignored; a field the gateway does not write yet is refused when
+     * set (see User).
      *
      * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Mt5Gateway\V1\User|null
@@ -155,7 +214,8 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * The user to create. Required: group, name, leverage. `login` 0 = allocated by MT5.
-     * Output-only fields are ignored.
+     * Output-only fields are ignored; a field the gateway does not write yet is refused when
+     * set (see User).
      *
      * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Mt5Gateway\V1\User $var
@@ -170,7 +230,9 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Main password, 8..16 characters with the complexity the group demands. Required.
+     * Main password, 8..16 UTF-16 code units, no control or bidi characters, with the
+     * complexity the group demands (MT5 refuses a weak one: INVALID_ARGUMENT,
+     * MT5_INVALID_PARAMETERS, retcode 3006). Required. Never logged.
      *
      * Generated from protobuf field <code>string main_password = 4 [json_name = "mainPassword", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -181,7 +243,9 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Main password, 8..16 characters with the complexity the group demands. Required.
+     * Main password, 8..16 UTF-16 code units, no control or bidi characters, with the
+     * complexity the group demands (MT5 refuses a weak one: INVALID_ARGUMENT,
+     * MT5_INVALID_PARAMETERS, retcode 3006). Required. Never logged.
      *
      * Generated from protobuf field <code>string main_password = 4 [json_name = "mainPassword", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
@@ -196,7 +260,7 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Investor (read-only) password, same rules. Required.
+     * Investor (read-only) password, same rules. Required. Never logged.
      *
      * Generated from protobuf field <code>string investor_password = 5 [json_name = "investorPassword", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -207,7 +271,7 @@ class CreateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Investor (read-only) password, same rules. Required.
+     * Investor (read-only) password, same rules. Required. Never logged.
      *
      * Generated from protobuf field <code>string investor_password = 5 [json_name = "investorPassword", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var

@@ -16,13 +16,17 @@ use Google\Protobuf\Internal\GPBUtil;
 class DeleteUserRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
-     * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
+     * Client-chosen UUID making the call exactly once, as in CreateUserRequest. Required.
+     * After MT5_OUTCOME_UNKNOWN a repeat (same request_id) checks whether the user is gone
+     * (then success) and otherwise deletes again without waiting for the settle window:
+     * deleting twice deletes nothing more.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -41,9 +45,13 @@ class DeleteUserRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type string $request_id
-     *           Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
+     *           Client-chosen UUID making the call exactly once, as in CreateUserRequest. Required.
+     *           After MT5_OUTCOME_UNKNOWN a repeat (same request_id) checks whether the user is gone
+     *           (then success) and otherwise deletes again without waiting for the settle window:
+     *           deleting twice deletes nothing more.
      *     @type int|string $login
      *           Login of the user to delete, 1 or more. Manager accounts cannot be deleted.
      * }
@@ -54,7 +62,8 @@ class DeleteUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -65,7 +74,8 @@ class DeleteUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -80,7 +90,10 @@ class DeleteUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
+     * Client-chosen UUID making the call exactly once, as in CreateUserRequest. Required.
+     * After MT5_OUTCOME_UNKNOWN a repeat (same request_id) checks whether the user is gone
+     * (then success) and otherwise deletes again without waiting for the settle window:
+     * deleting twice deletes nothing more.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -91,7 +104,10 @@ class DeleteUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
+     * Client-chosen UUID making the call exactly once, as in CreateUserRequest. Required.
+     * After MT5_OUTCOME_UNKNOWN a repeat (same request_id) checks whether the user is gone
+     * (then success) and otherwise deletes again without waiting for the settle window:
+     * deleting twice deletes nothing more.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var

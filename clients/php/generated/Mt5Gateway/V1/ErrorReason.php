@@ -101,11 +101,13 @@ class ErrorReason
      */
     const POOL_EXHAUSTED = 11;
     /**
-     * A write was sent to MT5 and its outcome could not be determined, even after
-     * reconciliation. Code DEADLINE_EXCEEDED; RetryInfo only when the gateway knows when a
-     * repeat can settle it. Repeat with the SAME request_id: the gateway then looks for the
-     * deal by its tag before it writes anything. Never retry with a new request_id: that is
-     * a new operation and can apply the money twice.
+     * A write was sent to MT5 and its outcome is not known yet (its answer was lost, or
+     * another attempt with the same request_id took over). Code DEADLINE_EXCEEDED; RetryInfo
+     * when the gateway knows when a repeat can settle it. Repeat with the SAME request_id
+     * after that delay: the repeat looks the write up (a balance deal by the tag in its
+     * comment, a user by its login) and writes again only if it is absent and can no longer
+     * land (`idempotency.settle_seconds` after the failure showed). Never retry with a new
+     * request_id: that is a new operation and can apply the money twice.
      *
      * Generated from protobuf enum <code>MT5_OUTCOME_UNKNOWN = 12;</code>
      */
@@ -169,10 +171,11 @@ class ErrorReason
      */
     const REQUEST_IN_PROGRESS = 20;
     /**
-     * The gateway's shared state store (Redis, holding the idempotency records) is not
-     * answering, so a money operation cannot be checked against earlier attempts. Code
-     * UNAVAILABLE with RetryInfo; repeat with the same request_id: the gateway never writes
-     * to MT5 without its record, and a repeat finds an earlier write by its deal tag.
+     * The gateway's write store (the SQLite file, or Redis when replicas share it, holding
+     * the request_id records) is not answering, so a write cannot be checked against earlier
+     * attempts. Code UNAVAILABLE with RetryInfo; repeat with the same request_id: the
+     * gateway never writes to MT5 without its record, and a repeat looks an earlier write up
+     * before it writes again.
      *
      * Generated from protobuf enum <code>STATE_STORE_UNAVAILABLE = 21;</code>
      */

@@ -16,19 +16,22 @@ use Google\Protobuf\Internal\GPBUtil;
 class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
-     * Symbol name, e.g. `EURUSD`.
+     * Symbol name, e.g. `EURUSD`: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     * code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $symbol = '';
     /**
-     * Group path, e.g. `demo\forex`.
+     * Group path, e.g. `demo\forex`: a name, not a mask (no `*`, `!` or `,`), at most 63
+     * UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string group = 3 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -41,11 +44,14 @@ class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type string $symbol
-     *           Symbol name, e.g. `EURUSD`.
+     *           Symbol name, e.g. `EURUSD`: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     *           code units, no control or bidi characters.
      *     @type string $group
-     *           Group path, e.g. `demo\forex`.
+     *           Group path, e.g. `demo\forex`: a name, not a mask (no `*`, `!` or `,`), at most 63
+     *           UTF-16 code units, no control or bidi characters.
      * }
      */
     public function __construct($data = NULL) {
@@ -54,7 +60,8 @@ class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -65,7 +72,8 @@ class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -80,7 +88,8 @@ class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol name, e.g. `EURUSD`.
+     * Symbol name, e.g. `EURUSD`: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     * code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -91,7 +100,8 @@ class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol name, e.g. `EURUSD`.
+     * Symbol name, e.g. `EURUSD`: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     * code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
@@ -106,7 +116,8 @@ class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group path, e.g. `demo\forex`.
+     * Group path, e.g. `demo\forex`: a name, not a mask (no `*`, `!` or `,`), at most 63
+     * UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string group = 3 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -117,7 +128,8 @@ class GetGroupSymbolRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group path, e.g. `demo\forex`.
+     * Group path, e.g. `demo\forex`: a name, not a mask (no `*`, `!` or `,`), at most 63
+     * UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string group = 3 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var

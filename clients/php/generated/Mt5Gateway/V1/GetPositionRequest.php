@@ -16,7 +16,8 @@ use Google\Protobuf\Internal\GPBUtil;
 class GetPositionRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
@@ -28,7 +29,9 @@ class GetPositionRequest extends \Google\Protobuf\Internal\Message
      */
     protected $login = 0;
     /**
-     * Symbol name, e.g. `EURUSD`. On hedging accounts MT5 returns the first position in it.
+     * Symbol name, e.g. `EURUSD`: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     * code units, no control or bidi characters. On hedging accounts MT5 returns the first
+     * position in it.
      *
      * Generated from protobuf field <code>string symbol = 3 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -41,11 +44,14 @@ class GetPositionRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type int|string $login
      *           Login of the account, 1 or more.
      *     @type string $symbol
-     *           Symbol name, e.g. `EURUSD`. On hedging accounts MT5 returns the first position in it.
+     *           Symbol name, e.g. `EURUSD`: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     *           code units, no control or bidi characters. On hedging accounts MT5 returns the first
+     *           position in it.
      * }
      */
     public function __construct($data = NULL) {
@@ -54,7 +60,8 @@ class GetPositionRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -65,7 +72,8 @@ class GetPositionRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -106,7 +114,9 @@ class GetPositionRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol name, e.g. `EURUSD`. On hedging accounts MT5 returns the first position in it.
+     * Symbol name, e.g. `EURUSD`: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     * code units, no control or bidi characters. On hedging accounts MT5 returns the first
+     * position in it.
      *
      * Generated from protobuf field <code>string symbol = 3 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -117,7 +127,9 @@ class GetPositionRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol name, e.g. `EURUSD`. On hedging accounts MT5 returns the first position in it.
+     * Symbol name, e.g. `EURUSD`: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     * code units, no control or bidi characters. On hedging accounts MT5 returns the first
+     * position in it.
      *
      * Generated from protobuf field <code>string symbol = 3 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var

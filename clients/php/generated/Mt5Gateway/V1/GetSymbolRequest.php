@@ -16,13 +16,15 @@ use Google\Protobuf\Internal\GPBUtil;
 class GetSymbolRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
-     * Symbol name, e.g. `EURUSD`.
+     * Symbol name, e.g. `EURUSD`: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     * code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -35,9 +37,11 @@ class GetSymbolRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type string $symbol
-     *           Symbol name, e.g. `EURUSD`.
+     *           Symbol name, e.g. `EURUSD`: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     *           code units, no control or bidi characters.
      * }
      */
     public function __construct($data = NULL) {
@@ -46,7 +50,8 @@ class GetSymbolRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -57,7 +62,8 @@ class GetSymbolRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -72,7 +78,8 @@ class GetSymbolRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol name, e.g. `EURUSD`.
+     * Symbol name, e.g. `EURUSD`: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     * code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -83,7 +90,8 @@ class GetSymbolRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol name, e.g. `EURUSD`.
+     * Symbol name, e.g. `EURUSD`: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16
+     * code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var

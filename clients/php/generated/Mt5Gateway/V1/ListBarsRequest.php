@@ -16,38 +16,43 @@ use Google\Protobuf\Internal\GPBUtil;
 class ListBarsRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
-     * Symbol name (no mask).
+     * Symbol name: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16 code units, no
+     * control or bidi characters.
      *
      * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $symbol = '';
     /**
-     * Start of the time range, inclusive, UTC, whole seconds. Required.
+     * Start of the time range, inclusive, UTC, whole seconds (fractions are dropped), within
+     * 1970-01-01..3000-12-31. Required.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $start_time = null;
     /**
-     * End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
+     * End of the time range, inclusive, UTC, whole seconds (fractions are dropped), within
+     * 1970-01-01..3000-12-31; not before start_time and at most 366 days after it. Required.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $end_time = null;
     /**
-     * Maximum number of bars per page, 0 = 1440; values above 100000 are lowered to 100000;
-     * negative values are rejected.
+     * Maximum number of bars per page, 0 = 1440; values above 100000 (the most rows one page
+     * holds) are lowered to 100000; negative values are rejected.
      *
      * Generated from protobuf field <code>int32 page_size = 5 [json_name = "pageSize"];</code>
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 6 [json_name = "pageToken"];</code>
      */
@@ -60,18 +65,23 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type string $symbol
-     *           Symbol name (no mask).
+     *           Symbol name: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16 code units, no
+     *           control or bidi characters.
      *     @type \Google\Protobuf\Timestamp $start_time
-     *           Start of the time range, inclusive, UTC, whole seconds. Required.
+     *           Start of the time range, inclusive, UTC, whole seconds (fractions are dropped), within
+     *           1970-01-01..3000-12-31. Required.
      *     @type \Google\Protobuf\Timestamp $end_time
-     *           End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
+     *           End of the time range, inclusive, UTC, whole seconds (fractions are dropped), within
+     *           1970-01-01..3000-12-31; not before start_time and at most 366 days after it. Required.
      *     @type int $page_size
-     *           Maximum number of bars per page, 0 = 1440; values above 100000 are lowered to 100000;
-     *           negative values are rejected.
+     *           Maximum number of bars per page, 0 = 1440; values above 100000 (the most rows one page
+     *           holds) are lowered to 100000; negative values are rejected.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Opaque.
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page. Opaque.
      * }
      */
     public function __construct($data = NULL) {
@@ -80,7 +90,8 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -91,7 +102,8 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -106,7 +118,8 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol name (no mask).
+     * Symbol name: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16 code units, no
+     * control or bidi characters.
      *
      * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -117,7 +130,8 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol name (no mask).
+     * Symbol name: a name, not a mask (no `*`, `!` or `,`), at most 64 UTF-16 code units, no
+     * control or bidi characters.
      *
      * Generated from protobuf field <code>string symbol = 2 [json_name = "symbol", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
@@ -132,7 +146,8 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Start of the time range, inclusive, UTC, whole seconds. Required.
+     * Start of the time range, inclusive, UTC, whole seconds (fractions are dropped), within
+     * 1970-01-01..3000-12-31. Required.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Timestamp|null
@@ -153,7 +168,8 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Start of the time range, inclusive, UTC, whole seconds. Required.
+     * Start of the time range, inclusive, UTC, whole seconds (fractions are dropped), within
+     * 1970-01-01..3000-12-31. Required.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Google\Protobuf\Timestamp $var
@@ -168,7 +184,8 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
+     * End of the time range, inclusive, UTC, whole seconds (fractions are dropped), within
+     * 1970-01-01..3000-12-31; not before start_time and at most 366 days after it. Required.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Timestamp|null
@@ -189,7 +206,8 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
+     * End of the time range, inclusive, UTC, whole seconds (fractions are dropped), within
+     * 1970-01-01..3000-12-31; not before start_time and at most 366 days after it. Required.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Google\Protobuf\Timestamp $var
@@ -204,8 +222,8 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Maximum number of bars per page, 0 = 1440; values above 100000 are lowered to 100000;
-     * negative values are rejected.
+     * Maximum number of bars per page, 0 = 1440; values above 100000 (the most rows one page
+     * holds) are lowered to 100000; negative values are rejected.
      *
      * Generated from protobuf field <code>int32 page_size = 5 [json_name = "pageSize"];</code>
      * @return int
@@ -216,8 +234,8 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Maximum number of bars per page, 0 = 1440; values above 100000 are lowered to 100000;
-     * negative values are rejected.
+     * Maximum number of bars per page, 0 = 1440; values above 100000 (the most rows one page
+     * holds) are lowered to 100000; negative values are rejected.
      *
      * Generated from protobuf field <code>int32 page_size = 5 [json_name = "pageSize"];</code>
      * @param int $var
@@ -232,7 +250,8 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 6 [json_name = "pageToken"];</code>
      * @return string
@@ -243,7 +262,8 @@ class ListBarsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 6 [json_name = "pageToken"];</code>
      * @param string $var

@@ -16,7 +16,8 @@ use Google\Protobuf\Internal\GPBUtil;
 class ListDealsRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
@@ -28,13 +29,15 @@ class ListDealsRequest extends \Google\Protobuf\Internal\Message
      */
     protected $login = 0;
     /**
-     * Start of the time range, inclusive, UTC, whole seconds. Required.
+     * Start of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31.
+     * Required.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $start_time = null;
     /**
-     * End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
+     * End of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31;
+     * not before start_time. Required.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -47,7 +50,8 @@ class ListDealsRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 6 [json_name = "pageToken"];</code>
@@ -61,18 +65,22 @@ class ListDealsRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type int|string $login
      *           Login of the account, 1 or more.
      *     @type \Google\Protobuf\Timestamp $start_time
-     *           Start of the time range, inclusive, UTC, whole seconds. Required.
+     *           Start of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31.
+     *           Required.
      *     @type \Google\Protobuf\Timestamp $end_time
-     *           End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
+     *           End of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31;
+     *           not before start_time. Required.
      *     @type int $page_size
      *           Maximum number of records per page, 0 = 100; values above 1000 are lowered to 1000;
      *           negative values are rejected. MT5's own 100-record pages are hidden behind this.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page. Tokens are opaque
      *           and bound to the request's other fields.
      * }
      */
@@ -82,7 +90,8 @@ class ListDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -93,7 +102,8 @@ class ListDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -134,7 +144,8 @@ class ListDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Start of the time range, inclusive, UTC, whole seconds. Required.
+     * Start of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31.
+     * Required.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Timestamp|null
@@ -155,7 +166,8 @@ class ListDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Start of the time range, inclusive, UTC, whole seconds. Required.
+     * Start of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31.
+     * Required.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp start_time = 3 [json_name = "startTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Google\Protobuf\Timestamp $var
@@ -170,7 +182,8 @@ class ListDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
+     * End of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31;
+     * not before start_time. Required.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Timestamp|null
@@ -191,7 +204,8 @@ class ListDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * End of the time range, inclusive, UTC, whole seconds; not before start_time. Required.
+     * End of the time range, inclusive, UTC, whole seconds, within 1970-01-01..3000-12-31;
+     * not before start_time. Required.
      *
      * Generated from protobuf field <code>.google.protobuf.Timestamp end_time = 4 [json_name = "endTime", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Google\Protobuf\Timestamp $var
@@ -234,7 +248,8 @@ class ListDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 6 [json_name = "pageToken"];</code>
@@ -246,7 +261,8 @@ class ListDealsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 6 [json_name = "pageToken"];</code>

@@ -16,7 +16,8 @@ use Google\Protobuf\Internal\GPBUtil;
 class ListGroupNamesRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
@@ -29,7 +30,8 @@ class ListGroupNamesRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 3 [json_name = "pageToken"];</code>
      */
@@ -42,12 +44,14 @@ class ListGroupNamesRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type int $page_size
      *           Maximum number of names per page, 0 = 1000; values above 10000 are lowered to 10000;
      *           negative values are rejected.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Opaque.
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page. Opaque.
      * }
      */
     public function __construct($data = NULL) {
@@ -56,7 +60,8 @@ class ListGroupNamesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -67,7 +72,8 @@ class ListGroupNamesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -110,7 +116,8 @@ class ListGroupNamesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @return string
@@ -121,7 +128,8 @@ class ListGroupNamesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @param string $var

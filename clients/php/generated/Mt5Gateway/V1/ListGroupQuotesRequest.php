@@ -16,13 +16,16 @@ use Google\Protobuf\Internal\GPBUtil;
 class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
-     * Group path whose price settings apply, e.g. `real\standard`. Required.
+     * Group path whose price settings apply, e.g. `real\standard`: a name, not a mask (no
+     * `*`, `!` or `,`), at most 63 UTF-16 code units, no control or bidi characters.
+     * Required.
      *
      * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -41,7 +44,8 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 5 [json_name = "pageToken"];</code>
      */
@@ -54,16 +58,20 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type string $group
-     *           Group path whose price settings apply, e.g. `real\standard`. Required.
+     *           Group path whose price settings apply, e.g. `real\standard`: a name, not a mask (no
+     *           `*`, `!` or `,`), at most 63 UTF-16 code units, no control or bidi characters.
+     *           Required.
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $symbols
      *           Symbol names or path masks, as in ListQuotesRequest. At least one.
      *     @type int $page_size
      *           Maximum number of quotes per page, 0 = 1000; values above 10000 are lowered to 10000;
      *           negative values are rejected.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Opaque.
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page. Opaque.
      * }
      */
     public function __construct($data = NULL) {
@@ -72,7 +80,8 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -83,7 +92,8 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -98,7 +108,9 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group path whose price settings apply, e.g. `real\standard`. Required.
+     * Group path whose price settings apply, e.g. `real\standard`: a name, not a mask (no
+     * `*`, `!` or `,`), at most 63 UTF-16 code units, no control or bidi characters.
+     * Required.
      *
      * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -109,7 +121,9 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group path whose price settings apply, e.g. `real\standard`. Required.
+     * Group path whose price settings apply, e.g. `real\standard`: a name, not a mask (no
+     * `*`, `!` or `,`), at most 63 UTF-16 code units, no control or bidi characters.
+     * Required.
      *
      * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
@@ -178,7 +192,8 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 5 [json_name = "pageToken"];</code>
      * @return string
@@ -189,7 +204,8 @@ class ListGroupQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 5 [json_name = "pageToken"];</code>
      * @param string $var

@@ -16,14 +16,16 @@ use Google\Protobuf\Internal\GPBUtil;
 class ListGroupsRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
      * Group masks (`*`, leading `!`), e.g. `demo\*`, `!demo\forex-jpy`. Empty = all groups.
-     * At most 100.
+     * At most 100, each 1..128 UTF-16 code units (a lone `!` is empty), no `,`, control or
+     * bidi characters.
      *
      * Generated from protobuf field <code>repeated string masks = 2 [json_name = "masks"];</code>
      */
@@ -36,7 +38,8 @@ class ListGroupsRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
      */
@@ -49,15 +52,18 @@ class ListGroupsRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $masks
      *           Group masks (`*`, leading `!`), e.g. `demo\*`, `!demo\forex-jpy`. Empty = all groups.
-     *           At most 100.
+     *           At most 100, each 1..128 UTF-16 code units (a lone `!` is empty), no `,`, control or
+     *           bidi characters.
      *     @type int $page_size
      *           Maximum number of groups per page, 0 = 100; values above 1000 are lowered to 1000;
      *           negative values are rejected.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Opaque.
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page. Opaque.
      * }
      */
     public function __construct($data = NULL) {
@@ -66,7 +72,8 @@ class ListGroupsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -77,7 +84,8 @@ class ListGroupsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -93,7 +101,8 @@ class ListGroupsRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * Group masks (`*`, leading `!`), e.g. `demo\*`, `!demo\forex-jpy`. Empty = all groups.
-     * At most 100.
+     * At most 100, each 1..128 UTF-16 code units (a lone `!` is empty), no `,`, control or
+     * bidi characters.
      *
      * Generated from protobuf field <code>repeated string masks = 2 [json_name = "masks"];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -105,7 +114,8 @@ class ListGroupsRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * Group masks (`*`, leading `!`), e.g. `demo\*`, `!demo\forex-jpy`. Empty = all groups.
-     * At most 100.
+     * At most 100, each 1..128 UTF-16 code units (a lone `!` is empty), no `,`, control or
+     * bidi characters.
      *
      * Generated from protobuf field <code>repeated string masks = 2 [json_name = "masks"];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -148,7 +158,8 @@ class ListGroupsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @return string
@@ -159,7 +170,8 @@ class ListGroupsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @param string $var

@@ -16,7 +16,8 @@ use Google\Protobuf\Internal\GPBUtil;
 class ListOrdersRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
@@ -35,7 +36,8 @@ class ListOrdersRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
@@ -49,14 +51,16 @@ class ListOrdersRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type int|string $login
      *           Login of the account, 1 or more.
      *     @type int $page_size
      *           Maximum number of records per page, 0 = 100; values above 1000 are lowered to 1000;
      *           negative values are rejected. MT5's own 100-record pages are hidden behind this.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page. Tokens are opaque
      *           and bound to the request's other fields.
      * }
      */
@@ -66,7 +70,8 @@ class ListOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -77,7 +82,8 @@ class ListOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -146,7 +152,8 @@ class ListOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
@@ -158,7 +165,8 @@ class ListOrdersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Tokens are opaque
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Tokens are opaque
      * and bound to the request's other fields.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>

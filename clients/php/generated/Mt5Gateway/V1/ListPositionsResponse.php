@@ -28,8 +28,8 @@ class ListPositionsResponse extends \Google\Protobuf\Internal\Message
      */
     protected $next_page_token = '';
     /**
-     * Number of records matching the request when this page was read (MT5 `position/get_total`); may
-     * change between pages as records are added or removed.
+     * Number of records matching the request when this page was read (MT5
+     * `position/get_total`); may change between pages as records are added or removed.
      *
      * Generated from protobuf field <code>int32 total_size = 3 [json_name = "totalSize"];</code>
      */
@@ -46,8 +46,8 @@ class ListPositionsResponse extends \Google\Protobuf\Internal\Message
      *     @type string $next_page_token
      *           Token of the next page; empty only when this is the last page.
      *     @type int $total_size
-     *           Number of records matching the request when this page was read (MT5 `position/get_total`); may
-     *           change between pages as records are added or removed.
+     *           Number of records matching the request when this page was read (MT5
+     *           `position/get_total`); may change between pages as records are added or removed.
      * }
      */
     public function __construct($data = NULL) {
@@ -108,8 +108,8 @@ class ListPositionsResponse extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Number of records matching the request when this page was read (MT5 `position/get_total`); may
-     * change between pages as records are added or removed.
+     * Number of records matching the request when this page was read (MT5
+     * `position/get_total`); may change between pages as records are added or removed.
      *
      * Generated from protobuf field <code>int32 total_size = 3 [json_name = "totalSize"];</code>
      * @return int
@@ -120,8 +120,8 @@ class ListPositionsResponse extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Number of records matching the request when this page was read (MT5 `position/get_total`); may
-     * change between pages as records are added or removed.
+     * Number of records matching the request when this page was read (MT5
+     * `position/get_total`); may change between pages as records are added or removed.
      *
      * Generated from protobuf field <code>int32 total_size = 3 [json_name = "totalSize"];</code>
      * @param int $var

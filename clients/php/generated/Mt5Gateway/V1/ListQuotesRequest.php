@@ -16,14 +16,17 @@ use Google\Protobuf\Internal\GPBUtil;
 class ListQuotesRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
      * Symbol names or path masks (`*`, leading `!`; a mask needs the full path, e.g.
-     * `Forex\Major*`). At least one; joined they must fit MT5's 4096-character limit.
+     * `Forex\Major*`). 1..1000 entries, each 1..128 UTF-16 code units (a lone `!` is empty),
+     * no `,`, control or bidi characters; joined with `,` at most 4096 characters (MT5's
+     * limit).
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -36,7 +39,8 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque. Each page
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque. Each page
      * reads current prices, so a later page may hold newer quotes than an earlier one.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
@@ -50,15 +54,19 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $symbols
      *           Symbol names or path masks (`*`, leading `!`; a mask needs the full path, e.g.
-     *           `Forex\Major*`). At least one; joined they must fit MT5's 4096-character limit.
+     *           `Forex\Major*`). 1..1000 entries, each 1..128 UTF-16 code units (a lone `!` is empty),
+     *           no `,`, control or bidi characters; joined with `,` at most 4096 characters (MT5's
+     *           limit).
      *     @type int $page_size
      *           Maximum number of quotes per page, 0 = 1000; values above 10000 are lowered to 10000;
      *           negative values are rejected.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Opaque. Each page
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page. Opaque. Each page
      *           reads current prices, so a later page may hold newer quotes than an earlier one.
      * }
      */
@@ -68,7 +76,8 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -79,7 +88,8 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -95,7 +105,9 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * Symbol names or path masks (`*`, leading `!`; a mask needs the full path, e.g.
-     * `Forex\Major*`). At least one; joined they must fit MT5's 4096-character limit.
+     * `Forex\Major*`). 1..1000 entries, each 1..128 UTF-16 code units (a lone `!` is empty),
+     * no `,`, control or bidi characters; joined with `,` at most 4096 characters (MT5's
+     * limit).
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -107,7 +119,9 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * Symbol names or path masks (`*`, leading `!`; a mask needs the full path, e.g.
-     * `Forex\Major*`). At least one; joined they must fit MT5's 4096-character limit.
+     * `Forex\Major*`). 1..1000 entries, each 1..128 UTF-16 code units (a lone `!` is empty),
+     * no `,`, control or bidi characters; joined with `,` at most 4096 characters (MT5's
+     * limit).
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -150,7 +164,8 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque. Each page
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque. Each page
      * reads current prices, so a later page may hold newer quotes than an earlier one.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
@@ -162,7 +177,8 @@ class ListQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque. Each page
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque. Each page
      * reads current prices, so a later page may hold newer quotes than an earlier one.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>

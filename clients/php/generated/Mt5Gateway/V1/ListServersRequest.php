@@ -23,7 +23,8 @@ class ListServersRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 2 [json_name = "pageToken"];</code>
      */
@@ -39,7 +40,8 @@ class ListServersRequest extends \Google\Protobuf\Internal\Message
      *           Maximum number of servers per page, 0 = 100; values above 1000 are lowered to 1000;
      *           negative values are rejected.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page. Opaque.
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page. Opaque.
      * }
      */
     public function __construct($data = NULL) {
@@ -76,7 +78,8 @@ class ListServersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 2 [json_name = "pageToken"];</code>
      * @return string
@@ -87,7 +90,8 @@ class ListServersRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page. Opaque.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page. Opaque.
      *
      * Generated from protobuf field <code>string page_token = 2 [json_name = "pageToken"];</code>
      * @param string $var

@@ -16,13 +16,15 @@ use Google\Protobuf\Internal\GPBUtil;
 class ListUserLoginsRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
-     * Group names or masks (`*`, leading `!`), at least one, at most 100.
+     * Group names or masks (`*`, leading `!`), at least one, at most 100, as in
+     * BatchGetUsersRequest.
      *
      * Generated from protobuf field <code>repeated string groups = 2 [json_name = "groups", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -35,7 +37,8 @@ class ListUserLoginsRequest extends \Google\Protobuf\Internal\Message
      */
     protected $page_size = 0;
     /**
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
      */
@@ -48,14 +51,17 @@ class ListUserLoginsRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $groups
-     *           Group names or masks (`*`, leading `!`), at least one, at most 100.
+     *           Group names or masks (`*`, leading `!`), at least one, at most 100, as in
+     *           BatchGetUsersRequest.
      *     @type int $page_size
      *           Maximum number of logins per page, 0 = 1000; values above 10000 are lowered to 10000;
      *           negative values are rejected.
      *     @type string $page_token
-     *           The next_page_token of the previous page; empty for the first page.
+     *           The next_page_token of the previous page (at most 64 characters); empty for the first
+     *           page.
      * }
      */
     public function __construct($data = NULL) {
@@ -64,7 +70,8 @@ class ListUserLoginsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -75,7 +82,8 @@ class ListUserLoginsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -90,7 +98,8 @@ class ListUserLoginsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group names or masks (`*`, leading `!`), at least one, at most 100.
+     * Group names or masks (`*`, leading `!`), at least one, at most 100, as in
+     * BatchGetUsersRequest.
      *
      * Generated from protobuf field <code>repeated string groups = 2 [json_name = "groups", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -101,7 +110,8 @@ class ListUserLoginsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group names or masks (`*`, leading `!`), at least one, at most 100.
+     * Group names or masks (`*`, leading `!`), at least one, at most 100, as in
+     * BatchGetUsersRequest.
      *
      * Generated from protobuf field <code>repeated string groups = 2 [json_name = "groups", (.google.api.field_behavior) = REQUIRED];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -144,7 +154,8 @@ class ListUserLoginsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @return string
@@ -155,7 +166,8 @@ class ListUserLoginsRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page (at most 64 characters); empty for the first
+     * page.
      *
      * Generated from protobuf field <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @param string $var

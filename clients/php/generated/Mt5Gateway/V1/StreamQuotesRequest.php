@@ -16,23 +16,26 @@ use Google\Protobuf\Internal\GPBUtil;
 class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
-     * Symbol names or path masks, as in ListQuotesRequest. At least one; each at most 128
-     * characters, no `,` or control characters, a lone `!` is empty. They must match at
-     * least one symbol (else NOT_FOUND) and at most `quotes.subscriber_queue_size` (1024).
+     * Symbol names or path masks, as in ListQuotesRequest: 1..1000 entries, each 1..128
+     * UTF-16 code units (a lone `!` is empty), no `,`, control or bidi characters, joined at
+     * most 4096 characters. They must match at least one symbol (else NOT_FOUND,
+     * MT5_NOT_FOUND) and at most `quotes.subscriber_queue_size` (1024; more is
+     * VALIDATION_FAILED on `symbols`).
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      */
     private $symbols;
     /**
      * Group path whose price settings apply (`tick/last_group`), e.g. `real\standard`; a
-     * name, not a mask: at most 64 characters, no `*`, `!`, `,` or control characters.
-     * Empty = plain quotes.
+     * name, not a mask: at most 64 UTF-16 code units, no `*`, `!`, `,`, control or bidi
+     * characters. Empty = plain quotes.
      *
      * Generated from protobuf field <code>string group = 3 [json_name = "group"];</code>
      */
@@ -54,15 +57,18 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type array<string>|\Google\Protobuf\Internal\RepeatedField $symbols
-     *           Symbol names or path masks, as in ListQuotesRequest. At least one; each at most 128
-     *           characters, no `,` or control characters, a lone `!` is empty. They must match at
-     *           least one symbol (else NOT_FOUND) and at most `quotes.subscriber_queue_size` (1024).
+     *           Symbol names or path masks, as in ListQuotesRequest: 1..1000 entries, each 1..128
+     *           UTF-16 code units (a lone `!` is empty), no `,`, control or bidi characters, joined at
+     *           most 4096 characters. They must match at least one symbol (else NOT_FOUND,
+     *           MT5_NOT_FOUND) and at most `quotes.subscriber_queue_size` (1024; more is
+     *           VALIDATION_FAILED on `symbols`).
      *     @type string $group
      *           Group path whose price settings apply (`tick/last_group`), e.g. `real\standard`; a
-     *           name, not a mask: at most 64 characters, no `*`, `!`, `,` or control characters.
-     *           Empty = plain quotes.
+     *           name, not a mask: at most 64 UTF-16 code units, no `*`, `!`, `,`, control or bidi
+     *           characters. Empty = plain quotes.
      *     @type \Google\Protobuf\Duration $min_interval
      *           Minimum time between two quotes of the same symbol; changes in between are conflated
      *           (latest wins). Unset or zero = no throttle beyond the server's polling (100 ms);
@@ -76,7 +82,8 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -87,7 +94,8 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -102,9 +110,11 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names or path masks, as in ListQuotesRequest. At least one; each at most 128
-     * characters, no `,` or control characters, a lone `!` is empty. They must match at
-     * least one symbol (else NOT_FOUND) and at most `quotes.subscriber_queue_size` (1024).
+     * Symbol names or path masks, as in ListQuotesRequest: 1..1000 entries, each 1..128
+     * UTF-16 code units (a lone `!` is empty), no `,`, control or bidi characters, joined at
+     * most 4096 characters. They must match at least one symbol (else NOT_FOUND,
+     * MT5_NOT_FOUND) and at most `quotes.subscriber_queue_size` (1024; more is
+     * VALIDATION_FAILED on `symbols`).
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\Internal\RepeatedField
@@ -115,9 +125,11 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Symbol names or path masks, as in ListQuotesRequest. At least one; each at most 128
-     * characters, no `,` or control characters, a lone `!` is empty. They must match at
-     * least one symbol (else NOT_FOUND) and at most `quotes.subscriber_queue_size` (1024).
+     * Symbol names or path masks, as in ListQuotesRequest: 1..1000 entries, each 1..128
+     * UTF-16 code units (a lone `!` is empty), no `,`, control or bidi characters, joined at
+     * most 4096 characters. They must match at least one symbol (else NOT_FOUND,
+     * MT5_NOT_FOUND) and at most `quotes.subscriber_queue_size` (1024; more is
+     * VALIDATION_FAILED on `symbols`).
      *
      * Generated from protobuf field <code>repeated string symbols = 2 [json_name = "symbols", (.google.api.field_behavior) = REQUIRED];</code>
      * @param array<string>|\Google\Protobuf\Internal\RepeatedField $var
@@ -133,8 +145,8 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * Group path whose price settings apply (`tick/last_group`), e.g. `real\standard`; a
-     * name, not a mask: at most 64 characters, no `*`, `!`, `,` or control characters.
-     * Empty = plain quotes.
+     * name, not a mask: at most 64 UTF-16 code units, no `*`, `!`, `,`, control or bidi
+     * characters. Empty = plain quotes.
      *
      * Generated from protobuf field <code>string group = 3 [json_name = "group"];</code>
      * @return string
@@ -146,8 +158,8 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * Group path whose price settings apply (`tick/last_group`), e.g. `real\standard`; a
-     * name, not a mask: at most 64 characters, no `*`, `!`, `,` or control characters.
-     * Empty = plain quotes.
+     * name, not a mask: at most 64 UTF-16 code units, no `*`, `!`, `,`, control or bidi
+     * characters. Empty = plain quotes.
      *
      * Generated from protobuf field <code>string group = 3 [json_name = "group"];</code>
      * @param string $var

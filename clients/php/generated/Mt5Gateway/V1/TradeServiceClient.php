@@ -36,7 +36,8 @@ class TradeServiceClient extends \Grpc\BaseStub {
     }
 
     /**
-     * Returns the open positions of one account, paginated (`position/get_total`, `get_page`).
+     * Returns the open positions of one account, paginated (`position/get_total`,
+     * `get_page`).
      * @param \Mt5Gateway\V1\ListPositionsRequest $argument input argument
      * @param array $metadata metadata
      * @param array $options call options

@@ -16,26 +16,32 @@ use Google\Protobuf\Internal\GPBUtil;
 class UpdateUserRequest extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      */
     protected $server = '';
     /**
-     * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
+     * Client-chosen UUID making the call exactly once, as in CreateUserRequest. Required.
+     * Setting the same values again changes nothing, so after MT5_OUTCOME_UNKNOWN a repeat
+     * (same request_id) sends the update again without waiting for the settle window.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $request_id = '';
     /**
-     * The user to change; `user.login` selects the record. Required.
+     * The user to change; `user.login` (1 or more) selects the record. Only the fields named
+     * in update_mask are read and checked (bounds: see User). Required.
      *
      * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $user = null;
     /**
-     * The User fields to write, e.g. `paths: ["name", "leverage"]`. Required and non-empty;
-     * "*" is not accepted. Output-only fields are rejected with VALIDATION_FAILED.
+     * The User fields to write, e.g. `paths: ["name", "leverage"]`. Required and non-empty,
+     * each path once, at most as many paths as User has writable fields (19); "*" is not
+     * accepted. Output-only fields, fields the gateway does not write yet and unknown names
+     * are rejected with VALIDATION_FAILED.
      *
      * Generated from protobuf field <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -48,14 +54,20 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type string $server
-     *           Name of the configured MT5 server; empty = the gateway's default server.
+     *           Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     *           the gateway's default server.
      *     @type string $request_id
-     *           Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
+     *           Client-chosen UUID making the call exactly once, as in CreateUserRequest. Required.
+     *           Setting the same values again changes nothing, so after MT5_OUTCOME_UNKNOWN a repeat
+     *           (same request_id) sends the update again without waiting for the settle window.
      *     @type \Mt5Gateway\V1\User $user
-     *           The user to change; `user.login` selects the record. Required.
+     *           The user to change; `user.login` (1 or more) selects the record. Only the fields named
+     *           in update_mask are read and checked (bounds: see User). Required.
      *     @type \Google\Protobuf\FieldMask $update_mask
-     *           The User fields to write, e.g. `paths: ["name", "leverage"]`. Required and non-empty;
-     *           "*" is not accepted. Output-only fields are rejected with VALIDATION_FAILED.
+     *           The User fields to write, e.g. `paths: ["name", "leverage"]`. Required and non-empty,
+     *           each path once, at most as many paths as User has writable fields (19); "*" is not
+     *           accepted. Output-only fields, fields the gateway does not write yet and unknown names
+     *           are rejected with VALIDATION_FAILED.
      * }
      */
     public function __construct($data = NULL) {
@@ -64,7 +76,8 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @return string
@@ -75,7 +88,8 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Name of the configured MT5 server; empty = the gateway's default server.
+     * Name of the configured MT5 server (letters, digits, `-` and `_`, at most 64); empty =
+     * the gateway's default server.
      *
      * Generated from protobuf field <code>string server = 1 [json_name = "server"];</code>
      * @param string $var
@@ -90,7 +104,9 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
+     * Client-chosen UUID making the call exactly once, as in CreateUserRequest. Required.
+     * Setting the same values again changes nothing, so after MT5_OUTCOME_UNKNOWN a repeat
+     * (same request_id) sends the update again without waiting for the settle window.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -101,7 +117,9 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Client-chosen UUID making the call idempotent (see CreateUserRequest). Required.
+     * Client-chosen UUID making the call exactly once, as in CreateUserRequest. Required.
+     * Setting the same values again changes nothing, so after MT5_OUTCOME_UNKNOWN a repeat
+     * (same request_id) sends the update again without waiting for the settle window.
      *
      * Generated from protobuf field <code>string request_id = 2 [json_name = "requestId", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
@@ -116,7 +134,8 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The user to change; `user.login` selects the record. Required.
+     * The user to change; `user.login` (1 or more) selects the record. Only the fields named
+     * in update_mask are read and checked (bounds: see User). Required.
      *
      * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Mt5Gateway\V1\User|null
@@ -137,7 +156,8 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The user to change; `user.login` selects the record. Required.
+     * The user to change; `user.login` (1 or more) selects the record. Only the fields named
+     * in update_mask are read and checked (bounds: see User). Required.
      *
      * Generated from protobuf field <code>.mt5gateway.v1.User user = 3 [json_name = "user", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Mt5Gateway\V1\User $var
@@ -152,8 +172,10 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The User fields to write, e.g. `paths: ["name", "leverage"]`. Required and non-empty;
-     * "*" is not accepted. Output-only fields are rejected with VALIDATION_FAILED.
+     * The User fields to write, e.g. `paths: ["name", "leverage"]`. Required and non-empty,
+     * each path once, at most as many paths as User has writable fields (19); "*" is not
+     * accepted. Output-only fields, fields the gateway does not write yet and unknown names
+     * are rejected with VALIDATION_FAILED.
      *
      * Generated from protobuf field <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask", (.google.api.field_behavior) = REQUIRED];</code>
      * @return \Google\Protobuf\FieldMask|null
@@ -174,8 +196,10 @@ class UpdateUserRequest extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * The User fields to write, e.g. `paths: ["name", "leverage"]`. Required and non-empty;
-     * "*" is not accepted. Output-only fields are rejected with VALIDATION_FAILED.
+     * The User fields to write, e.g. `paths: ["name", "leverage"]`. Required and non-empty,
+     * each path once, at most as many paths as User has writable fields (19); "*" is not
+     * accepted. Output-only fields, fields the gateway does not write yet and unknown names
+     * are rejected with VALIDATION_FAILED.
      *
      * Generated from protobuf field <code>.google.protobuf.FieldMask update_mask = 4 [json_name = "updateMask", (.google.api.field_behavior) = REQUIRED];</code>
      * @param \Google\Protobuf\FieldMask $var

@@ -11,21 +11,26 @@ use Google\Protobuf\Internal\GPBUtil;
 /**
  * An MT5 client account record (MT5 IMTUser, `/api/user/get`). Personal fields are empty
  * when the gateway's manager account lacks "access to personal data". Money fields are in
- * the account currency (the currency of the user's group).
+ * the account currency (the currency of the user's group). The bounds below apply to what
+ * CreateUser and UpdateUser write (INVALID_ARGUMENT naming the field, before any MT5 call):
+ * text is measured in UTF-16 code units, as MT5 stores it; an empty optional text field
+ * clears it in UpdateUser.
  *
  * Generated from protobuf message <code>mt5gateway.v1.User</code>
  */
 class User extends \Google\Protobuf\Internal\Message
 {
     /**
-     * Account login, 1 or more. In CreateUser, 0 lets MT5 allocate the login.
+     * Account login, 1 or more. In CreateUser, 0 lets MT5 allocate the login; in UpdateUser
+     * it selects the record.
      *
      * Generated from protobuf field <code>int64 login = 1 [json_name = "login"];</code>
      */
     protected $login = 0;
     /**
-     * Group path, e.g. `demo\forex` (backslash separated), at most 63 characters. Required in
-     * CreateUser.
+     * Group path, e.g. `demo\forex` (backslash separated): a name, not a mask (no `*`, `!` or
+     * `,`), at most 63 UTF-16 code units, no control or bidi characters. Required in
+     * CreateUser (and in UpdateUser when named in update_mask).
      *
      * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      */
@@ -39,170 +44,187 @@ class User extends \Google\Protobuf\Internal\Message
     private $rights;
     /**
      * The raw MT5 rights bitmask (EnUsersRights), including bits unknown to the gateway
-     * (e.g. 0x1000). This is what CreateUser and UpdateUser write; 0 in CreateUser means the
-     * MT5 default (ENABLED|PASSWORD|TRAILING|EXPERT|REPORTS = 355).
+     * (e.g. 0x1000). This is what CreateUser and UpdateUser write; not negative. 0 in
+     * CreateUser means the MT5 default (ENABLED|PASSWORD|TRAILING|EXPERT|REPORTS = 355).
      *
      * Generated from protobuf field <code>int64 rights_mask = 4 [json_name = "rightsMask"];</code>
      */
     protected $rights_mask = 0;
     /**
-     * Full name, at most 127 characters. Required in CreateUser.
+     * Full name, at most 127 UTF-16 code units, no control or bidi characters, not blank.
+     * Required in CreateUser (and in UpdateUser when named in update_mask).
      *
      * Generated from protobuf field <code>string name = 5 [json_name = "name", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $name = '';
     /**
-     * First name, at most 127 characters.
+     * First name, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string first_name = 6 [json_name = "firstName"];</code>
      */
     protected $first_name = '';
     /**
-     * Last name, at most 127 characters.
+     * Last name, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string last_name = 7 [json_name = "lastName"];</code>
      */
     protected $last_name = '';
     /**
-     * Middle name, at most 127 characters.
+     * Middle name. Not written by the gateway yet: refused when set in CreateUser or named in
+     * UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string middle_name = 8 [json_name = "middleName"];</code>
      */
     protected $middle_name = '';
     /**
-     * Company, at most 63 characters.
+     * Company, at most 63 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string company = 9 [json_name = "company"];</code>
      */
     protected $company = '';
     /**
-     * External bank account number (MT5 `Account`).
+     * External bank account number (MT5 `Account`). Not written by the gateway yet: refused
+     * when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string bank_account = 10 [json_name = "bankAccount"];</code>
      */
     protected $bank_account = '';
     /**
-     * Country name.
+     * Country name, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string country = 11 [json_name = "country"];</code>
      */
     protected $country = '';
     /**
-     * City.
+     * City, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string city = 12 [json_name = "city"];</code>
      */
     protected $city = '';
     /**
-     * State or province.
+     * State or province, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string state = 13 [json_name = "state"];</code>
      */
     protected $state = '';
     /**
-     * Postal code (MT5 `ZipCode`).
+     * Postal code (MT5 `ZipCode`), at most 127 UTF-16 code units, no control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>string zip_code = 14 [json_name = "zipCode"];</code>
      */
     protected $zip_code = '';
     /**
-     * Street address, at most 127 characters.
+     * Street address, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string address = 15 [json_name = "address"];</code>
      */
     protected $address = '';
     /**
-     * Phone number.
+     * Phone number, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string phone = 16 [json_name = "phone"];</code>
      */
     protected $phone = '';
     /**
-     * E-mail address.
+     * E-mail address, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string email = 17 [json_name = "email"];</code>
      */
     protected $email = '';
     /**
-     * Identity document number (MT5 `ID`).
+     * Identity document number (MT5 `ID`). Not written by the gateway yet: refused when set
+     * in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string document_id = 18 [json_name = "documentId"];</code>
      */
     protected $document_id = '';
     /**
-     * Free-form client status (MT5 `Status`).
+     * Free-form client status (MT5 `Status`), at most 127 UTF-16 code units, no control or
+     * bidi characters.
      *
      * Generated from protobuf field <code>string status = 19 [json_name = "status"];</code>
      */
     protected $status = '';
     /**
-     * Comment, at most 63 characters.
+     * Comment, at most 63 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string comment = 20 [json_name = "comment"];</code>
      */
     protected $comment = '';
     /**
-     * Windows LANGID of the user's language (0 = not set).
+     * Windows LANGID of the user's language (0 = not set). Not written by the gateway yet:
+     * refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>int32 language = 21 [json_name = "language"];</code>
      */
     protected $language = 0;
     /**
-     * Display colour as a COLORREF value (0xAABBGGRR), e.g. 4278190080 = "none".
+     * Display colour as a COLORREF value (0xAABBGGRR), e.g. 4278190080 = "none". Not written
+     * by the gateway yet: refused when set in CreateUser or named in UpdateUser's
+     * update_mask.
      *
      * Generated from protobuf field <code>int64 color = 22 [json_name = "color"];</code>
      */
     protected $color = 0;
     /**
-     * Leverage as 1:N, 1..500. Required in CreateUser.
+     * Leverage as 1:N, 1..500. Required in CreateUser (and in UpdateUser when named in
+     * update_mask).
      *
      * Generated from protobuf field <code>int32 leverage = 23 [json_name = "leverage", (.google.api.field_behavior) = REQUIRED];</code>
      */
     protected $leverage = 0;
     /**
-     * Login of the agent account, 0 = none.
+     * Login of the agent account: 0 (none) or a login (1 or more).
      *
      * Generated from protobuf field <code>int64 agent = 24 [json_name = "agent"];</code>
      */
     protected $agent = 0;
     /**
-     * MetaQuotes ID of the user's terminal, empty if unknown.
+     * MetaQuotes ID of the user's terminal, empty if unknown. Not written by the gateway yet:
+     * refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string mqid = 25 [json_name = "mqid"];</code>
      */
     protected $mqid = '';
     /**
-     * Client id in the MT5 back office, 0 = none.
+     * Client id in the MT5 back office, 0 = none. Not written by the gateway yet: refused
+     * when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>int64 client_id = 26 [json_name = "clientId"];</code>
      */
     protected $client_id = 0;
     /**
-     * Lead source (case-sensitive).
+     * Lead source (case-sensitive), at most 127 UTF-16 code units, no control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>string lead_source = 27 [json_name = "leadSource"];</code>
      */
     protected $lead_source = '';
     /**
-     * Lead campaign (case-sensitive).
+     * Lead campaign (case-sensitive), at most 127 UTF-16 code units, no control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>string lead_campaign = 28 [json_name = "leadCampaign"];</code>
      */
     protected $lead_campaign = '';
     /**
-     * Accounts in external systems, `gatewayId=account|...`, at most 127 characters.
+     * Accounts in external systems, `gatewayId=account|...`. Not written by the gateway yet:
+     * refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string trade_accounts = 29 [json_name = "tradeAccounts"];</code>
      */
     protected $trade_accounts = '';
     /**
-     * Per-account limit of open orders, 0 = the group's limit.
+     * Per-account limit of open orders, 0 = the group's limit. Not written by the gateway
+     * yet: refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>int32 limit_orders = 30 [json_name = "limitOrders"];</code>
      */
     protected $limit_orders = 0;
     /**
-     * Per-account limit of open positions, 0 = the group's limit.
+     * Per-account limit of open positions, 0 = the group's limit. Not written by the gateway
+     * yet: refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>int32 limit_positions = 31 [json_name = "limitPositions"];</code>
      */
@@ -250,7 +272,8 @@ class User extends \Google\Protobuf\Internal\Message
      */
     protected $credit = null;
     /**
-     * Annual interest rate on the balance, in percent.
+     * Annual interest rate on the balance, in percent. Not written by the gateway yet:
+     * refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>.google.type.Decimal interest_rate = 39 [json_name = "interestRate"];</code>
      */
@@ -317,71 +340,90 @@ class User extends \Google\Protobuf\Internal\Message
      *     Optional. Data for populating the Message object.
      *
      *     @type int|string $login
-     *           Account login, 1 or more. In CreateUser, 0 lets MT5 allocate the login.
+     *           Account login, 1 or more. In CreateUser, 0 lets MT5 allocate the login; in UpdateUser
+     *           it selects the record.
      *     @type string $group
-     *           Group path, e.g. `demo\forex` (backslash separated), at most 63 characters. Required in
-     *           CreateUser.
+     *           Group path, e.g. `demo\forex` (backslash separated): a name, not a mask (no `*`, `!` or
+     *           `,`), at most 63 UTF-16 code units, no control or bidi characters. Required in
+     *           CreateUser (and in UpdateUser when named in update_mask).
      *     @type array<int>|\Google\Protobuf\Internal\RepeatedField $rights
      *           The right flags the gateway knows, in ascending order. Output only; to change rights,
      *           set `rights_mask`.
      *     @type int|string $rights_mask
      *           The raw MT5 rights bitmask (EnUsersRights), including bits unknown to the gateway
-     *           (e.g. 0x1000). This is what CreateUser and UpdateUser write; 0 in CreateUser means the
-     *           MT5 default (ENABLED|PASSWORD|TRAILING|EXPERT|REPORTS = 355).
+     *           (e.g. 0x1000). This is what CreateUser and UpdateUser write; not negative. 0 in
+     *           CreateUser means the MT5 default (ENABLED|PASSWORD|TRAILING|EXPERT|REPORTS = 355).
      *     @type string $name
-     *           Full name, at most 127 characters. Required in CreateUser.
+     *           Full name, at most 127 UTF-16 code units, no control or bidi characters, not blank.
+     *           Required in CreateUser (and in UpdateUser when named in update_mask).
      *     @type string $first_name
-     *           First name, at most 127 characters.
+     *           First name, at most 127 UTF-16 code units, no control or bidi characters.
      *     @type string $last_name
-     *           Last name, at most 127 characters.
+     *           Last name, at most 127 UTF-16 code units, no control or bidi characters.
      *     @type string $middle_name
-     *           Middle name, at most 127 characters.
+     *           Middle name. Not written by the gateway yet: refused when set in CreateUser or named in
+     *           UpdateUser's update_mask.
      *     @type string $company
-     *           Company, at most 63 characters.
+     *           Company, at most 63 UTF-16 code units, no control or bidi characters.
      *     @type string $bank_account
-     *           External bank account number (MT5 `Account`).
+     *           External bank account number (MT5 `Account`). Not written by the gateway yet: refused
+     *           when set in CreateUser or named in UpdateUser's update_mask.
      *     @type string $country
-     *           Country name.
+     *           Country name, at most 127 UTF-16 code units, no control or bidi characters.
      *     @type string $city
-     *           City.
+     *           City, at most 127 UTF-16 code units, no control or bidi characters.
      *     @type string $state
-     *           State or province.
+     *           State or province, at most 127 UTF-16 code units, no control or bidi characters.
      *     @type string $zip_code
-     *           Postal code (MT5 `ZipCode`).
+     *           Postal code (MT5 `ZipCode`), at most 127 UTF-16 code units, no control or bidi
+     *           characters.
      *     @type string $address
-     *           Street address, at most 127 characters.
+     *           Street address, at most 127 UTF-16 code units, no control or bidi characters.
      *     @type string $phone
-     *           Phone number.
+     *           Phone number, at most 127 UTF-16 code units, no control or bidi characters.
      *     @type string $email
-     *           E-mail address.
+     *           E-mail address, at most 127 UTF-16 code units, no control or bidi characters.
      *     @type string $document_id
-     *           Identity document number (MT5 `ID`).
+     *           Identity document number (MT5 `ID`). Not written by the gateway yet: refused when set
+     *           in CreateUser or named in UpdateUser's update_mask.
      *     @type string $status
-     *           Free-form client status (MT5 `Status`).
+     *           Free-form client status (MT5 `Status`), at most 127 UTF-16 code units, no control or
+     *           bidi characters.
      *     @type string $comment
-     *           Comment, at most 63 characters.
+     *           Comment, at most 63 UTF-16 code units, no control or bidi characters.
      *     @type int $language
-     *           Windows LANGID of the user's language (0 = not set).
+     *           Windows LANGID of the user's language (0 = not set). Not written by the gateway yet:
+     *           refused when set in CreateUser or named in UpdateUser's update_mask.
      *     @type int|string $color
-     *           Display colour as a COLORREF value (0xAABBGGRR), e.g. 4278190080 = "none".
+     *           Display colour as a COLORREF value (0xAABBGGRR), e.g. 4278190080 = "none". Not written
+     *           by the gateway yet: refused when set in CreateUser or named in UpdateUser's
+     *           update_mask.
      *     @type int $leverage
-     *           Leverage as 1:N, 1..500. Required in CreateUser.
+     *           Leverage as 1:N, 1..500. Required in CreateUser (and in UpdateUser when named in
+     *           update_mask).
      *     @type int|string $agent
-     *           Login of the agent account, 0 = none.
+     *           Login of the agent account: 0 (none) or a login (1 or more).
      *     @type string $mqid
-     *           MetaQuotes ID of the user's terminal, empty if unknown.
+     *           MetaQuotes ID of the user's terminal, empty if unknown. Not written by the gateway yet:
+     *           refused when set in CreateUser or named in UpdateUser's update_mask.
      *     @type int|string $client_id
-     *           Client id in the MT5 back office, 0 = none.
+     *           Client id in the MT5 back office, 0 = none. Not written by the gateway yet: refused
+     *           when set in CreateUser or named in UpdateUser's update_mask.
      *     @type string $lead_source
-     *           Lead source (case-sensitive).
+     *           Lead source (case-sensitive), at most 127 UTF-16 code units, no control or bidi
+     *           characters.
      *     @type string $lead_campaign
-     *           Lead campaign (case-sensitive).
+     *           Lead campaign (case-sensitive), at most 127 UTF-16 code units, no control or bidi
+     *           characters.
      *     @type string $trade_accounts
-     *           Accounts in external systems, `gatewayId=account|...`, at most 127 characters.
+     *           Accounts in external systems, `gatewayId=account|...`. Not written by the gateway yet:
+     *           refused when set in CreateUser or named in UpdateUser's update_mask.
      *     @type int $limit_orders
-     *           Per-account limit of open orders, 0 = the group's limit.
+     *           Per-account limit of open orders, 0 = the group's limit. Not written by the gateway
+     *           yet: refused when set in CreateUser or named in UpdateUser's update_mask.
      *     @type int $limit_positions
-     *           Per-account limit of open positions, 0 = the group's limit.
+     *           Per-account limit of open positions, 0 = the group's limit. Not written by the gateway
+     *           yet: refused when set in CreateUser or named in UpdateUser's update_mask.
      *     @type \Google\Protobuf\Timestamp $registration_time
      *           When the account was registered, UTC. Output only.
      *     @type \Google\Protobuf\Timestamp $last_access_time
@@ -397,7 +439,8 @@ class User extends \Google\Protobuf\Internal\Message
      *     @type \Google\Type\Money $credit
      *           Credit. Output only: change it with TradeService.CreateBalanceOperation.
      *     @type \Google\Type\Decimal $interest_rate
-     *           Annual interest rate on the balance, in percent.
+     *           Annual interest rate on the balance, in percent. Not written by the gateway yet:
+     *           refused when set in CreateUser or named in UpdateUser's update_mask.
      *     @type \Google\Type\Money $commission_daily
      *           Commission accrued today. Output only.
      *     @type \Google\Type\Money $commission_monthly
@@ -424,7 +467,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Account login, 1 or more. In CreateUser, 0 lets MT5 allocate the login.
+     * Account login, 1 or more. In CreateUser, 0 lets MT5 allocate the login; in UpdateUser
+     * it selects the record.
      *
      * Generated from protobuf field <code>int64 login = 1 [json_name = "login"];</code>
      * @return int|string
@@ -435,7 +479,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Account login, 1 or more. In CreateUser, 0 lets MT5 allocate the login.
+     * Account login, 1 or more. In CreateUser, 0 lets MT5 allocate the login; in UpdateUser
+     * it selects the record.
      *
      * Generated from protobuf field <code>int64 login = 1 [json_name = "login"];</code>
      * @param int|string $var
@@ -450,8 +495,9 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group path, e.g. `demo\forex` (backslash separated), at most 63 characters. Required in
-     * CreateUser.
+     * Group path, e.g. `demo\forex` (backslash separated): a name, not a mask (no `*`, `!` or
+     * `,`), at most 63 UTF-16 code units, no control or bidi characters. Required in
+     * CreateUser (and in UpdateUser when named in update_mask).
      *
      * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -462,8 +508,9 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Group path, e.g. `demo\forex` (backslash separated), at most 63 characters. Required in
-     * CreateUser.
+     * Group path, e.g. `demo\forex` (backslash separated): a name, not a mask (no `*`, `!` or
+     * `,`), at most 63 UTF-16 code units, no control or bidi characters. Required in
+     * CreateUser (and in UpdateUser when named in update_mask).
      *
      * Generated from protobuf field <code>string group = 2 [json_name = "group", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
@@ -507,8 +554,8 @@ class User extends \Google\Protobuf\Internal\Message
 
     /**
      * The raw MT5 rights bitmask (EnUsersRights), including bits unknown to the gateway
-     * (e.g. 0x1000). This is what CreateUser and UpdateUser write; 0 in CreateUser means the
-     * MT5 default (ENABLED|PASSWORD|TRAILING|EXPERT|REPORTS = 355).
+     * (e.g. 0x1000). This is what CreateUser and UpdateUser write; not negative. 0 in
+     * CreateUser means the MT5 default (ENABLED|PASSWORD|TRAILING|EXPERT|REPORTS = 355).
      *
      * Generated from protobuf field <code>int64 rights_mask = 4 [json_name = "rightsMask"];</code>
      * @return int|string
@@ -520,8 +567,8 @@ class User extends \Google\Protobuf\Internal\Message
 
     /**
      * The raw MT5 rights bitmask (EnUsersRights), including bits unknown to the gateway
-     * (e.g. 0x1000). This is what CreateUser and UpdateUser write; 0 in CreateUser means the
-     * MT5 default (ENABLED|PASSWORD|TRAILING|EXPERT|REPORTS = 355).
+     * (e.g. 0x1000). This is what CreateUser and UpdateUser write; not negative. 0 in
+     * CreateUser means the MT5 default (ENABLED|PASSWORD|TRAILING|EXPERT|REPORTS = 355).
      *
      * Generated from protobuf field <code>int64 rights_mask = 4 [json_name = "rightsMask"];</code>
      * @param int|string $var
@@ -536,7 +583,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Full name, at most 127 characters. Required in CreateUser.
+     * Full name, at most 127 UTF-16 code units, no control or bidi characters, not blank.
+     * Required in CreateUser (and in UpdateUser when named in update_mask).
      *
      * Generated from protobuf field <code>string name = 5 [json_name = "name", (.google.api.field_behavior) = REQUIRED];</code>
      * @return string
@@ -547,7 +595,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Full name, at most 127 characters. Required in CreateUser.
+     * Full name, at most 127 UTF-16 code units, no control or bidi characters, not blank.
+     * Required in CreateUser (and in UpdateUser when named in update_mask).
      *
      * Generated from protobuf field <code>string name = 5 [json_name = "name", (.google.api.field_behavior) = REQUIRED];</code>
      * @param string $var
@@ -562,7 +611,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * First name, at most 127 characters.
+     * First name, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string first_name = 6 [json_name = "firstName"];</code>
      * @return string
@@ -573,7 +622,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * First name, at most 127 characters.
+     * First name, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string first_name = 6 [json_name = "firstName"];</code>
      * @param string $var
@@ -588,7 +637,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Last name, at most 127 characters.
+     * Last name, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string last_name = 7 [json_name = "lastName"];</code>
      * @return string
@@ -599,7 +648,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Last name, at most 127 characters.
+     * Last name, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string last_name = 7 [json_name = "lastName"];</code>
      * @param string $var
@@ -614,7 +663,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Middle name, at most 127 characters.
+     * Middle name. Not written by the gateway yet: refused when set in CreateUser or named in
+     * UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string middle_name = 8 [json_name = "middleName"];</code>
      * @return string
@@ -625,7 +675,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Middle name, at most 127 characters.
+     * Middle name. Not written by the gateway yet: refused when set in CreateUser or named in
+     * UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string middle_name = 8 [json_name = "middleName"];</code>
      * @param string $var
@@ -640,7 +691,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Company, at most 63 characters.
+     * Company, at most 63 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string company = 9 [json_name = "company"];</code>
      * @return string
@@ -651,7 +702,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Company, at most 63 characters.
+     * Company, at most 63 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string company = 9 [json_name = "company"];</code>
      * @param string $var
@@ -666,7 +717,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * External bank account number (MT5 `Account`).
+     * External bank account number (MT5 `Account`). Not written by the gateway yet: refused
+     * when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string bank_account = 10 [json_name = "bankAccount"];</code>
      * @return string
@@ -677,7 +729,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * External bank account number (MT5 `Account`).
+     * External bank account number (MT5 `Account`). Not written by the gateway yet: refused
+     * when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string bank_account = 10 [json_name = "bankAccount"];</code>
      * @param string $var
@@ -692,7 +745,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Country name.
+     * Country name, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string country = 11 [json_name = "country"];</code>
      * @return string
@@ -703,7 +756,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Country name.
+     * Country name, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string country = 11 [json_name = "country"];</code>
      * @param string $var
@@ -718,7 +771,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * City.
+     * City, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string city = 12 [json_name = "city"];</code>
      * @return string
@@ -729,7 +782,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * City.
+     * City, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string city = 12 [json_name = "city"];</code>
      * @param string $var
@@ -744,7 +797,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * State or province.
+     * State or province, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string state = 13 [json_name = "state"];</code>
      * @return string
@@ -755,7 +808,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * State or province.
+     * State or province, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string state = 13 [json_name = "state"];</code>
      * @param string $var
@@ -770,7 +823,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Postal code (MT5 `ZipCode`).
+     * Postal code (MT5 `ZipCode`), at most 127 UTF-16 code units, no control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>string zip_code = 14 [json_name = "zipCode"];</code>
      * @return string
@@ -781,7 +835,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Postal code (MT5 `ZipCode`).
+     * Postal code (MT5 `ZipCode`), at most 127 UTF-16 code units, no control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>string zip_code = 14 [json_name = "zipCode"];</code>
      * @param string $var
@@ -796,7 +851,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Street address, at most 127 characters.
+     * Street address, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string address = 15 [json_name = "address"];</code>
      * @return string
@@ -807,7 +862,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Street address, at most 127 characters.
+     * Street address, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string address = 15 [json_name = "address"];</code>
      * @param string $var
@@ -822,7 +877,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Phone number.
+     * Phone number, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string phone = 16 [json_name = "phone"];</code>
      * @return string
@@ -833,7 +888,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Phone number.
+     * Phone number, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string phone = 16 [json_name = "phone"];</code>
      * @param string $var
@@ -848,7 +903,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * E-mail address.
+     * E-mail address, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string email = 17 [json_name = "email"];</code>
      * @return string
@@ -859,7 +914,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * E-mail address.
+     * E-mail address, at most 127 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string email = 17 [json_name = "email"];</code>
      * @param string $var
@@ -874,7 +929,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Identity document number (MT5 `ID`).
+     * Identity document number (MT5 `ID`). Not written by the gateway yet: refused when set
+     * in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string document_id = 18 [json_name = "documentId"];</code>
      * @return string
@@ -885,7 +941,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Identity document number (MT5 `ID`).
+     * Identity document number (MT5 `ID`). Not written by the gateway yet: refused when set
+     * in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string document_id = 18 [json_name = "documentId"];</code>
      * @param string $var
@@ -900,7 +957,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Free-form client status (MT5 `Status`).
+     * Free-form client status (MT5 `Status`), at most 127 UTF-16 code units, no control or
+     * bidi characters.
      *
      * Generated from protobuf field <code>string status = 19 [json_name = "status"];</code>
      * @return string
@@ -911,7 +969,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Free-form client status (MT5 `Status`).
+     * Free-form client status (MT5 `Status`), at most 127 UTF-16 code units, no control or
+     * bidi characters.
      *
      * Generated from protobuf field <code>string status = 19 [json_name = "status"];</code>
      * @param string $var
@@ -926,7 +985,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Comment, at most 63 characters.
+     * Comment, at most 63 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string comment = 20 [json_name = "comment"];</code>
      * @return string
@@ -937,7 +996,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Comment, at most 63 characters.
+     * Comment, at most 63 UTF-16 code units, no control or bidi characters.
      *
      * Generated from protobuf field <code>string comment = 20 [json_name = "comment"];</code>
      * @param string $var
@@ -952,7 +1011,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Windows LANGID of the user's language (0 = not set).
+     * Windows LANGID of the user's language (0 = not set). Not written by the gateway yet:
+     * refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>int32 language = 21 [json_name = "language"];</code>
      * @return int
@@ -963,7 +1023,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Windows LANGID of the user's language (0 = not set).
+     * Windows LANGID of the user's language (0 = not set). Not written by the gateway yet:
+     * refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>int32 language = 21 [json_name = "language"];</code>
      * @param int $var
@@ -978,7 +1039,9 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Display colour as a COLORREF value (0xAABBGGRR), e.g. 4278190080 = "none".
+     * Display colour as a COLORREF value (0xAABBGGRR), e.g. 4278190080 = "none". Not written
+     * by the gateway yet: refused when set in CreateUser or named in UpdateUser's
+     * update_mask.
      *
      * Generated from protobuf field <code>int64 color = 22 [json_name = "color"];</code>
      * @return int|string
@@ -989,7 +1052,9 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Display colour as a COLORREF value (0xAABBGGRR), e.g. 4278190080 = "none".
+     * Display colour as a COLORREF value (0xAABBGGRR), e.g. 4278190080 = "none". Not written
+     * by the gateway yet: refused when set in CreateUser or named in UpdateUser's
+     * update_mask.
      *
      * Generated from protobuf field <code>int64 color = 22 [json_name = "color"];</code>
      * @param int|string $var
@@ -1004,7 +1069,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Leverage as 1:N, 1..500. Required in CreateUser.
+     * Leverage as 1:N, 1..500. Required in CreateUser (and in UpdateUser when named in
+     * update_mask).
      *
      * Generated from protobuf field <code>int32 leverage = 23 [json_name = "leverage", (.google.api.field_behavior) = REQUIRED];</code>
      * @return int
@@ -1015,7 +1081,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Leverage as 1:N, 1..500. Required in CreateUser.
+     * Leverage as 1:N, 1..500. Required in CreateUser (and in UpdateUser when named in
+     * update_mask).
      *
      * Generated from protobuf field <code>int32 leverage = 23 [json_name = "leverage", (.google.api.field_behavior) = REQUIRED];</code>
      * @param int $var
@@ -1030,7 +1097,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Login of the agent account, 0 = none.
+     * Login of the agent account: 0 (none) or a login (1 or more).
      *
      * Generated from protobuf field <code>int64 agent = 24 [json_name = "agent"];</code>
      * @return int|string
@@ -1041,7 +1108,7 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Login of the agent account, 0 = none.
+     * Login of the agent account: 0 (none) or a login (1 or more).
      *
      * Generated from protobuf field <code>int64 agent = 24 [json_name = "agent"];</code>
      * @param int|string $var
@@ -1056,7 +1123,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * MetaQuotes ID of the user's terminal, empty if unknown.
+     * MetaQuotes ID of the user's terminal, empty if unknown. Not written by the gateway yet:
+     * refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string mqid = 25 [json_name = "mqid"];</code>
      * @return string
@@ -1067,7 +1135,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * MetaQuotes ID of the user's terminal, empty if unknown.
+     * MetaQuotes ID of the user's terminal, empty if unknown. Not written by the gateway yet:
+     * refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string mqid = 25 [json_name = "mqid"];</code>
      * @param string $var
@@ -1082,7 +1151,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Client id in the MT5 back office, 0 = none.
+     * Client id in the MT5 back office, 0 = none. Not written by the gateway yet: refused
+     * when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>int64 client_id = 26 [json_name = "clientId"];</code>
      * @return int|string
@@ -1093,7 +1163,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Client id in the MT5 back office, 0 = none.
+     * Client id in the MT5 back office, 0 = none. Not written by the gateway yet: refused
+     * when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>int64 client_id = 26 [json_name = "clientId"];</code>
      * @param int|string $var
@@ -1108,7 +1179,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Lead source (case-sensitive).
+     * Lead source (case-sensitive), at most 127 UTF-16 code units, no control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>string lead_source = 27 [json_name = "leadSource"];</code>
      * @return string
@@ -1119,7 +1191,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Lead source (case-sensitive).
+     * Lead source (case-sensitive), at most 127 UTF-16 code units, no control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>string lead_source = 27 [json_name = "leadSource"];</code>
      * @param string $var
@@ -1134,7 +1207,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Lead campaign (case-sensitive).
+     * Lead campaign (case-sensitive), at most 127 UTF-16 code units, no control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>string lead_campaign = 28 [json_name = "leadCampaign"];</code>
      * @return string
@@ -1145,7 +1219,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Lead campaign (case-sensitive).
+     * Lead campaign (case-sensitive), at most 127 UTF-16 code units, no control or bidi
+     * characters.
      *
      * Generated from protobuf field <code>string lead_campaign = 28 [json_name = "leadCampaign"];</code>
      * @param string $var
@@ -1160,7 +1235,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Accounts in external systems, `gatewayId=account|...`, at most 127 characters.
+     * Accounts in external systems, `gatewayId=account|...`. Not written by the gateway yet:
+     * refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string trade_accounts = 29 [json_name = "tradeAccounts"];</code>
      * @return string
@@ -1171,7 +1247,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Accounts in external systems, `gatewayId=account|...`, at most 127 characters.
+     * Accounts in external systems, `gatewayId=account|...`. Not written by the gateway yet:
+     * refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>string trade_accounts = 29 [json_name = "tradeAccounts"];</code>
      * @param string $var
@@ -1186,7 +1263,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Per-account limit of open orders, 0 = the group's limit.
+     * Per-account limit of open orders, 0 = the group's limit. Not written by the gateway
+     * yet: refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>int32 limit_orders = 30 [json_name = "limitOrders"];</code>
      * @return int
@@ -1197,7 +1275,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Per-account limit of open orders, 0 = the group's limit.
+     * Per-account limit of open orders, 0 = the group's limit. Not written by the gateway
+     * yet: refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>int32 limit_orders = 30 [json_name = "limitOrders"];</code>
      * @param int $var
@@ -1212,7 +1291,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Per-account limit of open positions, 0 = the group's limit.
+     * Per-account limit of open positions, 0 = the group's limit. Not written by the gateway
+     * yet: refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>int32 limit_positions = 31 [json_name = "limitPositions"];</code>
      * @return int
@@ -1223,7 +1303,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Per-account limit of open positions, 0 = the group's limit.
+     * Per-account limit of open positions, 0 = the group's limit. Not written by the gateway
+     * yet: refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>int32 limit_positions = 31 [json_name = "limitPositions"];</code>
      * @param int $var
@@ -1470,7 +1551,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Annual interest rate on the balance, in percent.
+     * Annual interest rate on the balance, in percent. Not written by the gateway yet:
+     * refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>.google.type.Decimal interest_rate = 39 [json_name = "interestRate"];</code>
      * @return \Google\Type\Decimal|null
@@ -1491,7 +1573,8 @@ class User extends \Google\Protobuf\Internal\Message
     }
 
     /**
-     * Annual interest rate on the balance, in percent.
+     * Annual interest rate on the balance, in percent. Not written by the gateway yet:
+     * refused when set in CreateUser or named in UpdateUser's update_mask.
      *
      * Generated from protobuf field <code>.google.type.Decimal interest_rate = 39 [json_name = "interestRate"];</code>
      * @param \Google\Type\Decimal $var

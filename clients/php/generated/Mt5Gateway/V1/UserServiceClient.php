@@ -93,7 +93,8 @@ class UserServiceClient extends \Grpc\BaseStub {
     }
 
     /**
-     * Returns the logins of the users in groups matching the masks, paginated (`user/logins`).
+     * Returns the logins of the users in groups matching the masks, paginated
+     * (`user/logins`).
      * @param \Mt5Gateway\V1\ListUserLoginsRequest $argument input argument
      * @param array $metadata metadata
      * @param array $options call options

@@ -119,7 +119,8 @@ class TradeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPositions(self, request, context):
-        """Returns the open positions of one account, paginated (`position/get_total`, `get_page`).
+        """Returns the open positions of one account, paginated (`position/get_total`,
+        `get_page`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -41,7 +41,9 @@ class TradeServiceStub:
     Exactly once per request_id: a repeat returns the stored first result.
     """
     ListPositions: _grpc.UnaryUnaryMultiCallable[_trade_service_pb2.ListPositionsRequest, _trade_service_pb2.ListPositionsResponse]
-    """Returns the open positions of one account, paginated (`position/get_total`, `get_page`)."""
+    """Returns the open positions of one account, paginated (`position/get_total`,
+    `get_page`).
+    """
     GetPosition: _grpc.UnaryUnaryMultiCallable[_trade_service_pb2.GetPositionRequest, _trade_service_pb2.GetPositionResponse]
     """Returns the position of one account in one symbol (`position/get`)."""
     BatchGetPositions: _grpc.UnaryUnaryMultiCallable[_trade_service_pb2.BatchGetPositionsRequest, _trade_service_pb2.BatchGetPositionsResponse]
@@ -82,7 +84,9 @@ class TradeServiceAsyncStub(TradeServiceStub):
     Exactly once per request_id: a repeat returns the stored first result.
     """
     ListPositions: _aio.UnaryUnaryMultiCallable[_trade_service_pb2.ListPositionsRequest, _trade_service_pb2.ListPositionsResponse]  # type: ignore[assignment]
-    """Returns the open positions of one account, paginated (`position/get_total`, `get_page`)."""
+    """Returns the open positions of one account, paginated (`position/get_total`,
+    `get_page`).
+    """
     GetPosition: _aio.UnaryUnaryMultiCallable[_trade_service_pb2.GetPositionRequest, _trade_service_pb2.GetPositionResponse]  # type: ignore[assignment]
     """Returns the position of one account in one symbol (`position/get`)."""
     BatchGetPositions: _aio.UnaryUnaryMultiCallable[_trade_service_pb2.BatchGetPositionsRequest, _trade_service_pb2.BatchGetPositionsResponse]  # type: ignore[assignment]
@@ -132,7 +136,9 @@ class TradeServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _trade_service_pb2.ListPositionsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_trade_service_pb2.ListPositionsResponse, _abc.Awaitable[_trade_service_pb2.ListPositionsResponse]]:
-        """Returns the open positions of one account, paginated (`position/get_total`, `get_page`)."""
+        """Returns the open positions of one account, paginated (`position/get_total`,
+        `get_page`).
+        """
 
     @_abc_1.abstractmethod
     def GetPosition(

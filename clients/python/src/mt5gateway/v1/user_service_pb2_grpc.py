@@ -137,7 +137,8 @@ class UserServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListUserLogins(self, request, context):
-        """Returns the logins of the users in groups matching the masks, paginated (`user/logins`).
+        """Returns the logins of the users in groups matching the masks, paginated
+        (`user/logins`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

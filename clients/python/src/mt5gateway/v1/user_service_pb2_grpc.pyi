@@ -44,7 +44,9 @@ class UserServiceStub:
     BatchGetUsers: _grpc.UnaryUnaryMultiCallable[_user_service_pb2.BatchGetUsersRequest, _user_service_pb2.BatchGetUsersResponse]
     """Returns users by logins or by group masks, paginated (`user/get_batch`, `user/logins`)."""
     ListUserLogins: _grpc.UnaryUnaryMultiCallable[_user_service_pb2.ListUserLoginsRequest, _user_service_pb2.ListUserLoginsResponse]
-    """Returns the logins of the users in groups matching the masks, paginated (`user/logins`)."""
+    """Returns the logins of the users in groups matching the masks, paginated
+    (`user/logins`).
+    """
     GetUserGroup: _grpc.UnaryUnaryMultiCallable[_user_service_pb2.GetUserGroupRequest, _user_service_pb2.GetUserGroupResponse]
     """Returns the group of one user (`user/group`)."""
     CheckUserPassword: _grpc.UnaryUnaryMultiCallable[_user_service_pb2.CheckUserPasswordRequest, _user_service_pb2.CheckUserPasswordResponse]
@@ -74,7 +76,9 @@ class UserServiceAsyncStub(UserServiceStub):
     BatchGetUsers: _aio.UnaryUnaryMultiCallable[_user_service_pb2.BatchGetUsersRequest, _user_service_pb2.BatchGetUsersResponse]  # type: ignore[assignment]
     """Returns users by logins or by group masks, paginated (`user/get_batch`, `user/logins`)."""
     ListUserLogins: _aio.UnaryUnaryMultiCallable[_user_service_pb2.ListUserLoginsRequest, _user_service_pb2.ListUserLoginsResponse]  # type: ignore[assignment]
-    """Returns the logins of the users in groups matching the masks, paginated (`user/logins`)."""
+    """Returns the logins of the users in groups matching the masks, paginated
+    (`user/logins`).
+    """
     GetUserGroup: _aio.UnaryUnaryMultiCallable[_user_service_pb2.GetUserGroupRequest, _user_service_pb2.GetUserGroupResponse]  # type: ignore[assignment]
     """Returns the group of one user (`user/group`)."""
     CheckUserPassword: _aio.UnaryUnaryMultiCallable[_user_service_pb2.CheckUserPasswordRequest, _user_service_pb2.CheckUserPasswordResponse]  # type: ignore[assignment]
@@ -137,7 +141,9 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _user_service_pb2.ListUserLoginsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_user_service_pb2.ListUserLoginsResponse, _abc.Awaitable[_user_service_pb2.ListUserLoginsResponse]]:
-        """Returns the logins of the users in groups matching the masks, paginated (`user/logins`)."""
+        """Returns the logins of the users in groups matching the masks, paginated
+        (`user/logins`).
+        """
 
     @_abc_1.abstractmethod
     def GetUserGroup(
