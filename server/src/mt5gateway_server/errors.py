@@ -68,8 +68,6 @@ RETRY_POOL_EXHAUSTED = 0.2
 RETRY_AUTH_FAILED = 5.0
 RETRY_DRAINING = 0.5
 RETRY_IN_PROGRESS = 1.0
-# Every polled price view is taken: one may free up when a stream closes.
-RETRY_VIEW_LIMIT = 5.0
 
 # Caller values repeated in errors are cut to this many characters (+ "...").
 ECHO_LIMIT = 64
@@ -471,16 +469,6 @@ STATUS_TABLE: tuple[tuple[type[Exception], Rule], ...] = (
             _S.NOT_FOUND,
             _R.MT5_NOT_FOUND,
             "no symbol of the MT5 server matches the requested names and masks",
-        ),
-    ),
-    (
-        hub.ViewLimitError,
-        Rule(
-            _S.UNAVAILABLE,
-            _R.POOL_EXHAUSTED,
-            "the MT5 server already streams as many price views (groups) as the"
-            " gateway has sessions for",
-            RETRY_VIEW_LIMIT,
         ),
     ),
     # -- the state store (the write records: SQLite or Redis): the write was not

@@ -380,31 +380,6 @@ async def test_heartbeats_say_when_mt5_is_back(
         await first.stop()
 
 
-async def test_a_refused_price_view_is_unavailable_with_retry_info(
-    make_node: Callable[..., AbstractAsyncContextManager[Any]],
-    sim: Simulator,
-    h: Any,
-) -> None:
-    # POOL_EXHAUSTED is UNAVAILABLE everywhere (protos/README.md): clients re-open.
-    # Today each polled view holds a session: 2 sessions -> 1 view.
-    async with make_node(sim, config={"pool_size": 2}) as node:
-        raw = node.stream("EURUSD")
-        await h.read_snapshot(raw)
-        grouped = node.stream("EURUSD", group="real\\standard")
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await h.next_message(grouped)
-        code, reason, retry = h.decode_status(caught.value)
-        assert (code, reason) == (grpc.StatusCode.UNAVAILABLE, "POOL_EXHAUSTED")
-        assert retry is not None
-        raw.cancel()
-
-
-@pytest.mark.xfail(
-    reason="feeds/poller.py leases one pooled session per view for as long as it"
-    " polls; needs a session borrowed per poll (Web API client engineer), then the"
-    " hub's view limit goes",
-    strict=True,
-)
 async def test_group_views_do_not_pin_pool_sessions(
     make_node: Callable[..., AbstractAsyncContextManager[Any]],
     sim: Simulator,

@@ -206,13 +206,6 @@ def test_no_row_shadows_a_later_one() -> None:
         ),
         (hub.HubClosedError(), S.UNAVAILABLE, "GATEWAY_DRAINING", 0.5, {}),
         (
-            hub.ViewLimitError("main", "real\\vip", 3),
-            S.UNAVAILABLE,
-            "POOL_EXHAUSTED",
-            5.0,
-            {"server": "main", "group": "real\\vip"},
-        ),
-        (
             hub.NoSymbolMatchedError("main"),
             S.NOT_FOUND,
             "MT5_NOT_FOUND",

@@ -14,7 +14,7 @@ health reports): when that changes, every subscription of that server is woken s
 stream can tell its reader at once that prices are stale (``upstream_down_since``).
 
 The hub raises its own exceptions (``HubClosedError``, ``TooManySymbolsError``,
-``NoSymbolMatchedError``, ``ViewLimitError``); ``errors.STATUS_TABLE`` gives their
+``NoSymbolMatchedError``); ``errors.STATUS_TABLE`` gives their
 statuses.
 """
 
@@ -48,7 +48,6 @@ __all__ = [
     "QuoteHub",
     "Subscription",
     "TooManySymbolsError",
-    "ViewLimitError",
     "is_mask",
     "tick_stamp",
     "wait_event",
@@ -95,16 +94,6 @@ class NoSymbolMatchedError(Exception):
     def __init__(self, server: str) -> None:
         super().__init__("no symbol matches the requested names and masks")
         self.server = server
-
-
-class ViewLimitError(Exception):
-    """Every session a new price view could poll on is taken by other views."""
-
-    def __init__(self, server: str, group: str, views: int) -> None:
-        super().__init__(f"MT5 server streams {views} price views already")
-        self.server = server
-        self.group = group
-        self.views = views
 
 
 def is_mask(item: str) -> bool:
@@ -573,7 +562,6 @@ class QuoteHub:
         key = FeedKey(server, group)
         feed = self.feeds.get(key)
         if feed is None:
-            self._check_view_limit(key)
             feed = self.feeds[key] = Feed(self, key)
         try:
             names, fetched = await self._resolve(feed, items)
@@ -619,14 +607,6 @@ class QuoteHub:
         elif grew:
             self.source.update(feed)
         return sub
-
-    def _check_view_limit(self, key: FeedKey) -> None:
-        # Each polled view keeps one pooled session (feeds/poller.py leases one for
-        # as long as it polls); leave one for unary calls.
-        limit = max(1, self.pools.pool(key.server).config.pool_size - 1)
-        views = sum(1 for k in self.feeds if k.server == key.server)
-        if views >= limit:
-            raise ViewLimitError(key.server, key.group, views)
 
     def _drop_if_idle(self, feed: Feed) -> None:
         if not feed.subscribers and self.feeds.get(feed.key) is feed:

@@ -20,7 +20,6 @@ from mt5gateway_server.feeds.hub import (
     QuoteHub,
     Subscription,
     TooManySymbolsError,
-    ViewLimitError,
     is_mask,
     tick_stamp,
 )
@@ -303,17 +302,6 @@ async def test_streams_opening_at_once_share_one_fetch() -> None:
     assert len(client.calls) == 1
     assert all(len(s.snapshot) == 2 for s in subs)
     assert not subs[0].feed.fresh
-
-
-async def test_price_views_per_server_leave_a_session_for_unary_calls() -> None:
-    hub, _, _ = make_hub()  # pool_size 5: at most 4 polled views
-    for group in ("", "a", "b", "c"):
-        await hub.subscribe("main", ["EURUSD"], group=group)
-    with pytest.raises(ViewLimitError) as caught:
-        await hub.subscribe("main", ["EURUSD"], group="d")
-    assert (caught.value.server, caught.value.group) == ("main", "d")
-    await hub.subscribe("main", ["GBPUSD"], group="a")  # an existing view is fine
-    await hub.aclose()
 
 
 async def test_upstream_changes_wake_the_streams_of_that_server() -> None:
