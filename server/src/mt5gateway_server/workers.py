@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, TextIO
 from mt5gateway_server.log import get_logger
 from mt5gateway_server.settings import Settings, format_host_port, parse_host_port
 from mt5gateway_server.webapi.retry import ExponentialBackoff
+from mt5gateway_server.webapi.tasks import spawn
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -233,9 +234,10 @@ class Supervisor:
             workers=len(self.slots),
             listen=format_host_port(self.host, self.port),
         )
+        # Each slot's task runs for the supervisor's life; spawn logs a failure at
+        # once (gather below would show it only at stop).
         tasks = [
-            asyncio.create_task(self._keep(slot), name=f"worker-{slot.index}")
-            for slot in self.slots
+            spawn(self._keep(slot), name=f"worker-{slot.index}") for slot in self.slots
         ]
         all_ready = asyncio.create_task(self._all_ready())
         stopping = asyncio.create_task(self._stopped())

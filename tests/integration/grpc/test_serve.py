@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
+import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mt5gateway.v1 import user_service_pb2 as pb
 from mt5gateway.v1 import user_service_pb2_grpc
@@ -302,6 +303,38 @@ async def test_drain_health_then_in_flight_finishes(
         assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
         # Draining twice is a no-op.
         await gateway.app.drain()
+
+
+async def test_drain_outlives_a_cancelled_caller_in_a_context_of_its_own(
+    sim: Simulator, make_gateway, mt5_server_settings
+) -> None:
+    servers = {"main": mt5_server_settings(sim, password=SECRET)}
+    grpc_overrides = {"drain_pause_seconds": 0.3, "grace_period_seconds": 1.0}
+    async with make_gateway(sim, grpc=grpc_overrides, mt5=servers) as gateway:
+
+        async def caller() -> None:
+            structlog.contextvars.bind_contextvars(rpc_method="/test.Caller/Drain")
+            await gateway.app.drain()
+
+        with structlog.testing.capture_logs(
+            processors=[structlog.contextvars.merge_contextvars]
+        ) as logs:
+            started = asyncio.create_task(caller())
+            await asyncio.sleep(0.1)  # inside the drain pause
+            started.cancel()
+            async with asyncio.timeout(5):
+                while not any(e["event"] == "grpc_server_stopped" for e in logs):  # noqa: ASYNC110 - polls the log
+                    await asyncio.sleep(0.01)
+        assert started.cancelled()
+        drain_lines = [e for e in logs if e["event"].startswith("grpc_")]
+        assert [e["event"] for e in drain_lines] == [
+            "grpc_drain_started",
+            "grpc_server_stopped",
+        ]
+        assert all("rpc_method" not in e for e in drain_lines)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await gateway.users.GetUser(pb.GetUserRequest(login=FIRST), timeout=2)
+        assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
 
 
 async def test_serve_wrong_manager_password_exits_1(sim: Simulator, serve) -> None:

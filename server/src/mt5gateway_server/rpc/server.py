@@ -177,7 +177,7 @@ class GatewayServer:
         self._watch_task: asyncio.Task[None] | None = None
         self._statuses: dict[str, int] = {}
         self._draining = False
-        self._drain_task: asyncio.Future[None] | None = None
+        self._drain_task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         state = "draining" if self._draining else "serving"
@@ -228,7 +228,9 @@ class GatewayServer:
 
     async def drain(self, *, grace: float, pause: float = 0.0) -> None:
         if self._drain_task is None:
-            self._drain_task = asyncio.ensure_future(self._drain(grace, pause))
+            # Outlives a caller that is cancelled (shield): spawn keeps it alive and
+            # logs its failure, in a context of its own.
+            self._drain_task = spawn(self._drain(grace, pause), name="grpc-drain")
         await asyncio.shield(self._drain_task)
 
     async def _drain(self, grace: float, pause: float) -> None:
