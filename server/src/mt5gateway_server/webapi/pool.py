@@ -470,7 +470,8 @@ class SessionPool:
 
     def client(self, session: Mt5Session | None = None) -> WebApiClient:
         """Typed commands over this pool, or over one session leased from it (a
-        caller that keeps its session, e.g. a quote poller's ``trans_id`` cursor)."""
+        caller whose requests must share one session, e.g. a quote poller's round
+        with that session's ``trans_id`` cursor)."""
         return WebApiClient(
             self if session is None else session, self.config, sleep=self._sleep
         )
