@@ -77,7 +77,7 @@ LATENCY_SAMPLES = 50_000  # per client process, reservoir-sampled
 
 
 async def serve(sim_url: str, poll_ms: int) -> None:  # noqa: C901, PLR0915
-    from mt5gateway_server.feeds.hub import QuoteHub  # noqa: PLC0415
+    from mt5gateway_server.feeds.hub import HubConfig, QuoteHub  # noqa: PLC0415
     from mt5gateway_server.feeds.poller import LocalSource  # noqa: PLC0415
     from mt5gateway_server.log import configure  # noqa: PLC0415
     from mt5gateway_server.rpc.interceptors import build_interceptors  # noqa: PLC0415
@@ -106,7 +106,8 @@ async def serve(sim_url: str, poll_ms: int) -> None:  # noqa: C901, PLR0915
     )
     await pools.start()
     source = LocalSource(pools, interval=poll_ms / 1000)
-    hub = QuoteHub(pools, settings, source)
+    config = HubConfig(subscriber_queue_size=settings.subscriber_queue_size)
+    hub = QuoteHub(pools, config, source)
     registry = StreamRegistry()
     fanout_delays: list[float] = []
     fanout_seen = [0]
