@@ -24,7 +24,6 @@ from opentelemetry import trace
 from pydantic import SecretBytes, SecretStr
 
 from mt5gateway_server.settings import Settings, TelemetrySettings
-from mt5gateway_server.tracing import current_span
 
 if TYPE_CHECKING:
     from structlog.typing import (
@@ -149,12 +148,10 @@ def redact_secrets(
 def add_otel_ids(
     _logger: WrappedLogger, _method: str, event_dict: EventDict
 ) -> EventDict:
-    """Add trace_id/span_id of the current span (read at log time,
-    see docs/architecture.md#logs-and-traces): the RPC's span (``tracing``), else
-    OpenTelemetry's current one."""
-    ctx = current_span().get_span_context()
-    if not ctx.is_valid:
-        ctx = trace.get_current_span().get_span_context()
+    """Add trace_id/span_id of OpenTelemetry's current span, read at log time (see
+    docs/architecture.md#logs-and-traces): in a call, its server span (``tracing``
+    attaches it to OpenTelemetry's context)."""
+    ctx = trace.get_current_span().get_span_context()
     if ctx.is_valid:
         event_dict.setdefault("trace_id", format(ctx.trace_id, "032x"))
         event_dict.setdefault("span_id", format(ctx.span_id, "016x"))
