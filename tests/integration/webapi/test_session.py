@@ -33,13 +33,26 @@ async def test_tls_handshake_with_ca_file(sim, control):
     assert stats["requests"].get("quit") == 1
 
 
-async def test_tls_without_ca_is_refused_and_insecure_is_opt_in(sim):
+async def test_tls_without_ca_is_refused_and_unverified_is_opt_in(sim):
     with pytest.raises(ConnectError):
         await Mt5Session.open(server_config(sim, ca_file=None), ping=False)
     session = await Mt5Session.open(
-        server_config(sim, ca_file=None, tls_insecure=True), ping=False
+        server_config(sim, ca_file=None, tls_verify=False), ping=False
     )
     await session.aclose()
+
+
+async def test_unverified_tls_reads_no_ca_file(sim, tmp_path):
+    missing = str(tmp_path / "no-such-ca.pem")
+    with pytest.raises(FileNotFoundError):  # verified: the CA file is read
+        await Mt5Session.open(server_config(sim, ca_file=missing), ping=False)
+    session = await Mt5Session.open(
+        server_config(sim, ca_file=missing, tls_verify=False), ping=False
+    )
+    try:
+        assert (await session.request("user/total")).retcode == 0
+    finally:
+        await session.aclose()
 
 
 async def test_wrong_password_is_an_auth_error(sim):

@@ -465,9 +465,8 @@ def test_every_knob_reaches_server_config(setting: str):
 
 
 def test_no_server_config_field_is_left_out():
-    # Set by the converter from elsewhere, or not a setting (tls_insecure is the
-    # same as tls_verify = false).
-    derived = {"url", "login", "password", "password_source", "name", "tls_insecure"}
+    # Set by the converter from elsewhere.
+    derived = {"url", "login", "password", "password_source", "name"}
     fields = {f.name for f in dataclasses.fields(ServerConfig)}
     assert fields - derived == {field for _, field, _ in REACHABLE.values()}
 

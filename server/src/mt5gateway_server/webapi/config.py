@@ -49,10 +49,7 @@ class ServerConfig:
     total_timeout: float = 30.0  # one request end to end, >= connect_timeout
     acquire_timeout: float = 5.0  # bounded wait for a free session, then PoolTimeout
     tls_verify: bool = True
-    ca_file: str | None = None
-    # Same effect as tls_verify=False (no certificate or host name checks) without
-    # loading ca_file; not a gateway setting (see tls_verify).
-    tls_insecure: bool = False
+    ca_file: str | None = None  # read only when tls_verify is on
     backoff_base: float = 0.1
     backoff_cap: float = 10.0
     breaker_failure_threshold: int = 5

@@ -132,16 +132,13 @@ def make_ssl(config: ServerConfig) -> ssl.SSLContext | None:
     """The client TLS context for ``config.url`` (None for plain ``http``)."""
     if not config.url.startswith("https"):
         return None
-    if config.tls_insecure:
-        ctx = ssl.create_default_context()
+    if not config.tls_verify:
+        # No certificate or host name checks: no CA (ca_file or the system's) is read.
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
-    ctx = ssl.create_default_context(cafile=config.ca_file)
-    if not config.tls_verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+    return ssl.create_default_context(cafile=config.ca_file)
 
 
 class Mt5Session:
