@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import tomllib
 import types
 import typing
@@ -62,6 +63,8 @@ from mt5gateway_server.webapi.config import ServerConfig, ServerConfigError
 __all__ = [
     "CONFIG_FILE_ENV",
     "MIN_MONEY_IDEMPOTENCY_TTL_SECONDS",
+    "SERVER_NAME_MAX_LENGTH",
+    "SERVER_NAME_RULE",
     "AuditSettings",
     "GrpcSettings",
     "IdempotencySettings",
@@ -72,6 +75,7 @@ __all__ = [
     "SettingsError",
     "TelemetrySettings",
     "format_host_port",
+    "is_server_name",
     "mask_url_password",
     "parse_host_port",
 ]
@@ -79,6 +83,23 @@ __all__ = [
 CONFIG_FILE_ENV = "MT5GW_CONFIG_FILE"
 # AIP-155 and the issue: a money request_id must be remembered for at least a day.
 MIN_MONEY_IDEMPOTENCY_TTL_SECONDS = 86_400
+
+# An MT5 server's name: its ``mt5.<name>`` key, and a request's ``server`` field
+# (rpc/validation.py applies the same rule). It becomes a metrics label and part of
+# health service names and Redis keys, so: short, ASCII, no separators.
+SERVER_NAME_MAX_LENGTH = 64
+SERVER_NAME_RULE = (
+    f"letters, digits, '-' and '_', at most {SERVER_NAME_MAX_LENGTH} characters"
+)
+_SERVER_NAME = re.compile("[A-Za-z0-9_-]+")
+
+
+def is_server_name(text: str) -> bool:
+    """Whether ``text`` may name an MT5 server (``SERVER_NAME_RULE``)."""
+    return (
+        len(text) <= SERVER_NAME_MAX_LENGTH and _SERVER_NAME.fullmatch(text) is not None
+    )
+
 
 # Set only while Settings.load() builds the object, so the TOML source knows the file.
 _config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
@@ -540,10 +561,8 @@ class Settings(BaseSettings):
                 "configure mt5 servers or demo (--demo, MT5GW_DEMO), not both"
             )
         for key, server in self.mt5.items():
-            if not key or not key.replace("-", "").replace("_", "").isalnum():
-                raise ValueError(
-                    f"mt5 server name {key!r}: use letters, digits, '-' and '_'"
-                )
+            if not is_server_name(key):
+                raise ValueError(f"mt5 server name {key!r}: use {SERVER_NAME_RULE}")
             if server.name != key:
                 raise ValueError(
                     f"mt5.{key}.name is {server.name!r}; it must equal its key {key!r}"

@@ -10,6 +10,7 @@ from mt5gateway_server.settings import (
     Mt5ServerSettings,
     Settings,
     SettingsError,
+    is_server_name,
     mask_url_password,
     parse_host_port,
 )
@@ -368,9 +369,23 @@ def test_name_must_match_key():
         Settings.load(mt5={"main": {**SERVER, "name": "other"}})
 
 
-def test_bad_server_name():
-    with pytest.raises(SettingsError, match="use letters"):
-        Settings.load(mt5={"ma in": SERVER})
+SERVER_NAMES_REFUSED = ["ma in", "", "x" * 65, "caf\u00e9", "a.b", "a/b", "\u0663"]
+SERVER_NAMES_ACCEPTED = ["main", "x" * 64, "Live-2_eu"]
+
+
+@pytest.mark.parametrize("key", SERVER_NAMES_REFUSED)
+def test_bad_server_name(key: str):
+    assert not is_server_name(key)
+    with pytest.raises(
+        SettingsError, match="use letters, digits, '-' and '_', at most 64"
+    ):
+        Settings.load(mt5={key: SERVER})
+
+
+@pytest.mark.parametrize("key", SERVER_NAMES_ACCEPTED)
+def test_good_server_name(key: str):
+    assert is_server_name(key)
+    assert Settings.load(mt5={key: SERVER}).mt5[key].name == key
 
 
 @pytest.mark.parametrize("listen", ["nohost", "host:abc", "h:70000", ":50051"])

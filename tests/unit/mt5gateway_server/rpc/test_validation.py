@@ -9,6 +9,7 @@ from mt5gateway.v1 import quote_service_pb2, user_pb2
 from mt5gateway_server.errors import ValidationError
 from mt5gateway_server.mapping.enums import PASSWORD_TYPE
 from mt5gateway_server.rpc.validation import MAX_LOGINS, Violations
+from mt5gateway_server.settings import is_server_name
 
 
 def _fields(v: Violations) -> list[str]:
@@ -122,3 +123,31 @@ def test_time_range() -> None:
     empty = Violations()
     assert empty.timestamp("start_time", quote_service_pb2.ListBarsRequest()) is None
     assert _fields(empty) == ["start_time"]
+
+
+_UNICODE_NAMES = pytest.mark.xfail(
+    strict=True,
+    reason="rpc/validation.py checks server names with str.isalnum (Unicode letters "
+    "and digits) instead of settings.is_server_name (ASCII)",
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "main",
+        "Live-2_eu",
+        "x" * 64,
+        "x" * 65,
+        "ma in",
+        "a.b",
+        "a/b",
+        "bad name!",
+        pytest.param("caf\u00e9", marks=_UNICODE_NAMES),
+        pytest.param("\u0663", marks=_UNICODE_NAMES),
+    ],
+)
+def test_request_server_names_follow_the_settings_rule(name: str) -> None:
+    v = Violations()
+    v.server("server", name)
+    assert (not v) is is_server_name(name)
