@@ -283,6 +283,9 @@ class _Run(Generic[A, R]):
         )
         if found.verdict is Verdict.FOUND:
             return await self.found(found, replayed=True)
+        if self.op.repeatable:
+            # Sending it again changes nothing further, whatever the look-up said.
+            return await self.write()
         applied = earlier.details.get("applied") == "true"
         if earlier.state is RecordState.ATTEMPTED:
             # Its owner died with the write possibly on its way: it may have left
@@ -290,7 +293,7 @@ class _Run(Generic[A, R]):
             sent_at = self.engine.clock()
         else:
             sent_at = earlier.attempted_at or earlier.updated_at
-        settled = self.op.repeatable or self.settle_left(sent_at) <= 0
+        settled = self.settle_left(sent_at) <= 0
         if found.verdict is Verdict.ABSENT and not applied and settled:
             return await self.write()
         return await self.unknown(

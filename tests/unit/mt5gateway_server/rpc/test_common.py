@@ -233,3 +233,29 @@ async def test_conflicting_payload() -> None:
     await idempotent_write(deps, _spec(send, name="A"))
     with pytest.raises(IdempotencyConflictError):
         await idempotent_write(deps, _spec(send, name="B"))
+
+
+async def test_a_repeatable_write_without_a_look_up_is_sent_again() -> None:
+    """UpdateUser / ChangeUserPassword: after a lost answer the repeat re-sends (it
+    changes nothing further) instead of answering 'unknown' for a day."""
+    deps, store = _deps()
+    sent: list[int] = []
+
+    async def send() -> str:
+        sent.append(1)
+        if len(sent) == 1:
+            raise OutcomeUnknown("lost", command="user/update", params={})
+        return "again"
+
+    spec = dataclasses.replace(_spec(send), repeatable=True)
+    with pytest.raises(OutcomeUnknownError):
+        await idempotent_write(deps, spec)
+    reply = await idempotent_write(deps, spec)
+    assert reply.user.name == "again"
+    assert sent == [1, 1]
+    assert _outcomes(store) == [
+        AuditOutcome.ATTEMPTING,
+        AuditOutcome.UNKNOWN,
+        AuditOutcome.ATTEMPTING,
+        AuditOutcome.SUCCEEDED,
+    ]
