@@ -10,7 +10,9 @@ use Mt5Gateway\V1\StreamQuotesResponse;
 
 /**
  * Iterates StreamQuotes, re-opening the stream when it ends with UNAVAILABLE (the
- * gateway drains, restarts or loses MT5; the network drops). The delay is the
+ * gateway drains, restarts or loses MT5; the network drops) or with any error the
+ * gateway marks retryable by a RetryInfo (e.g. RESOURCE_EXHAUSTED when MT5 answered
+ * "too frequent" to the snapshot fetch), as the Python client does. The delay is the
  * server's RetryInfo, else full-jitter exponential backoff. Any other error is thrown
  * as a typed GatewayException; a stream the server ends with OK ends the iteration.
  *
@@ -94,8 +96,8 @@ final class QuoteStream implements \IteratorAggregate
                 return;
             }
             $error = StatusDecoder::decode($status);
-            if (!$error instanceof UnavailableException
-                || ($this->maxReopens !== null && $this->reopens >= $this->maxReopens)) {
+            $retryable = $error instanceof UnavailableException || $error->getRetryDelay() !== null;
+            if (!$retryable || ($this->maxReopens !== null && $this->reopens >= $this->maxReopens)) {
                 throw $error;
             }
             $delay = $error->getRetryDelay() ?? ($this->backoff)($failures);

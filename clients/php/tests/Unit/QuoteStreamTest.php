@@ -142,6 +142,20 @@ final class QuoteStreamTest extends TestCase
         self::assertSame(1, $stream->reopens());
     }
 
+    public function testReopensOnAnyErrorTheServerMarksRetryable(): void
+    {
+        $ok = (object) ['code' => 0, 'details' => '', 'metadata' => []];
+        $retry = new RetryInfo(['retry_delay' => new Duration(['seconds' => 1])]);
+        $extra = [new Any(['type_url' => 'type.googleapis.com/google.rpc.RetryInfo', 'value' => $retry->serializeToString()])];
+        $stream = $this->stream([
+            new FakeStreamCall([], StatusDecoderTest::grpcStatus(8, 'MT5_RATE_LIMITED', [], $extra)),
+            new FakeStreamCall(self::messages(2), $ok),
+        ]);
+        self::assertSame([2], self::sequences($stream));
+        self::assertSame(1, $stream->reopens());
+        self::assertSame([1.0], $this->slept);
+    }
+
     public function testOtherErrorsAreThrownAtOnce(): void
     {
         $stream = $this->stream([new FakeStreamCall([], StatusDecoderTest::grpcStatus(13, 'INTERNAL_ERROR'))]);
