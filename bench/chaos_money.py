@@ -109,13 +109,13 @@ def _plan(
 def _workdir(keep: Path | None, name: str) -> Iterator[Path]:
     """A temporary directory, or a new one under ``keep`` that stays."""
     if keep is None:
-        with tempfile.TemporaryDirectory(prefix="chaos-money-") as workdir:
-            yield Path(workdir)
+        with tempfile.TemporaryDirectory(prefix="chaos-money-") as temporary:
+            yield Path(temporary)
         return
-    workdir = keep / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}"
-    workdir.mkdir(parents=True)
-    print(f"work directory: {workdir}", flush=True)
-    yield workdir
+    kept = keep / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}"
+    kept.mkdir(parents=True)
+    print(f"work directory: {kept}", flush=True)
+    yield kept
 
 
 async def _main(args: argparse.Namespace) -> int:

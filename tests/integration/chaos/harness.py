@@ -269,7 +269,7 @@ class GatewayProcess:
         self.target = f"{LOOPBACK}:{self.port}"
         self.data_dir = workdir / "gateway-data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._log = workdir / "gateway.log"
+        self.log = workdir / "gateway.log"
         password_file = workdir / "mt5-password"
         password_file.write_text(MANAGER_PASSWORD + "\n")
         password_file.chmod(0o600)
@@ -316,15 +316,15 @@ class GatewayProcess:
         """Start and wait for the ready line; a start-up refused while MT5 or Redis
         is still coming back is tried again."""
         for attempt in range(attempts):
-            offset = _size(self._log)
-            with self._log.open("ab") as out:
+            offset = _size(self.log)
+            with self.log.open("ab") as out:
                 self._proc = await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "mt5gateway_server", "serve",
                     stdout=out, stderr=out, env=self.env,
                 )  # fmt: skip
             try:
                 await _wait_for_line(
-                    self._log, _GATEWAY_READY, self._proc, "gateway", offset
+                    self.log, _GATEWAY_READY, self._proc, "gateway", offset
                 )
             except StartError:
                 await _end(self._proc, kill=True)

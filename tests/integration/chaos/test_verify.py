@@ -3,13 +3,17 @@ a chaos run that passes means the rules held, not that nobody looked."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .driver import Deposit, reconciliation_tag
-from .verify import AuditRow, Verdict, check_audit, check_deals
+from .verify import AuditRow, Verdict, check_audit, check_deals, internal_errors
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.chaos
 
@@ -97,6 +101,7 @@ def test_unexplained_failures_and_disagreeing_answers_are_reported() -> None:
     text = "\n".join(verdict.problems)
     assert "INTERNAL/INTERNAL_ERROR x1" in text
     assert f"answers disagree for one request_id: 1 [{flip.request_id}]" in text
+    assert any(t.startswith(flip.request_id) for t in verdict.timelines)
 
 
 def test_audit_must_hold_one_succeeded_record_per_applied_deal() -> None:
@@ -126,3 +131,44 @@ def test_missing_audit_is_a_problem() -> None:
     verdict = Verdict(audit_source="sqlite /nowhere/mt5gateway.sqlite3")
     check_audit(verdict, {}, None)
     assert verdict.problems == ["no audit found at sqlite /nowhere/mt5gateway.sqlite3"]
+
+
+def test_a_duplicate_may_carry_either_of_its_tickets_in_the_audit() -> None:
+    # Both deals of a twice-applied request_id carry its tag; its succeeded record
+    # names one of them (the duplicate itself is reported by check_deals).
+    verdict = Verdict()
+    check_audit(verdict, {"g": {7, 8}}, [AuditRow("g", "succeeded", 8)])
+    assert verdict.problems == []
+
+
+def test_internal_errors_are_read_from_the_gateway_log(tmp_path: Path) -> None:
+    error = {
+        "event": "rpc_internal_error",
+        "request_id": "r-1",
+        "timestamp": "2026-01-01T00:00:00Z",
+        "exception": [
+            {
+                "exc_type": "RuntimeError",
+                "exc_value": "outcome already recorded",
+                "frames": [
+                    {"filename": "engine.py", "lineno": 10, "name": "run"},
+                    {"filename": "store.py", "lineno": 20, "name": "_check_owned"},
+                ],
+            }
+        ],
+    }
+    other = {"event": "rpc_finished", "code": "INTERNAL", "request_id": "r-1"}
+    log = tmp_path / "gateway.log"
+    log.write_text(
+        "mt5gateway ready on 127.0.0.1:1 (rpc_internal_error in plain text)\n"
+        + json.dumps(other)
+        + "\n"
+        + json.dumps(error)
+        + "\n"
+    )
+    expected = (
+        "r-1 at 2026-01-01T00:00:00Z: RuntimeError: outcome already recorded at"
+        " store.py:20 in _check_owned"
+    )
+    assert internal_errors(log) == [expected]
+    assert internal_errors(tmp_path / "missing.log") == []

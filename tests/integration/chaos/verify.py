@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
 AUDIT_STREAM = "mt5gw:v1:audit"
 # The default store's database in MT5GW_DATA_DIR, table ``audit``.
 AUDIT_DATABASE = "mt5gateway.sqlite3"
+# The gateway's ERROR line (with the traceback) for an exception no status rule maps.
+INTERNAL_ERROR_EVENT = "rpc_internal_error"
 SUCCEEDED = "succeeded"
 # The only definitive failure the suite causes (10021 injected by mt5sim faults);
 # deposits to seeded accounts have no other reason to fail for good.
@@ -209,6 +213,8 @@ def _check_answers(
     verdict.problem("applied but never answered", unanswered_applied)
     verdict.problem("deal differs from the OK answer (ticket/login/amount)", mismatched)
     verdict.problem("answers disagree for one request_id", conflicting)
+    conflicting_ids = set(conflicting)
+    verdict.explain(d for d in sent if d.request_id in conflicting_ids)
     unexplained = Counter(
         answer
         for deposit in sent
@@ -282,6 +288,48 @@ def check_audit(
     verdict.problem("AUDIT: succeeded record but no deal", extra)
 
 
+def _exception_line(chain: list[dict[str, Any]]) -> str:
+    """``Type: value at file:line in function`` for each exception of a structured
+    traceback (structlog's dict_tracebacks), innermost frame, outermost first."""
+    parts = []
+    for exc in chain:
+        frames = exc.get("frames") or [{}]
+        last = frames[-1]
+        where = f"{last.get('filename', '?')}:{last.get('lineno', '?')}"
+        parts.append(
+            f"{exc.get('exc_type')}: {exc.get('exc_value')} at {where} "
+            f"in {last.get('name', '?')}"
+        )
+    return " <- ".join(parts)
+
+
+def internal_errors(log: Path, limit: int = _EXAMPLES) -> list[str]:
+    """The exceptions the gateway answered INTERNAL for, from its JSON log: the
+    request_id, the time and the exception chain of the first ``limit``."""
+    found: list[str] = []
+    if not log.is_file():
+        return found
+    with log.open(errors="replace") as lines:
+        for line in lines:
+            if INTERNAL_ERROR_EVENT not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("event") != INTERNAL_ERROR_EVENT:
+                continue
+            chain = entry.get("exception")
+            what = _exception_line(chain) if isinstance(chain, list) else str(chain)
+            found.append(
+                f"{entry.get('request_id', '-')} at {entry.get('timestamp', '?')}: "
+                f"{what}"
+            )
+            if len(found) >= limit:
+                break
+    return found
+
+
 async def verify(stack: Stack, deposits: Sequence[Deposit]) -> Verdict:
     """Call after the gateway stopped (its last records are written)."""
     sent = [d for d in deposits if d.sent]
@@ -297,4 +345,7 @@ async def verify(stack: Stack, deposits: Sequence[Deposit]) -> Verdict:
     applied = check_deals(verdict, sent, deals, await stack.sim.stats())
     verdict.audit_source, rows = await read_audit(stack)
     check_audit(verdict, applied, rows)
+    if verdict.problems:
+        found = await asyncio.to_thread(internal_errors, stack.gateway.log)
+        verdict.timelines.extend(f"gateway {INTERNAL_ERROR_EVENT}: {x}" for x in found)
     return verdict
