@@ -272,8 +272,20 @@ class _Run(Generic[A, R]):
         await self.engine.store.append_audit(self.audit(AuditOutcome.REPLAYED, result))
         return WriteOutcome(result, replayed=True)
 
+    async def find(self, record: WriteRecord) -> Lookup[R]:
+        """The operation's look-up; any failure of it only means "cannot tell"."""
+        try:
+            return await self.op.find(record)
+        except Exception:  # noqa: BLE001 - a look-up must never decide an outcome
+            _log.exception(
+                "write_lookup_failed",
+                method=self.op.method,
+                request_id=self.op.request_id,
+            )
+            return Lookup(Verdict.UNKNOWN)
+
     async def reconcile(self, earlier: WriteRecord) -> WriteOutcome[R]:
-        found = await self.op.find(earlier)
+        found = await self.find(earlier)
         _log.info(
             "write_reconciled",
             method=self.op.method,
@@ -332,11 +344,20 @@ class _Run(Generic[A, R]):
             return await self.send_failed(exc, attempt)
         try:
             result = await self.op.result(answer)
-        except BaseException:
-            # It applied, but the answer could not be built: never write it again.
+        except Exception as exc:
+            # It applied, but the answer could not be built: never write it again,
+            # and never answer as if it failed (a caller may take that as final).
             details = {"applied": "true", **self.op.evidence(answer)}
             await self.claim.mark_unknown(details, self.audit(AuditOutcome.UNKNOWN))
-            raise
+            _log.warning(
+                "write_applied_answer_failed",
+                method=self.op.method,
+                request_id=self.op.request_id,
+                error=type(exc).__name__,
+            )
+            raise OutcomeUnknownError(
+                self.op.request_id, _RETRY_AFTER_LOOKUP_FAILED
+            ) from exc
         await self.claim.complete(
             self.op.encode(result), self.audit(AuditOutcome.SUCCEEDED, result)
         )
@@ -373,7 +394,7 @@ class _Run(Generic[A, R]):
         # session, a slow send): the settle window runs from now, not from the
         # write-ahead mark.
         failed_at = self.engine.clock()
-        found = await self.op.find(attempt)
+        found = await self.find(attempt)
         if found.verdict is Verdict.FOUND:
             return await self.found(found, replayed=False)
         return await self.unknown(
@@ -423,7 +444,7 @@ class WriteEngine:
                 assert claim.existing is not None  # noqa: S101 - store contract
                 return await run.reconcile(claim.existing)
             if not self.store.durable:
-                found = await op.find(claim.record)
+                found = await run.find(claim.record)
                 if found.verdict is Verdict.FOUND:
                     return await run.found(found, replayed=True)
             return await run.write()
@@ -438,12 +459,19 @@ class WriteEngine:
         return max(0.0, left - _ANSWER_RESERVE_SECONDS)
 
     def count(self, method: str, outcome: str) -> None:
-        if self._metrics is not None:
-            self._metrics.record_write_outcome(method, outcome)
+        self._measure(lambda m: m.record_write_outcome(method, outcome))
 
     def count_replay(self, method: str) -> None:
-        if self._metrics is not None:
-            self._metrics.record_idempotency_replay(method)
+        self._measure(lambda m: m.record_idempotency_replay(method))
+
+    def _measure(self, record: Callable[[WriteMetrics], None]) -> None:
+        # Bookkeeping after an outcome is stored must never change the answer.
+        if self._metrics is None:
+            return
+        try:
+            record(self._metrics)
+        except Exception:  # noqa: BLE001 - metrics are not the money
+            _log.exception("write_metrics_failed")
 
     async def duplicate(
         self, run: _Run[Any, Any], matches: int, result: object
@@ -455,8 +483,7 @@ class WriteEngine:
             server=run.op.server,
             matches=matches,
         )
-        if self._metrics is not None:
-            self._metrics.record_duplicate_write(run.op.method)
+        self._measure(lambda m: m.record_duplicate_write(run.op.method))
         await self.store.append_audit(
             run.audit(AuditOutcome.DUPLICATE, result, matches=str(matches))
         )

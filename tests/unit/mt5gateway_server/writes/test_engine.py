@@ -527,8 +527,9 @@ async def test_answer_that_cannot_be_built_never_repeats_the_write(
             raise RuntimeError(f"cannot build the answer for {answer}")
 
     broken = Broken(req, mt5, Currencies(), clock=clock)
-    with pytest.raises(RuntimeError, match="cannot build"):
+    with pytest.raises(OutcomeUnknownError) as caught:  # never "failed": it applied
         await engine.run(broken, CALLER)
+    assert isinstance(caught.value.__cause__, RuntimeError)
     record = await store.get(METHOD, req.request_id)
     assert record is not None
     assert record.details["applied"] == "true"
@@ -661,4 +662,39 @@ async def test_a_duplicate_gives_up_before_its_own_deadline(
     assert loop.time() - started < 0.25
     mt5.gate.set()
     await first
+    assert mt5.writes == 1
+
+
+async def test_failing_bookkeeping_never_changes_the_answer(
+    store: WriteStore, mt5: FakeMt5, clock: Clock
+) -> None:
+    class BrokenMetrics(Metrics):
+        def record_write_outcome(self, method: str, outcome: str) -> None:
+            raise AttributeError(f"a metrics bug ({method}, {outcome})")
+
+    engine = WriteEngine(
+        store, settle_seconds=lambda _: SETTLE, metrics=BrokenMetrics()
+    )
+    outcome = await run(engine, request(), mt5, clock)
+    assert not outcome.replayed
+    assert mt5.writes == 1
+
+
+async def test_a_failing_look_up_only_means_cannot_tell(
+    engine: WriteEngine, store: WriteStore, mt5: FakeMt5, clock: Clock
+) -> None:
+    class BadLookUp(BalanceWrite):
+        async def find(self, record: Any) -> Any:
+            raise KeyError(f"a bug in the look-up of {record!r}")
+
+    mt5.plan = ["lost"]
+    req = request()
+    op = BadLookUp(req, mt5, Currencies(), clock=clock)
+    with pytest.raises(OutcomeUnknownError):  # not INTERNAL
+        await engine.run(op, CALLER)
+    record = await store.get(METHOD, req.request_id)
+    assert record is not None
+    assert record.state is RecordState.UNKNOWN
+    outcome = await run(engine, req, mt5, clock)  # a working look-up finds it
+    assert outcome.reconciled
     assert mt5.writes == 1
