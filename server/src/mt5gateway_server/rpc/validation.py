@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mt5gateway_server.errors import ECHO_LIMIT, FieldViolation, ValidationError
 from mt5gateway_server.mapping.money import decimal_from_proto
 from mt5gateway_server.mapping.time import datetime_from_timestamp
+from mt5gateway_server.settings import SERVER_NAME_RULE, is_server_name
 from mt5gateway_server.webapi import MAX_SYMBOL_CHARS, mt5_length
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ __all__ = [
     "MAX_MASK_LENGTH",
     "MAX_NAME_LENGTH",
     "MAX_PAGE_TOKEN_LENGTH",
-    "MAX_SERVER_NAME_LENGTH",
     "MAX_TICKETS",
     "MAX_VIOLATIONS",
     "MT5_TIME_MAX_SECONDS",
@@ -60,7 +60,6 @@ MAX_GROUP_MASKS = 100
 MAX_MASK_LENGTH = 128  # group paths are at most 63, symbol paths a bit longer
 MAX_NAME_LENGTH = 64  # a symbol name or path
 MAX_GROUP_LENGTH = 63  # MT5 group paths: 64 wchar including the terminator
-MAX_SERVER_NAME_LENGTH = 64  # configured names are short identifiers
 MAX_PAGE_TOKEN_LENGTH = 64  # the gateway's tokens are 23 characters
 MAX_CURRENCY_LENGTH = 16  # MT5 currency names are a few letters
 MAX_DECIMAL_TEXT = 64  # a decimal string; far more digits than any MT5 double
@@ -95,11 +94,6 @@ def shown(value: str) -> str:
     if len(value) > ECHO_LIMIT:
         return repr(value[:ECHO_LIMIT]) + "..."
     return repr(value)
-
-
-def _server_name_ok(name: str) -> bool:
-    # The rule Settings applies to configured names: letters, digits, '-' and '_'.
-    return name.replace("-", "").replace("_", "").isalnum()
 
 
 class Violations:
@@ -273,12 +267,9 @@ class Violations:
         """A configured server's name; empty means the default server."""
         if not value:
             return
-        if len(value) > MAX_SERVER_NAME_LENGTH or not _server_name_ok(value):
-            self.add(
-                field,
-                f"not a server name (letters, digits, '-' and '_', at most "
-                f"{MAX_SERVER_NAME_LENGTH})",
-            )
+        # The rule configured names follow (settings.py).
+        if not is_server_name(value):
+            self.add(field, f"not a server name ({SERVER_NAME_RULE})")
 
     def currency_code(self, field: str, value: str) -> None:
         if len(value) > MAX_CURRENCY_LENGTH:

@@ -125,13 +125,6 @@ def test_time_range() -> None:
     assert _fields(empty) == ["start_time"]
 
 
-_UNICODE_NAMES = pytest.mark.xfail(
-    strict=True,
-    reason="rpc/validation.py checks server names with str.isalnum (Unicode letters "
-    "and digits) instead of settings.is_server_name (ASCII)",
-)
-
-
 @pytest.mark.parametrize(
     "name",
     [
@@ -143,8 +136,8 @@ _UNICODE_NAMES = pytest.mark.xfail(
         "a.b",
         "a/b",
         "bad name!",
-        pytest.param("caf\u00e9", marks=_UNICODE_NAMES),
-        pytest.param("\u0663", marks=_UNICODE_NAMES),
+        "caf\u00e9",
+        "\u0663",
     ],
 )
 def test_request_server_names_follow_the_settings_rule(name: str) -> None:

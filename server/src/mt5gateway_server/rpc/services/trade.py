@@ -268,7 +268,7 @@ class TradeServicer(pb_grpc.TradeServiceServicer):
 
     def _client(self, server: str) -> tuple[str, WebApiClient]:
         # CreateBalanceOperation picks its client before _balance_request runs: a
-        # malformed name must not reach ServerNotFound, which echoes it whole.
+        # malformed name must not reach ServerNotFoundError, which echoes it.
         v = Violations()
         v.server("server", server)
         v.check()
