@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, TextIO, cast
 import structlog
 from opentelemetry import trace
 from pydantic import SecretBytes, SecretStr
+from structlog.tracebacks import ExceptionDictTransformer
 
 from mt5gateway_server.settings import Settings, TelemetrySettings
 
@@ -158,6 +159,13 @@ def add_otel_ids(
     return event_dict
 
 
+# Tracebacks as JSON, without frame locals: a local may hold a token, a password or a
+# client whose repr carries one, and redaction runs on the event dict, not on them.
+_DICT_TRACEBACKS = structlog.processors.ExceptionRenderer(
+    ExceptionDictTransformer(show_locals=False)
+)
+
+
 def shared_processors() -> list[Processor]:
     """Everything up to (not including) rendering, in order."""
     return [
@@ -166,11 +174,10 @@ def shared_processors() -> list[Processor]:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_otel_ids,
-        # After contextvars so bound values are redacted too; before rendering of
-        # tracebacks so exception locals (if ever enabled) would be covered.
+        # After contextvars so bound values are redacted too.
         redact_secrets,
         structlog.processors.StackInfoRenderer(),
-        structlog.processors.dict_tracebacks,
+        _DICT_TRACEBACKS,
     ]
 
 
@@ -207,7 +214,7 @@ def configure(
     processors = shared_processors()
     if console:
         # The console renderer formats exceptions itself.
-        processors.remove(structlog.processors.dict_tracebacks)
+        processors.remove(_DICT_TRACEBACKS)
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -121,6 +121,26 @@ def test_json_render_never_contains_the_password(out):
     assert isinstance(second["exception"], list)  # dict_tracebacks
 
 
+def _fail_holding(token: str) -> None:
+    lease_token = token  # a frame local, like a claim token or a client's repr
+    raise RuntimeError(f"failed after {len(lease_token)} characters")
+
+
+def test_tracebacks_never_show_frame_locals(out):
+    configure_json(out)
+    logger = log.get_logger("test")
+    try:
+        _fail_holding(PASSWORD)
+    except RuntimeError:
+        logger.exception("write_claim_close_failed")
+    text = out.getvalue()
+    assert PASSWORD not in text
+    ((entry,),) = [lines(out)]
+    frames = entry["exception"][0]["frames"]  # type: ignore[index]
+    assert frames
+    assert all("locals" not in frame or not frame["locals"] for frame in frames)
+
+
 def test_level_filtering(out):
     configure_json(out, level="warning")
     logger = log.get_logger()
