@@ -276,6 +276,8 @@ async def _until(check: Callable[[], bool], seconds: float = 3.0) -> None:
             {"symbols": ["EURUSD"], "min_interval": Duration(seconds=1, nanos=-1)},
             "min_interval",
         ),
+        ({"symbols": ["EURUSD"], "server": "bad name!"}, "server"),
+        ({"symbols": ["EURUSD"], "group": "g" * 64}, "group"),
     ],
     ids=[
         "huge-group",
@@ -286,6 +288,8 @@ async def _until(check: Callable[[], bool], seconds: float = 3.0) -> None:
         "huge-symbol",
         "nanos-2e9",
         "negative-nanos",
+        "malformed-server",
+        "group-over-63",
     ],
 )
 async def test_bad_requests_are_refused_before_any_mt5_call(

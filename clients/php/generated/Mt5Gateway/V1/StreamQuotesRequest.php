@@ -34,7 +34,7 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
     private $symbols;
     /**
      * Group path whose price settings apply (`tick/last_group`), e.g. `real\standard`; a
-     * name, not a mask: at most 64 UTF-16 code units, no `*`, `!`, `,`, control or bidi
+     * name, not a mask: at most 63 UTF-16 code units, no `*`, `!`, `,`, control or bidi
      * characters. Empty = plain quotes.
      *
      * Generated from protobuf field <code>string group = 3 [json_name = "group"];</code>
@@ -67,7 +67,7 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
      *           VALIDATION_FAILED on `symbols`).
      *     @type string $group
      *           Group path whose price settings apply (`tick/last_group`), e.g. `real\standard`; a
-     *           name, not a mask: at most 64 UTF-16 code units, no `*`, `!`, `,`, control or bidi
+     *           name, not a mask: at most 63 UTF-16 code units, no `*`, `!`, `,`, control or bidi
      *           characters. Empty = plain quotes.
      *     @type \Google\Protobuf\Duration $min_interval
      *           Minimum time between two quotes of the same symbol; changes in between are conflated
@@ -145,7 +145,7 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * Group path whose price settings apply (`tick/last_group`), e.g. `real\standard`; a
-     * name, not a mask: at most 64 UTF-16 code units, no `*`, `!`, `,`, control or bidi
+     * name, not a mask: at most 63 UTF-16 code units, no `*`, `!`, `,`, control or bidi
      * characters. Empty = plain quotes.
      *
      * Generated from protobuf field <code>string group = 3 [json_name = "group"];</code>
@@ -158,7 +158,7 @@ class StreamQuotesRequest extends \Google\Protobuf\Internal\Message
 
     /**
      * Group path whose price settings apply (`tick/last_group`), e.g. `real\standard`; a
-     * name, not a mask: at most 64 UTF-16 code units, no `*`, `!`, `,`, control or bidi
+     * name, not a mask: at most 63 UTF-16 code units, no `*`, `!`, `,`, control or bidi
      * characters. Empty = plain quotes.
      *
      * Generated from protobuf field <code>string group = 3 [json_name = "group"];</code>

@@ -65,10 +65,10 @@ def _quote_of(tick: FeedTick) -> quote_pb2.Quote:
 
 def _validate(request: quote_service_pb2.StreamQuotesRequest) -> float:
     """The per-symbol minimum interval in seconds, or ValidationError."""
-    v = Violations()
+    v = Violations.of(request)  # server (a malformed one is not NOT_FOUND)
     v.symbols("symbols", request.symbols)
     if request.group:
-        v.name("group", request.group)
+        v.group("group", request.group)  # the rule of every group field
     interval = _min_interval(v, request.min_interval)
     v.check()
     return interval
