@@ -194,6 +194,12 @@ PARTIAL_RETCODE = 14  # MT_RET_ERR_PARTIAL: the answer was cut at MT5's size lim
 # MT_RET_ERR_TIMEOUT, MT_RET_REQUEST_TIMEOUT: a write answered so may have been
 # applied; its outcome must be reconciled, never assumed, and it is never re-sent.
 OUTCOME_OPEN_RETCODES = frozenset({9, 10012})
+# A write answered with one of these was refused before MT5 took it (rate limits:
+# 12 too frequent, 1018 auth server busy, 10024 too many requests), so a retry may
+# send it again. Any other non-zero retcode on a write is its definite answer, except
+# OUTCOME_OPEN_RETCODES; "network"/"no connection" style codes from an access server
+# that may already have forwarded it are not in here on purpose.
+WRITE_NOT_TAKEN_RETCODES = frozenset({12, 1018, 10024})
 
 RETCODE_CLASSES: Mapping[int, type[RetcodeError]] = MappingProxyType(
     {code: cls for cls, codes in _FAMILIES for code in codes}
@@ -249,6 +255,7 @@ __all__ = [
     "PARTIAL_RETCODE",
     "RETCODE_CLASSES",
     "RETCODE_NAMES",
+    "WRITE_NOT_TAKEN_RETCODES",
     "AuthError",
     "AuthFailed",
     "CircuitOpen",

@@ -98,15 +98,17 @@ class Sent(enum.Enum):
     UNKNOWN = "unknown"  # may have applied
 
 
-def sent_state(exc: BaseException) -> Sent:
+def sent_state(exc: BaseException) -> Sent:  # noqa: PLR0911 - one per class
     """The one classification of a failed write (see the module docstring)."""
     if isinstance(exc, w.OutcomeUnknown):
         return Sent.UNKNOWN
     if isinstance(exc, w.RetcodeError):
         if exc.retcode in w.OUTCOME_OPEN_RETCODES:
             return Sent.UNKNOWN
-        if exc.retryable or isinstance(exc, w.AuthError):
-            return Sent.NEVER  # MT5 answered "busy"/"not connected"/"not logged in"
+        if exc.retcode in w.WRITE_NOT_TAKEN_RETCODES or isinstance(exc, w.AuthError):
+            return Sent.NEVER  # refused before MT5 took it: rate limit, not logged in
+        if exc.retryable:
+            return Sent.UNKNOWN  # e.g. "no connection" after it may have been passed on
         return Sent.REJECTED
     if isinstance(
         exc,
@@ -247,10 +249,11 @@ class _Run(Generic[A, R]):
             **facts,
         )
 
-    def settle_left(self, sent_at: float) -> float:
-        """Seconds until a write sent at ``sent_at`` can no longer apply."""
+    def settle_left(self, sent_at: float, *, at: float | None = None) -> float:
+        """Seconds from ``at`` (now) until a write sent at ``sent_at`` can no longer
+        apply."""
         settle = self.engine.settle_seconds(self.op.server)
-        return sent_at + settle - self.engine.clock()
+        return sent_at + settle - (self.engine.clock() if at is None else at)
 
     def retry_after(self, sent_at: float, *, lookup_failed: bool) -> float:
         floor = _RETRY_AFTER_LOOKUP_FAILED if lookup_failed else _MIN_RETRY_AFTER
@@ -272,6 +275,13 @@ class _Run(Generic[A, R]):
         await self.engine.store.append_audit(self.audit(AuditOutcome.REPLAYED, result))
         return WriteOutcome(result, replayed=True)
 
+    def _evidence(self, answer: A) -> Mapping[str, str]:
+        try:
+            return self.op.evidence(answer)
+        except Exception:  # noqa: BLE001 - the write stands; "applied" must be kept
+            _log.exception("write_evidence_failed", request_id=self.op.request_id)
+            return {}
+
     async def find(self, record: WriteRecord) -> Lookup[R]:
         """The operation's look-up; any failure of it only means "cannot tell"."""
         try:
@@ -285,6 +295,8 @@ class _Run(Generic[A, R]):
             return Lookup(Verdict.UNKNOWN)
 
     async def reconcile(self, earlier: WriteRecord) -> WriteOutcome[R]:
+        # "Absent" proves only what the look-up saw when it started.
+        looked_at = self.engine.clock()
         found = await self.find(earlier)
         _log.info(
             "write_reconciled",
@@ -305,7 +317,7 @@ class _Run(Generic[A, R]):
             sent_at = self.engine.clock()
         else:
             sent_at = earlier.attempted_at or earlier.updated_at
-        settled = self.settle_left(sent_at) <= 0
+        settled = self.settle_left(sent_at, at=looked_at) <= 0
         if found.verdict is Verdict.ABSENT and not applied and settled:
             return await self.write()
         return await self.unknown(
@@ -347,7 +359,7 @@ class _Run(Generic[A, R]):
         except Exception as exc:
             # It applied, but the answer could not be built: never write it again,
             # and never answer as if it failed (a caller may take that as final).
-            details = {"applied": "true", **self.op.evidence(answer)}
+            details = {"applied": "true", **self._evidence(answer)}
             await self.claim.mark_unknown(details, self.audit(AuditOutcome.UNKNOWN))
             _log.warning(
                 "write_applied_answer_failed",
@@ -437,6 +449,21 @@ class WriteEngine:
                 return await run.replay()
             try:
                 await op.prepare()
+            except Exception as exc:
+                await claim.release()
+                if claim.status is ClaimStatus.RECONCILE:
+                    # An earlier attempt may have applied: a check failing now (the
+                    # account moved or was deleted since) must not read as final.
+                    _log.warning(
+                        "write_reconcile_prepare_failed",
+                        method=op.method,
+                        request_id=op.request_id,
+                        error=type(exc).__name__,
+                    )
+                    raise OutcomeUnknownError(
+                        op.request_id, _RETRY_AFTER_LOOKUP_FAILED
+                    ) from exc
+                raise
             except BaseException:
                 await claim.release()
                 raise

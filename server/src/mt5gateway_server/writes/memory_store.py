@@ -37,6 +37,11 @@ class _Entry:
         self.changed = asyncio.Event()
 
 
+def _may_expire(entry: _Entry) -> bool:
+    state = entry.record.state
+    return state.final or state is RecordState.PENDING
+
+
 class MemoryWriteStore(WriteStore):
     """A bounded dict; a duplicate waits on the first caller's event. Final outcomes
     are evicted oldest-first beyond ``max_entries`` (open ones never are)."""
@@ -61,7 +66,9 @@ class MemoryWriteStore(WriteStore):
 
     def _live(self, key: tuple[str, str], now: float) -> _Entry | None:
         entry = self._entries.get(key)
-        if entry is not None and entry.expires_at <= now:
+        # An attempt whose outcome is open never expires: forgetting it could send
+        # the write again.
+        if entry is not None and entry.expires_at <= now and _may_expire(entry):
             del self._entries[key]
             entry.notify()
             return None

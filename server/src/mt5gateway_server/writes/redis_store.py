@@ -1,6 +1,7 @@
 """The write store shared by replicas: Redis, changed only by Lua scripts.
 
-Per ``(method, request_id)``: the record (JSON string, TTL >= 24 h) and a lease key
+Per ``(method, request_id)``: the record (JSON string; a final outcome expires after
+the TTL, >= 24 h, an attempt whose outcome is open never does) and a lease key
 holding the owner's token (PX). Each transition is one script that checks the token,
 changes the record and ``XADD``s the audit record to ``mt5gw:v1:audit`` — atomically,
 so with AOF persistence an outcome never exists without its audit entry. Redis must
@@ -17,7 +18,7 @@ import asyncio
 from typing import TYPE_CHECKING, Unpack
 
 from mt5gateway_server.cache import keys
-from mt5gateway_server.writes.records import WriteRecord
+from mt5gateway_server.writes.records import RecordState, WriteRecord
 from mt5gateway_server.writes.store import Change, StoreOptions, TryClaim, WriteStore
 
 if TYPE_CHECKING:
@@ -48,8 +49,9 @@ if rec['state'] == 'pending' then return {'taken', cur} end
 return {'reconcile', cur}
 """
 
-# KEYS: record, lease, audit stream. ARGV: token, record json ('' = delete), ttl ms,
-# release (1/0), audit maxlen, then audit field/value pairs (none = no audit).
+# KEYS: record, lease, audit stream. ARGV: token, record json ('' = delete), ttl ms
+# ('0' = keep it until resolved), release (1/0), audit maxlen, then audit field/value
+# pairs (none = no audit).
 _COMMIT_LUA = """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then
   local cur = redis.call('GET', KEYS[1])
@@ -63,6 +65,8 @@ end
 if ARGV[2] ~= '' and redis.call('GET', KEYS[1]) == ARGV[2] then return 2 end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1])
+elseif ARGV[3] == '0' then
+  redis.call('SET', KEYS[1], ARGV[2])
 else
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 end
@@ -78,6 +82,9 @@ _RENEW_LUA = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 """
+
+
+_OPEN = frozenset({RecordState.ATTEMPTED, RecordState.UNKNOWN})
 
 
 def _text(value: object) -> str:
@@ -117,6 +124,13 @@ class RedisWriteStore(WriteStore):
     def _ms(seconds: float) -> int:
         return max(1, int(seconds * 1000))
 
+    def _record_ttl_ms(self, record: WriteRecord | None) -> int:
+        """0 (no expiry) for an attempt whose outcome is open: forgetting it would
+        let a late repeat send the write again without a look-up."""
+        if record is not None and record.state in _OPEN:
+            return 0
+        return self._ms(self.ttl_seconds)
+
     async def get(self, method: str, request_id: str) -> WriteRecord | None:
         raw = await self._redis.get(keys.idempotency(method, request_id))
         return None if raw is None else WriteRecord.from_json(raw)
@@ -150,7 +164,7 @@ class RedisWriteStore(WriteStore):
             args=[
                 change.token,
                 "" if change.record is None else change.record.to_json(),
-                self._ms(self.ttl_seconds),
+                self._record_ttl_ms(change.record),
                 "1" if change.release else "0",
                 self._audit_maxlen,
                 *_fields(change.audit),

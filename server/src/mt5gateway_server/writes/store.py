@@ -424,15 +424,23 @@ class WriteStore(ABC):
     async def commit(self, change: Change) -> bool:
         """Commit ``change`` in one transaction; False if its token lost the key."""
         ok = await self._commit(change)
-        if ok and change.audit is not None and self._sink is not None:
-            self._sink(change.audit)
+        if ok and change.audit is not None:
+            self._feed(change.audit)
         return ok
+
+    def _feed(self, audit: AuditRecord) -> None:
+        # After the commit: a failing feed must never change a stored outcome.
+        if self._sink is None:
+            return
+        try:
+            self._sink(audit)
+        except Exception:  # noqa: BLE001 - the store holds the record
+            _log.exception("write_audit_feed_failed", request_id=audit.request_id)
 
     async def append_audit(self, audit: AuditRecord) -> None:
         """An audit record without a state change (a replay)."""
         await self._append_audit(audit)
-        if self._sink is not None:
-            self._sink(audit)
+        self._feed(audit)
 
     def _start_renewal(self, claim: Claim) -> None:
         async def renew() -> None:
