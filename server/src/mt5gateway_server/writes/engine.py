@@ -467,14 +467,27 @@ class WriteEngine:
             except BaseException:
                 await claim.release()
                 raise
-            if claim.status is ClaimStatus.RECONCILE:
-                assert claim.existing is not None  # noqa: S101 - store contract
-                return await run.reconcile(claim.existing)
-            if not self.store.durable:
-                found = await run.find(claim.record)
-                if found.verdict is Verdict.FOUND:
-                    return await run.found(found, replayed=True)
-            return await run.write()
+            try:
+                return await self._decide(run, claim)
+            except BaseException as exc:
+                if claim.attempted:
+                    # Left mid-write (cancelled, a bug): open, with its audit record.
+                    await claim.mark_unknown(
+                        {"reason": type(exc).__name__},
+                        run.audit(AuditOutcome.UNKNOWN),
+                        in_flight_until=self.clock(),
+                    )
+                raise
+
+    async def _decide(self, run: _Run[A, R], claim: Claim) -> WriteOutcome[R]:
+        if claim.status is ClaimStatus.RECONCILE:
+            assert claim.existing is not None  # noqa: S101 - store contract
+            return await run.reconcile(claim.existing)
+        if not self.store.durable:
+            found = await run.find(claim.record)
+            if found.verdict is Verdict.FOUND:
+                return await run.found(found, replayed=True)
+        return await run.write()
 
     def _wait_timeout(self) -> float | None:
         """A concurrent duplicate waits for the first at most until shortly before its

@@ -474,6 +474,8 @@ class WriteStore(ABC):
         task = self._renewals.pop(id(claim), None)
         if task is not None:
             task.cancel()
+            # The renewal ends at once; this also runs while the caller is being
+            # cancelled (cleanup after a cancelled write), so never re-raise here.
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 

@@ -698,3 +698,20 @@ async def test_a_failing_look_up_only_means_cannot_tell(
     outcome = await run(engine, req, mt5, clock)  # a working look-up finds it
     assert outcome.reconciled
     assert mt5.writes == 1
+
+
+async def test_a_write_cancelled_mid_way_is_open_with_its_audit_record(
+    engine: WriteEngine, store: WriteStore, mt5: FakeMt5, clock: Clock
+) -> None:
+    mt5.gate = asyncio.Event()  # the write hangs in flight
+    req = request()
+    task = asyncio.create_task(run(engine, req, mt5, clock))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    record = await store.get(METHOD, req.request_id)
+    assert record is not None
+    assert record.state is RecordState.UNKNOWN
+    assert record.details["reason"] == "CancelledError"
+    assert await audit_outcomes(store) == ["attempting", "unknown"]

@@ -347,6 +347,10 @@ class UserServicer(user_service_pb2_grpc.UserServiceServicer):
                 found = await client.user_get(login)
             except NotFound:
                 return None
+            if found.group != user.group or found.name != user.name:
+                # Someone else's account under that login (the lost answer may have
+                # been "login exists"): not ours; a repeat gets MT5's own answer.
+                return None
             return await respond(found)
 
         return await idempotent_write(
