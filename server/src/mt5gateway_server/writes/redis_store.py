@@ -5,7 +5,8 @@ the TTL, >= 24 h, an attempt whose outcome is open never does) and a lease key
 holding the owner's token (PX). Each transition is one script that checks the token,
 changes the record and ``XADD``s the audit record to ``mt5gw:v1:audit`` — atomically,
 so with AOF persistence an outcome never exists without its audit entry. Redis must
-persist (AOF, ``appendfsync everysec`` or ``always``) and must not evict
+persist (AOF with ``appendfsync always``: ``everysec`` can lose a write-ahead mark
+whose MT5 write left) and must not evict
 (``maxmemory-policy noeviction``): a lost record lets a repeated request_id write again.
 
 redis-py re-sends a script after a lost reply; every script recognises its own earlier
