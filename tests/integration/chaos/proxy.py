@@ -225,6 +225,10 @@ class FaultProxy:
             pass
         finally:
             self._handlers.discard(task)
+            # Cancelled before the connection was registered (e.g. while the
+            # upstream connect was pending): the accepted side must not leak.
+            if not writer.transport.is_closing():
+                writer.transport.abort()
 
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
