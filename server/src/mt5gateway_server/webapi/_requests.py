@@ -70,7 +70,29 @@ def secret(value: Password) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NewUser:
+class _UserDetails:
+    """The record fields user/add and user/update share; None is "not sent"."""
+
+    rights: int | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    country: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip_code: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    comment: str | None = None
+    status: str | None = None
+    agent: int | None = None
+    lead_source: str | None = None
+    lead_campaign: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewUser(_UserDetails):
     """``user/add``. ``login=0`` lets the server allocate one."""
 
     group: str
@@ -79,50 +101,18 @@ class NewUser:
     password_main: Password
     password_investor: Password
     login: int = 0
-    rights: int | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    country: str | None = None
-    city: str | None = None
-    state: str | None = None
-    zip_code: str | None = None
-    address: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    comment: str | None = None
-    status: str | None = None
-    agent: int | None = None
-    lead_source: str | None = None
-    lead_campaign: str | None = None
 
     def __repr__(self) -> str:
         return f"NewUser(login={self.login}, group={self.group!r}, name={self.name!r})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class UserUpdate:
+class UserUpdate(_UserDetails):
     """``user/update``: only fields that are not None change."""
 
     group: str | None = None
     name: str | None = None
     leverage: int | None = None
-    rights: int | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    country: str | None = None
-    city: str | None = None
-    state: str | None = None
-    zip_code: str | None = None
-    address: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    comment: str | None = None
-    status: str | None = None
-    agent: int | None = None
-    lead_source: str | None = None
-    lead_campaign: str | None = None
 
 
 def user_body(obj: NewUser | UserUpdate) -> dict[str, Any]:
